@@ -1,0 +1,1 @@
+"""The verification side: the OpenAPI contract, lifecycle data and the checks."""

@@ -1,0 +1,1 @@
+"""The sandbox mock server of the OTA Channel Manager Orders API."""
