@@ -1,0 +1,295 @@
+"""Checks for `ota_cm_order_processed` webhook deliveries.
+
+Each check is a pure function named after the property it verifies (the way
+Schemathesis names its checks) and returns a list of `Violation`s, empty when
+the property holds. Messages are plain words saying what was expected and what
+was seen, because the person reading them is a partner debugging their own
+implementation, not someone who knows JSON Schema's vocabulary.
+
+The receiver (`contracts.webhook_receiver`) runs `webhook_conformance` on every
+delivery; the suite calls the others with what `getOrder` returned.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping
+
+from jsonschema import ValidationError
+
+from contracts.lifecycle import load_lifecycle
+from contracts.spec import load_spec
+
+EVENT_NAME = "ota_cm_order_processed"
+ENVELOPE_SCHEMA = "WebhookEnvelope"
+# keys that only a webhook event carries: their presence at the top level means
+# the sender forgot the `values` envelope
+_EVENT_KEYS = frozenset({"eventName", "payload", "clientState", "eventVersion"})
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken property.
+
+    `where` points at the offending part: a JSON path inside the delivery
+    (`values[0].clientState`) or an order (`order <id>`), so a report can say
+    which event of which delivery is wrong.
+    """
+
+    check: str
+    message: str
+    where: str = ""
+
+    def __str__(self) -> str:
+        return f"VIOLATION [{self.check}] {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def event_data(event: Any) -> Mapping[str, Any]:
+    """The event's JSON object, whether given as a dict or a receiver `Event`."""
+    data = getattr(event, "data", event)
+    return data if isinstance(data, Mapping) else {}
+
+
+def event_payload(event: Any) -> Mapping[str, Any]:
+    payload = event_data(event).get("payload")
+    return payload if isinstance(payload, Mapping) else {}
+
+
+def event_order_id(event: Any) -> str | None:
+    order_id = event_payload(event).get("orderId")
+    return order_id if isinstance(order_id, str) else None
+
+
+def _event_where(event: Any) -> str:
+    """Where an event sits, if it knows (`Event.where`), else its order."""
+    where = getattr(event, "where", None)
+    if where:
+        return str(where)
+    order_id = event_order_id(event)
+    return f"order {order_id}" if order_id else "event"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    """`['values', 0, 'eventName']` → `values[0].eventName`; the root is `(body)`."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(body)"
+
+
+def _parse(body: Any) -> tuple[Any, str | None]:
+    """Parsed JSON of a raw body (bytes/str), or the body itself if already parsed."""
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, f"the body is not UTF-8 text ({exc})"
+    if isinstance(body, str):
+        try:
+            return json.loads(body), None
+        except ValueError as exc:
+            return None, f"the body is not JSON ({exc})"
+    return body, None
+
+
+# -- webhook_conformance -------------------------------------------------------
+
+
+def webhook_conformance(
+    body: Any, expected_client_state: str | None = None, strict: bool = False
+) -> list[Violation]:
+    """The delivery is a spec-shaped `WebhookEnvelope` mirroring the subscription's clientState.
+
+    Every schema error is reported with its JSON path; the usual mistakes (the
+    OData `value` key, a bare event without the envelope, a missing or
+    unmirrored `clientState`) get a message of their own instead of the
+    schema's generic one, so the fix is obvious.
+    """
+    check = "webhook_conformance"
+    parsed, problem = _parse(body)
+    if problem:
+        return [Violation(check, f"expected a JSON object {{\"values\": [...]}}; {problem}", "(body)")]
+    violations = _envelope_mistakes(parsed)
+    covered = {"(body)"} if violations else set()
+    for error in _schema_errors(parsed, strict):
+        path = json_path(error.absolute_path)
+        if path in covered:
+            continue
+        violations.append(Violation(check, describe_schema_error(error), path))
+    violations += _client_state_mismatches(parsed, expected_client_state)
+    return violations
+
+
+def _schema_errors(body: Any, strict: bool) -> list[ValidationError]:
+    validator = load_spec().validator(ENVELOPE_SCHEMA, strict=strict)
+    errors = list(validator.iter_errors(body))
+    return sorted(errors, key=lambda e: (json_path(e.absolute_path), e.validator, str(e.message)))
+
+
+def _envelope_mistakes(body: Any) -> list[Violation]:
+    """Dedicated messages for a body that is not a `{"values": [...]}` envelope."""
+    check = "webhook_conformance"
+    if isinstance(body, list):
+        return [Violation(check, f"expected an object {{\"values\": [...]}}, got a bare array of "
+                          f"{len(body)} item(s); wrap the events in {{\"values\": [...]}}", "(body)")]
+    if not isinstance(body, dict):
+        return [Violation(check, f"expected an object {{\"values\": [...]}}, got {_json_type(body)} {body!r}",
+                          "(body)")]
+    if "values" in body:
+        return []
+    if "value" in body:
+        return [Violation(check, "the top-level key is 'value' (the OData list key) but the webhook "
+                          "envelope's key is 'values': expected {\"values\": [...]}", "(body)")]
+    if _EVENT_KEYS & body.keys():
+        return [Violation(check, "got a flat event object without the envelope: expected the event "
+                          "wrapped as {\"values\": [{...event...}]}", "(body)")]
+    return []
+
+
+def _client_state_mismatches(body: Any, expected: str | None) -> list[Violation]:
+    """Events whose clientState is not the subscription's (missing ones the schema reports)."""
+    if expected is None:
+        return []
+    violations = []
+    for where, event in _envelope_events(body):
+        if "clientState" in event and event["clientState"] != expected:
+            violations.append(Violation(
+                "webhook_conformance",
+                f"{where}.clientState: expected the subscription's clientState {expected!r} mirrored, "
+                f"got {event['clientState']!r}",
+                f"{where}.clientState",
+            ))
+    return violations
+
+
+def _envelope_events(body: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(body, dict) or not isinstance(body.get("values"), list):
+        return []
+    return [(f"values[{i}]", event) for i, event in enumerate(body["values"]) if isinstance(event, dict)]
+
+
+def describe_schema_error(error: ValidationError) -> str:
+    """A jsonschema error as `path: expected …, got …` in plain words."""
+    path = json_path(error.absolute_path)
+    instance, expected = error.instance, error.validator_value
+    kind = error.validator
+    if kind == "required":
+        missing = _missing_key(error)
+        if missing == "clientState":
+            return (f"{path}: no 'clientState'; every event must mirror the clientState given when "
+                    "the subscription was created")
+        if missing == "values":
+            return f"{path}: no 'values' key; expected {{\"values\": [...]}} (got keys {sorted(instance)})"
+        return f"{path}: missing required key {missing!r}"
+    if kind == "const":
+        return f"{path}: {instance!r} is not {expected!r}"
+    if kind == "enum":
+        return f"{path}: {instance!r} is not one of {', '.join(map(repr, expected))}"
+    if kind == "type":
+        return f"{path}: expected {expected}, got {_json_type(instance)} {instance!r}"
+    if kind == "minItems":
+        return f"{path}: expected at least {expected} item(s), got {len(instance)}"
+    if kind == "minLength":
+        return f"{path}: expected a non-empty string, got {instance!r}"
+    if kind == "format":
+        return f"{path}: {instance!r} is not a valid {expected}"
+    if kind == "pattern":
+        hint = f" (expected a {error.schema['format']})" if "format" in error.schema else ""
+        return f"{path}: {instance!r} does not match the pattern {expected!r}{hint}"
+    return f"{path}: {error.message}"
+
+
+def _missing_key(error: ValidationError) -> str:
+    match = re.match(r"^'(.*)' is a required property", error.message)
+    if match:
+        return match.group(1)
+    missing = [key for key in error.validator_value if key not in error.instance]
+    return missing[0] if missing else error.message
+
+
+# -- checks against getOrder ---------------------------------------------------
+
+
+def webhook_matches_status(event: Any, order: Mapping[str, Any] | None) -> list[Violation]:
+    """The event's `status` and `buyFromOrderReference` are what getOrder returns for its order.
+
+    `order` is the JSON getOrder answered (None when it answered 404).
+    """
+    check, where = "webhook_matches_status", _event_where(event)
+    payload, order_id = event_payload(event), event_order_id(event)
+    if order is None:
+        return [Violation(check, f"getOrder found no order {order_id!r} for this event", where)]
+    violations = []
+    for key in ("status", "buyFromOrderReference"):
+        if payload.get(key) != order.get(key):
+            violations.append(Violation(
+                check,
+                f"payload.{key} is {payload.get(key)!r} but getOrder for order {order_id} "
+                f"returns {key} {order.get(key)!r}",
+                where,
+            ))
+    return violations
+
+
+def webhook_after_terminal(event: Any, status_seen_at_delivery: str | None) -> list[Violation]:
+    """The event arrives only once its order has settled, never while it is still in flight.
+
+    `status_seen_at_delivery` is the order's status from getOrder when the
+    event arrived. A settled state (Issued/Draft/Error) is expected; a later
+    terminal one (Cancelled after a quick delete) still proves it settled first.
+    """
+    lifecycle = load_lifecycle()
+    done = lifecycle.settled | lifecycle.terminal
+    if status_seen_at_delivery in done:
+        return []
+    order_id, where = event_order_id(event), _event_where(event)
+    if status_seen_at_delivery is None:
+        seen = "getOrder found no such order"
+    else:
+        seen = f"getOrder still says {status_seen_at_delivery!r}"
+    return [Violation(
+        "webhook_after_terminal",
+        f"event for order {order_id} arrived before the order settled: expected one of "
+        f"{', '.join(sorted(lifecycle.settled))} at delivery, but {seen}",
+        where,
+    )]
+
+
+def webhook_once_per_settle(events: Iterable[Any], settles: Mapping[str, int] | Iterable[str]) -> list[Violation]:
+    """Exactly one event per order per settle: no duplicates, none missing.
+
+    `settles` maps orderId → how many times the order settled in the
+    background (a create that settles is 1, create + replace is 2), or is a
+    list of orderIds with one entry per settle. Events for orders not in it
+    are extra.
+    """
+    expected = Counter(settles) if not isinstance(settles, Mapping) else Counter(dict(settles))
+    seen = Counter(event_order_id(event) for event in events)
+    violations = []
+    for order_id in sorted(set(expected) | set(seen), key=str):
+        want, got = expected.get(order_id, 0), seen.get(order_id, 0)
+        if want == got:
+            continue
+        violations.append(Violation(
+            "webhook_once_per_settle",
+            f"order {order_id}: expected {want} event(s) (one per settle), got {got}"
+            + (" — duplicate or unexpected event(s)" if got > want else " — missing event(s)"),
+            f"order {order_id}",
+        ))
+    return violations
