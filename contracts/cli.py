@@ -13,6 +13,7 @@ import sys
 # module → the subcommand(s) it registers
 SUBCOMMAND_MODULES = [
     "contracts.spec_cli",
+    "contracts.webhooks_cli",
 ]
 
 

@@ -1,0 +1,182 @@
+"""`otacm webhooks listen`: receive `ota_cm_order_processed` POSTs and say what is wrong with them.
+
+A partner points a subscription's `notificationUrl` at it to see exactly what
+their sender (or the mock) delivers; with `--base-url` each event is also
+compared with what getOrder says about its order at arrival.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable, TextIO
+from urllib.parse import quote
+
+import requests
+import yaml
+
+from contracts.webhook_receiver import Delivery, WebhookReceiver
+
+FALLBACK_DEFAULTS = {"tenant": "sandbox", "environment": "sandbox", "company": "CRONUS International Ltd."}
+DEFAULTS_FILE = Path("data") / "defaults.yaml"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "webhooks",
+        help="receive and check ota_cm_order_processed webhooks",
+        description="Tools for the ota_cm_order_processed webhook.",
+    )
+    actions = parser.add_subparsers(dest="webhooks_command", metavar="ACTION", required=True)
+    _register_listen(actions)
+
+
+def _register_listen(actions: argparse._SubParsersAction) -> None:
+    defaults = mock_defaults()
+    listen = actions.add_parser(
+        "listen",
+        help="run a local endpoint that prints and validates every webhook POST",
+        description=(
+            "Listen for webhook POSTs, print each one and flag every violation of the spec's "
+            "WebhookEnvelope (the envelope's `values` key, eventName, clientState, payload). "
+            "With --base-url each event's orderId is looked up with getOrder at arrival to check "
+            "that the payload's status matches and that the order had settled. Always answers 200 "
+            "so the sender does not retry. Defaults for --tenant/--environment/--company come from "
+            "mockserver/data/defaults.yaml when it exists. Ctrl-C stops."
+        ),
+    )
+    listen.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    listen.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: %(default)s)")
+    listen.add_argument("--client-state", metavar="S", default=None,
+                        help="the subscription's clientState; every event must mirror it exactly (default: not checked)")
+    listen.add_argument("--strict", action="store_true",
+                        help="also apply the spec's x-strict rules (lower-case GUIDs, UTC 'Z' timestamps)")
+    listen.add_argument("--base-url", metavar="URL", default=None,
+                        help="API base URL, e.g. http://127.0.0.1:8080 for the mock; enables the getOrder checks "
+                             "(payload status matches the order, event only after the order settled)")
+    listen.add_argument("--api-key", metavar="K", default=None,
+                        help="API key sent as x-np-api-key to getOrder (default: $OTACM_API_KEY)")
+    listen.add_argument("--tenant", metavar="T", default=defaults["tenant"], help="tenant path segment for getOrder (default: %(default)s)")
+    listen.add_argument("--environment", metavar="E", default=defaults["environment"],
+                        help="environment path segment for getOrder (default: %(default)s)")
+    listen.add_argument("--company", metavar="C", default=defaults["company"],
+                        help="company path segment for getOrder, URL-encoded for you (default: %(default)s)")
+    listen.add_argument("--json", action="store_true", help="print one JSON line per delivery instead of text blocks")
+    listen.set_defaults(handler=run_listen, _parser=listen)
+
+
+def mock_defaults() -> dict[str, str]:
+    """Tenant/environment/company the mock serves by default, so getOrder hits the right URL."""
+    found = dict(FALLBACK_DEFAULTS)
+    path = _defaults_path()
+    if path is None:
+        return found
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return found
+    found.update({key: str(data[key]) for key in FALLBACK_DEFAULTS if isinstance(data, dict) and data.get(key)})
+    return found
+
+
+def _defaults_path() -> Path | None:
+    """`mockserver/data/defaults.yaml`, located without importing the mock."""
+    candidates = [Path(__file__).resolve().parents[1] / "mockserver" / DEFAULTS_FILE]
+    spec = importlib.util.find_spec("mockserver")
+    if spec is not None and spec.submodule_search_locations:
+        candidates = [Path(location) / DEFAULTS_FILE for location in spec.submodule_search_locations] + candidates
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def get_order_url(base_url: str, tenant: str, environment: str, company: str, order_id: str) -> str:
+    segments = (tenant, environment, company, "channelManager", order_id)
+    return base_url.rstrip("/") + "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def make_order_lookup(
+    base_url: str,
+    api_key: str,
+    tenant: str = FALLBACK_DEFAULTS["tenant"],
+    environment: str = FALLBACK_DEFAULTS["environment"],
+    company: str = FALLBACK_DEFAULTS["company"],
+    timeout: float = 10.0,
+    session: requests.Session | None = None,
+) -> Callable[[str], dict[str, Any] | None]:
+    """An `order_lookup` doing getOrder: the order's JSON, None on 404, an error otherwise."""
+    http = session or requests.Session()
+
+    def lookup(order_id: str) -> dict[str, Any] | None:
+        url = get_order_url(base_url, tenant, environment, company, order_id)
+        response = http.get(url, headers={"x-np-api-key": api_key, "Accept": "application/json"}, timeout=timeout)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:200]}")
+        return response.json()
+
+    return lookup
+
+
+def format_delivery(delivery: Delivery) -> str:
+    """One human-readable block for a delivery: time, events, then every violation."""
+    stamp = delivery.received_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    answered = "no answer" if delivery.answered is None else f"answered {delivery.answered}"
+    lines = [f"--- #{delivery.sequence} POST {delivery.path} at {stamp} ({answered}) ---"]
+    events = delivery.events
+    if not events:
+        lines.append("  no events found in the body")
+    for event in events:
+        lines.append(f"  event {event.index + 1}: orderId {event.order_id} status {event.status} "
+                     f"buyFromOrderReference {event.buy_from_order_reference}")
+    if delivery.json is None:
+        lines.append(f"  body: {delivery.body[:500].decode('utf-8', 'replace')}")
+    lines += [f"  {violation}" for violation in delivery.violations]
+    lines.append("  OK: no violations" if delivery.ok else f"  {len(delivery.violations)} violation(s)")
+    return "\n".join(lines)
+
+
+def format_delivery_json(delivery: Delivery) -> str:
+    """One JSON line per delivery, for piping into other tools."""
+    return json.dumps(delivery.to_dict(), separators=(",", ":"))
+
+
+def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: threading.Event | None = None) -> int:
+    """Serve until Ctrl-C (or `stop` is set, for callers embedding it)."""
+    out = out or sys.stdout
+    stop = stop or threading.Event()
+    api_key = args.api_key or os.environ.get("OTACM_API_KEY")
+    if args.base_url and not api_key:
+        args._parser.error("--base-url needs --api-key (or $OTACM_API_KEY) to call getOrder")
+    lookup = None
+    if args.base_url:
+        lookup = make_order_lookup(args.base_url, api_key, args.tenant, args.environment, args.company)
+    render = format_delivery_json if args.json else format_delivery
+    printing = threading.Lock()  # deliveries arrive on several threads; keep blocks whole
+
+    def show(delivery: Delivery) -> None:
+        with printing:
+            _emit(out, render(delivery))
+
+    receiver = WebhookReceiver(args.host, args.port, expected_client_state=args.client_state,
+                               order_lookup=lookup, strict=args.strict, on_delivery=show)
+    with receiver:
+        if not args.json:
+            _emit(out, f"Listening for webhooks on {receiver.url} (Ctrl-C to stop)")
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    if not args.json:
+        _emit(out, "Stopped.")
+    return 0
+
+
+def _emit(out: TextIO, text: str) -> None:
+    out.write(text + "\n")
+    out.flush()
