@@ -11,10 +11,12 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterator, TextIO
 from urllib.parse import quote
 
 import requests
@@ -164,7 +166,7 @@ def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: thread
 
     receiver = WebhookReceiver(args.host, args.port, expected_client_state=args.client_state,
                                order_lookup=lookup, strict=args.strict, on_delivery=show)
-    with receiver:
+    with receiver, _stop_on_sigterm(stop):
         if not args.json:
             _emit(out, f"Listening for webhooks on {receiver.url} (Ctrl-C to stop)")
         try:
@@ -175,6 +177,19 @@ def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: thread
     if not args.json:
         _emit(out, "Stopped.")
     return 0
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C (process managers, and shells where SIGINT is ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _emit(out: TextIO, text: str) -> None:
