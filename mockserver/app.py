@@ -1,0 +1,59 @@
+"""The application factory: `create_app(config)` wires backend, URLs and blueprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from werkzeug.exceptions import HTTPException
+
+from contracts.spec import load_spec
+from mockserver.backend import ChannelManagerBackend
+from mockserver.clock import WarpClock
+from mockserver.config import MockConfig
+from mockserver.control import control
+from mockserver.errors import ApiError
+from mockserver.responses import api, json_response
+from mockserver.urls import UrlTable
+
+
+@dataclass
+class MockState:
+    """Everything one mock instance holds; lives in `app.extensions["otacm"]`."""
+
+    config: MockConfig
+    backend: ChannelManagerBackend
+    urls: UrlTable
+
+
+def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
+    config = config or MockConfig.load()
+    if clock is None:
+        clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen")
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False  # the server's key order matters in strict runs
+    app.extensions["otacm"] = MockState(config, ChannelManagerBackend(config, clock), UrlTable(load_spec()))
+    app.register_blueprint(control)
+    app.register_blueprint(api)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> object:
+    """Werkzeug's own errors (413 body too large, ...) in the API's JSON shape."""
+    code = "generic_error" if error.code != 404 else "resource_not_found"
+    message = error.description or error.name
+    if error.code == 413:
+        message = f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+    return json_response(error.code or 500, ApiError(error.code or 500, code, message).body(), None)
+
+
+def _unexpected_error(error: Exception) -> object:
+    """A bug in the mock: answer JSON, never a stack trace page."""
+    if isinstance(error, AssertionError):  # test mode: a response that violates the spec
+        message = f"otacm mock: {error}"
+    else:
+        message = f"otacm mock: internal error {type(error).__name__}: {error}"
+    return json_response(500, {"code": "generic_error", "message": message}, None)

@@ -1,0 +1,467 @@
+"""The Channel Manager backend: orders, their lifecycle, and the clock.
+
+This is the whole business of the mock and it knows nothing of HTTP: the
+Flask layer (responses.py) turns requests into calls here and results or
+`ApiError`s into responses. Every legal move comes from the spec's
+`x-lifecycle` (contracts.lifecycle); `_move` refuses anything else.
+
+One re-entrant lock guards the store, the schedule and the issuer, so
+concurrent requests and the background ticker never see half an update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable, Optional
+
+from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
+from mockserver.catalog import Catalog
+from mockserver.clock import WarpClock, parse_instant, to_datetime
+from mockserver.config import ApiKeyConfig, MockConfig
+from mockserver.errors import ApiError, bad_request, forbidden_partner, order_not_found
+from mockserver.issuance import IssuanceFailed, Issuer
+from mockserver.models import ComponentVisit, Directives, Order, OrderLine, Scope, StatusChange
+from mockserver.schedule import Schedule
+from mockserver.store import ListQuery, OrderStore
+
+STUCK_IN_PROCESSING = (
+    "Order was stuck in Processing for over 1 hour and was automatically marked as Error. "
+    "Inspect and either re-Process or Delete."
+)
+FORCED_ERROR = "Issuance failed: forced by an otacm directive (outcome=Error)"
+MAX_PAGE_SIZE = 20000
+
+# Called with (order, the change) whenever an order settles in the background.
+SettleListener = Callable[[Order, StatusChange], None]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the API key and the partners it may act for."""
+
+    api_key: ApiKeyConfig
+
+    def holds(self, partner_id: str) -> bool:
+        return self.api_key.holds(partner_id)
+
+
+class ChannelManagerBackend:
+    def __init__(self, config: MockConfig, clock: WarpClock, lifecycle: Lifecycle | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.lifecycle = lifecycle or load_lifecycle()
+        self.lock = threading.RLock()
+        self.store = OrderStore()
+        self.schedule = Schedule()
+        self.issuer = Issuer(Catalog.load(config.catalog_path), config.manifest_base_url)
+        self.settle_listeners: list[SettleListener] = []
+        self._next_seq = 0
+        self._pickup_due: Optional[float] = None
+
+    # -- time ---------------------------------------------------------------
+    def catch_up(self) -> int:
+        """Run every background event that has come due on the clock."""
+        with self.lock:
+            return self.schedule.run_until(self.clock.now())
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward, running every due event in time order."""
+        with self.lock:
+            self.catch_up()
+            now = self.clock.advance(seconds)
+            self.schedule.run_until(now)
+            return now
+
+    def jump(self, instant: float) -> float:
+        with self.lock:
+            self.catch_up()
+            now = self.clock.jump(instant)
+            self.schedule.run_until(now)
+            return now
+
+    # -- authorization ------------------------------------------------------
+    def caller_for(self, api_key: str | None) -> Caller | None:
+        for configured in self.config.api_keys:
+            if api_key is not None and secrets.compare_digest(configured.key, api_key):
+                return Caller(configured)
+        return None
+
+    # -- operations ---------------------------------------------------------
+    def create_order(
+        self, caller: Caller, scope: Scope, body: dict[str, Any], directives: Directives | None, sync: bool
+    ) -> Order:
+        with self.lock:
+            self.catch_up()
+            now = self.clock.now()
+            partner_id = self._check_partner(caller, body["partnerId"])
+            lines = self._lines(body, now)
+            reference = body["sellToOrderReference"].upper()
+            if self.store.find_by_reference(scope, partner_id, reference) is not None:
+                raise bad_request(
+                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner_id}'"
+                )
+            order = Order(
+                order_id=str(uuid.uuid4()),
+                scope=scope,
+                partner_id=partner_id,
+                sell_to_order_reference=reference,
+                buy_from_order_reference=_buy_from_reference(now),
+                received_at=now,
+                seq=self._take_seq(),
+                directives=self._directives(directives, partner_id),
+            )
+            _apply_header(order, body, lines)
+            order.status_since = now
+            order.history.append(StatusChange(order.status, now, "createOrder"))
+            self.store.add(order)
+            self._submitted(order, now, sync, "createOrder")
+            return order
+
+    def get_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
+        with self.lock:
+            self.catch_up()
+            return self._visible(caller, scope, order_id)
+
+    def replace_order(
+        self, caller: Caller, scope: Scope, order_id: str, body: dict[str, Any],
+        directives: Directives | None, sync: bool,
+    ) -> Order:
+        with self.lock:
+            self.catch_up()
+            order = self._visible(caller, scope, order_id)
+            if order.status not in self.lifecycle.sources("replaceOrder"):
+                raise bad_request(f"Order cannot be replaced in status {order.status}")
+            if body["partnerId"].lower() != order.partner_id:
+                raise bad_request("partnerId cannot be changed via PUT")
+            if body["sellToOrderReference"].upper() != order.sell_to_order_reference:
+                raise bad_request("sellToOrderReference cannot be changed via PUT")
+            now = self.clock.now()
+            lines = self._lines(body, now)
+            self._tear_down(order)
+            order.generation += 1
+            order.directives = self._directives(directives, order.partner_id)
+            _apply_header(order, body, lines)
+            self._move(order, "Submitted", "replaceOrder", now)
+            self._submitted(order, now, sync, "replaceOrder")
+            return order
+
+    def confirm_order(
+        self, caller: Caller, scope: Scope, order_id: str, read_body: Callable[[], dict[str, Any]]
+    ) -> Order:
+        """Draft → Issued. On Issued a no-op that does not even read the body."""
+        with self.lock:
+            self.catch_up()
+            order = self._visible(caller, scope, order_id)
+            if order.status == "Issued":  # docs/000: a no-op, the order unchanged
+                return order
+            if order.status not in self.lifecycle.sources("confirmOrder"):
+                raise bad_request(f"Order cannot be confirmed in status {order.status}")
+            body = read_body()
+            order.payment_reference = body["paymentReference"].upper()
+            self.issuer.build_manifests(order)
+            self._move(order, "Issued", "confirmOrder", self.clock.now())
+            return order
+
+    def delete_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
+        """Tear down; keep Issued/Cancelled as Cancelled, remove Draft/Error."""
+        with self.lock:
+            self.catch_up()
+            order = self._visible(caller, scope, order_id)
+            targets = self.lifecycle.targets(order.status, "deleteOrder")
+            if not targets:
+                raise bad_request(f"Order is mid-flight (status {order.status}); retry once it has settled.")
+            self._tear_down(order)
+            order.lines = []  # a cancelled order shows no items (CONTRACT.md)
+            (target,) = targets
+            now = self.clock.now()
+            if target == self.lifecycle.removed:
+                order.history.append(StatusChange(self.lifecycle.removed, now, "deleteOrder"))
+                self.store.remove(order)
+                order.status = "Cancelled"  # the response shows the order after teardown
+                return order
+            self._move(order, target, "deleteOrder", now)
+            return order
+
+    def list_orders(
+        self, caller: Caller, scope: Scope, partner_id: str, query: ListQuery
+    ) -> tuple[list[Order], bool]:
+        with self.lock:
+            self.catch_up()
+            partner_id = partner_id.lower()
+            if not caller.holds(partner_id):
+                raise forbidden_partner(partner_id)
+            return self.store.page(scope, partner_id, query)
+
+    # -- control --------------------------------------------------------------
+    def reset(self, partner_id: str | None = None) -> int:
+        """Forget every order (or one partner's) and its pending work."""
+        with self.lock:
+            removed = self.store.clear(partner_id.lower() if partner_id else None)
+            if partner_id is None:
+                self.schedule.clear()
+                self.issuer.reset()
+                self._pickup_due = None
+            else:
+                for order in removed:
+                    self.issuer.release(order)
+                    order.generation += 1  # their pending events become no-ops
+            return len(removed)
+
+    def orders(self) -> list[Order]:
+        with self.lock:
+            self.catch_up()
+            return list(self.store.all())
+
+    # -- the lifecycle ------------------------------------------------------
+    def _move(self, order: Order, target: str, trigger: str, at: float, reason: str = "") -> Transition:
+        """Change status, refusing any move the spec's lifecycle does not have."""
+        transition = self.lifecycle.transition(order.status, target, trigger)  # KeyError if illegal
+        self.store.set_status(order, target)
+        order.status_since = at
+        order.history.append(StatusChange(target, at, trigger, reason))
+        return transition
+
+    def _submitted(self, order: Order, at: float, sync: bool, trigger: str) -> None:
+        if sync or self.config.api_mode == "sync":
+            self._issue_synchronously(order, at)
+        else:
+            self._ensure_pickup(at)
+
+    def _issue_synchronously(self, order: Order, at: float) -> None:
+        """The earlier API (docs/003): issue inside the call; failure is a 400."""
+        try:
+            self._mint(order, at)
+        except IssuanceFailed as failure:
+            self._fail(order, "syncIssuance", at, str(failure))
+            raise bad_request(str(failure)) from None
+        self._settle_minted(order, "syncIssuance", at)
+
+    def _ensure_pickup(self, after: float) -> None:
+        """Pickups run on the clock's 60 s cadence while anything is in flight."""
+        if self._pickup_due is not None:
+            return
+        interval = self.lifecycle.pickup_interval
+        self._pickup_due = (math.floor(after / interval) + 1) * interval
+        self.schedule.at(self._pickup_due, "pickup", self._pickup)
+
+    def _pickup(self, at: float) -> None:
+        """One run of the pickup job, in the server's order (CONTRACT.md)."""
+        self._pickup_due = None
+        for order in self.store.in_status("Scheduled"):
+            if at - order.status_since >= self.lifecycle.scheduled_stall:
+                self._move(order, "Submitted", "scheduledStall", at, "no progress for 5 minutes")
+        for order in self.store.in_status("Processing"):
+            if at - order.status_since >= self.lifecycle.processing_stall:
+                self._fail(order, "processingStall", at, STUCK_IN_PROCESSING)
+        for order in self.store.in_status("Submitted"):
+            self._move(order, "Scheduled", "pickup", at)
+            if order.directives.stall == "Scheduled":
+                order.directives.stall = None  # stall once, then recover
+                continue
+            self._after(self.config.scheduled_to_processing_seconds, at, order, self._start_processing)
+        if self.store.count_in(self.lifecycle.in_flight):
+            self._ensure_pickup(at)
+
+    def _after(self, delay: float, at: float, order: Order, step: Callable[[Order, float], None]) -> None:
+        """Schedule `step` for this version of the order; a replace or reset voids it."""
+        generation = order.generation
+
+        def run(due: float) -> None:
+            current = self.store.get(order.order_id)
+            if current is order and order.generation == generation:
+                step(order, due)
+
+        self.schedule.at(at + delay, f"{step.__name__} {order.order_id}", run)
+
+    def _start_processing(self, order: Order, at: float) -> None:
+        if order.status != "Scheduled":
+            return
+        self._move(order, "Processing", "processingStarted", at)
+        if order.directives.stall == "Processing":
+            return  # never completes: the 1-hour stall will flip it to Error
+        delay = self.config.processing_seconds + order.directives.delay
+        self._after(delay, at, order, self._complete_processing)
+
+    def _complete_processing(self, order: Order, at: float) -> None:
+        if order.status != "Processing":
+            return
+        try:
+            self._mint(order, at)
+        except IssuanceFailed as failure:
+            self._fail(order, "issuanceFailed", at, str(failure))
+            return
+        self._settle_minted(order, "issuanceCompleted", at)
+
+    def _mint(self, order: Order, at: float) -> None:
+        if order.directives.outcome == "Error":
+            raise IssuanceFailed(order.directives.message or FORCED_ERROR)
+        self.issuer.issue(order, at)
+
+    def _settle_minted(self, order: Order, trigger: str, at: float) -> None:
+        if order.payment_reference:
+            self.issuer.build_manifests(order)
+        target = "Issued" if order.payment_reference else "Draft"
+        self._notify(order, self._move(order, target, trigger, at))
+
+    def _fail(self, order: Order, trigger: str, at: float, message: str) -> None:
+        order.status_message = message
+        self._notify(order, self._move(order, "Error", trigger, at, message))
+
+    def _notify(self, order: Order, transition: Transition) -> None:
+        """Tell listeners (webhook delivery) of a settle that fires the webhook."""
+        if transition.fires_webhook:
+            for listener in self.settle_listeners:
+                listener(order, order.history[-1])
+
+    def _tear_down(self, order: Order) -> None:
+        """Destroy wallets, tickets and coupons (replace and delete)."""
+        self.issuer.release(order)
+        for line in order.lines:
+            line.wallets = []
+        order.job_id = ""
+        order.manifest_url = ""
+        order.status_message = ""
+
+    # -- checks ---------------------------------------------------------------
+    def _visible(self, caller: Caller, scope: Scope, order_id: str) -> Order:
+        """The order if it exists in this company and the key may see it."""
+        order = self.store.get(order_id.lower())
+        if order is None or order.scope != scope or not caller.holds(order.partner_id):
+            raise order_not_found(order_id)
+        return order
+
+    def _check_partner(self, caller: Caller, partner_id: str) -> str:
+        partner_id = partner_id.lower()
+        if not caller.holds(partner_id):
+            raise forbidden_partner(partner_id)
+        partner = self.config.partners.get(partner_id)
+        if partner is None:
+            raise bad_request(f"Unknown partnerId '{partner_id}'")
+        if not partner.active:
+            raise bad_request(f"Partner '{partner_id}' is not active")
+        return partner_id
+
+    def _lines(self, body: dict[str, Any], now: float) -> list[OrderLine]:
+        """Order lines from the request, checked against the catalog (400s).
+        A line's sellTo* fields default to the header's."""
+        items, header = body["items"], body
+        today = to_datetime(now).date()
+        return [self._line(index, raw, today, header) for index, raw in enumerate(items)]
+
+    def _line(self, index: int, raw: dict[str, Any], today: date, header: dict[str, Any]) -> OrderLine:
+        number = index + 1
+        item = self.issuer.catalog.get(str(raw["itemNumber"]))
+        if item is None:
+            raise bad_request(f"Unknown item '{raw['itemNumber']}'")
+        visit_date = _valid_date(raw["visitDate"], "visitDate")
+        _valid_time(raw["visitTime"], "visitTime")
+        if visit_date < today:
+            raise bad_request(
+                f"items[{index}] visitDate must not be in the past (received {raw['visitDate']}, local today {today})"
+            )
+        quantity = raw.get("quantity", 1)
+        expected = item.wallets_for(quantity)
+        wallet = raw.get("wallet") or {}
+        for key in ("names", "externalReferenceNumbers"):
+            values = wallet.get(key)
+            if values is not None and len(values) != expected:
+                raise bad_request(
+                    f"wallet.{key} array length ({len(values)}) must equal {expected} on line {number}"
+                )
+        schedule = [self._component_visit(entry, item, number, today) for entry in wallet.get("componentSchedule") or []]
+        if schedule and not item.is_package:
+            raise bad_request(f"wallet.componentSchedule is only valid for package items (line {number})")
+        return OrderLine(
+            line_no=number * 100000,
+            item_number=item.number,
+            description=item.description,
+            is_package=item.is_package,
+            quantity=quantity,
+            expected_wallets=expected,
+            visit_date=raw["visitDate"],
+            visit_time=raw["visitTime"],
+            sell_to_name=raw.get("sellToName", header.get("sellToName", "")),
+            sell_to_email=raw.get("sellToEmail", header.get("sellToEmail", "")),
+            sell_to_language=raw.get("sellToLanguage", header.get("sellToLanguage", "")).upper(),
+            wallet_names=list(wallet.get("names") or []),
+            external_reference_numbers=list(wallet.get("externalReferenceNumbers") or []),
+            component_schedule=schedule,
+        )
+
+    def _component_visit(self, entry: dict[str, Any], item: Any, number: int, today: date) -> ComponentVisit:
+        if item.is_package and entry["itemNumber"] not in item.components:
+            raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {number})")
+        _valid_date(entry["visitDate"], "visitDate")
+        _valid_time(entry["visitTime"], "visitTime")
+        return ComponentVisit(entry["itemNumber"], entry["visitDate"], entry["visitTime"])
+
+    def _directives(self, requested: Directives | None, partner_id: str) -> Directives:
+        """This order's own copy: the request's directives, else the partner's."""
+        return dataclasses.replace(requested or self.config.partners[partner_id].directives)
+
+    def _take_seq(self) -> int:
+        self._next_seq += 1
+        return self._next_seq
+
+
+def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) -> None:
+    """Header mutables from a create/replace body; absent ones are cleared."""
+    order.sell_to_email = body.get("sellToEmail", "")
+    order.sell_to_name = body.get("sellToName", "")
+    order.sell_to_language = body.get("sellToLanguage", "").upper()
+    order.payment_reference = body.get("paymentReference", "").upper()
+    order.lines = lines
+
+
+def _buy_from_reference(now: float) -> str:
+    """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it."""
+    return f"CM-{to_datetime(now):%y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
+
+
+def _valid_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"Required field '{name}' must be YYYY-MM-DD") from None
+
+
+def _valid_time(value: str, name: str) -> None:
+    try:
+        datetime.strptime(value, "%H:%M:%S")
+    except ValueError:
+        raise bad_request(f"Required field '{name}' must be HH:mm:ss") from None
+
+
+def _instant_param(value: str, name: str) -> float:
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise bad_request(f"{name} must be ISO 8601 datetime") from None
+
+
+def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
+    """The list filters from query parameters, each checked (400 on a bad one)."""
+    statuses = frozenset(s.strip() for s in params.get("status", "").split(",") if s.strip())
+    unknown = sorted(statuses - set(known_statuses))
+    if unknown:
+        raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
+    page_size = params.get("pageSize", str(MAX_PAGE_SIZE))
+    if not page_size.isdigit() or not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise bad_request(f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+    page_key = params.get("pageKey", "")
+    if page_key and not page_key.isdigit():
+        raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
+    return ListQuery(
+        statuses=statuses,
+        reference=params.get("sellToOrderReference", "").upper(),
+        received_from=_instant_param(params["receivedAtFrom"], "receivedAtFrom") if "receivedAtFrom" in params else None,
+        received_to=_instant_param(params["receivedAtTo"], "receivedAtTo") if "receivedAtTo" in params else None,
+        after_seq=int(page_key) if page_key else -1,
+        page_size=int(page_size),
+    )

@@ -1,0 +1,113 @@
+"""The time-warp clock: real time by default, frozen or shifted on demand.
+
+It reads `time.time()` so freezegun moves it too. It never goes backwards:
+the discrete-event schedule relies on time only moving forward.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+
+class ClockError(ValueError):
+    """A clock move that would break the schedule (e.g. going backwards)."""
+
+
+def to_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def iso(timestamp: float) -> str:
+    """UTC ISO 8601 with `Z`, whole seconds: the API's datetime format."""
+    return to_datetime(timestamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WarpClock:
+    """Real time plus an offset, or a frozen instant."""
+
+    def __init__(self, start: float | None = None, frozen: bool = False) -> None:
+        self._lock = threading.Lock()
+        real = time.time()
+        self._offset = 0.0 if start is None else start - real
+        self._frozen_at: float | None = (real + self._offset) if frozen else None
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def now(self) -> float:
+        """The mock's current time as a POSIX timestamp."""
+        with self._lock:
+            return self._now()
+
+    def _now(self) -> float:
+        return self._frozen_at if self._frozen_at is not None else time.time() + self._offset
+
+    def advance(self, seconds: float) -> float:
+        if seconds < 0:
+            raise ClockError("the clock cannot move backwards: advance by a positive duration")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+            return self._now()
+
+    def jump(self, instant: float) -> float:
+        with self._lock:
+            if instant < self._now():
+                raise ClockError(f"cannot jump back to {iso(instant)}: the clock is at {iso(self._now())}")
+            if self._frozen_at is not None:
+                self._frozen_at = instant
+            else:
+                self._offset = instant - time.time()
+            return self._now()
+
+    def freeze(self) -> float:
+        with self._lock:
+            self._frozen_at = self._now()
+            return self._frozen_at
+
+    def resume(self) -> float:
+        """Let time run again from where it stands."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+                self._frozen_at = None
+            return self._now()
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from `90`, `90s`, `5m`, `2h`, `1d` or `1h30m`."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    value = text.strip().lower()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    total, number = 0.0, ""
+    for char in value:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in _UNITS and number:
+            total += float(number) * _UNITS[char]
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 5m, 2h, 1d or 1h30m)")
+    if number:
+        raise ValueError(f"not a duration: {text!r}: {number} has no unit (s, m, h or d)")
+    return total
+
+
+def parse_instant(text: str) -> float:
+    """POSIX seconds from an ISO 8601 instant; naive means UTC."""
+    parsed = datetime.fromisoformat(text.strip())
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()

@@ -1,0 +1,141 @@
+"""The mock's configuration: defaults from YAML, overrides from a file or flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from mockserver.models import Directives
+
+DEFAULTS_FILE = Path(__file__).parent / "data" / "defaults.yaml"
+
+
+@dataclass(frozen=True)
+class PartnerConfig:
+    partner_id: str
+    name: str = ""
+    active: bool = True
+    directives: Directives = field(default_factory=Directives)
+
+
+@dataclass(frozen=True)
+class ApiKeyConfig:
+    key: str
+    partners: Optional[frozenset[str]] = None  # None: every partner
+
+    def holds(self, partner_id: str) -> bool:
+        return self.partners is None or partner_id.lower() in self.partners
+
+
+@dataclass
+class MockConfig:
+    tenant: str
+    environment: str
+    company: str
+    api_mode: str
+    api_keys: list[ApiKeyConfig]
+    partners: dict[str, PartnerConfig]
+    scheduled_to_processing_seconds: float
+    processing_seconds: float
+    catalog_path: Path
+    manifest_base_url: str
+    max_body_bytes: int
+    ticker_interval_seconds: float
+    clock_mode: str = "real"  # real | frozen
+    clock_start: Optional[float] = None  # POSIX seconds; None: now
+    validate_responses: bool = False  # test mode: assert every response against the spec
+
+    @property
+    def default_api_key(self) -> str:
+        return self.api_keys[0].key
+
+    @property
+    def default_partner_id(self) -> str:
+        return next(iter(self.partners))
+
+    def replace(self, **changes: Any) -> "MockConfig":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, **overrides: Any) -> "MockConfig":
+        """Defaults, then the YAML file at `path` (if any), then `overrides`."""
+        raw = _read(DEFAULTS_FILE)
+        base_dir = DEFAULTS_FILE.parent
+        if path is not None:
+            overlay = _read(Path(path))
+            raw.update(overlay)
+            if "catalog" in overlay:  # a catalog named by the file is relative to it
+                base_dir = Path(path).parent
+        config = cls._from_raw(raw, base_dir)
+        return config.replace(**overrides) if overrides else config
+
+    @classmethod
+    def _from_raw(cls, raw: dict[str, Any], base_dir: Path) -> "MockConfig":
+        return cls(
+            tenant=str(raw["tenant"]),
+            environment=str(raw["environment"]),
+            company=str(raw["company"]),
+            api_mode=_choice(raw["apiMode"], "apiMode", ("async", "sync")),
+            api_keys=[_api_key(entry) for entry in raw["apiKeys"]],
+            partners={p.partner_id: p for p in map(_partner, raw["partners"])},
+            scheduled_to_processing_seconds=float(raw["scheduledToProcessingSeconds"]),
+            processing_seconds=float(raw["processingSeconds"]),
+            catalog_path=(base_dir / raw["catalog"]).resolve(),
+            manifest_base_url=str(raw["manifestBaseUrl"]),
+            max_body_bytes=int(raw["maxBodyBytes"]),
+            ticker_interval_seconds=float(raw["tickerIntervalSeconds"]),
+        )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError:
+        raise SystemExit(f"otacm mock: config file {path} does not exist") from None
+    if not isinstance(data, dict):
+        raise SystemExit(f"otacm mock: config file {path} must hold a YAML mapping")
+    return data
+
+
+def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise SystemExit(f"otacm mock: {name} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def _api_key(entry: dict[str, Any]) -> ApiKeyConfig:
+    partners = entry.get("partners")
+    return ApiKeyConfig(str(entry["key"]), None if partners is None else frozenset(p.lower() for p in partners))
+
+
+def _partner(entry: dict[str, Any]) -> PartnerConfig:
+    return PartnerConfig(
+        partner_id=str(entry["id"]).lower(),
+        name=str(entry.get("name", "")),
+        active=bool(entry.get("active", True)),
+        directives=directives_from(entry.get("directives") or {}),
+    )
+
+
+def directives_from(values: dict[str, Any]) -> Directives:
+    """Directives from a mapping (config) or parsed Prefer tokens."""
+    outcome = values.get("outcome")
+    if outcome is not None and str(outcome).lower() != "error":
+        raise ValueError(f"outcome must be Error (Issued and Draft follow from paymentReference), got {outcome!r}")
+    stall = values.get("stall")
+    if stall is not None and str(stall).capitalize() not in ("Scheduled", "Processing"):
+        raise ValueError(f"stall must be Scheduled or Processing, got {stall!r}")
+    delay = float(values.get("delay", 0) or 0)
+    if delay < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+    return Directives(
+        outcome="Error" if outcome is not None else None,
+        message=str(values.get("message", "")),
+        stall=str(stall).capitalize() if stall is not None else None,
+        delay=delay,
+    )

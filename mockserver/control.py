@@ -1,0 +1,128 @@
+"""`/_mock/`: the control API of the sandbox (clock, reset, order history).
+
+Not part of the contract: partners' tests and the conformance runner use it
+to warp time and inspect what the mock did.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mockserver.backend import ChannelManagerBackend
+from mockserver.clock import ClockError, iso, parse_duration, parse_instant
+
+control = Blueprint("control", __name__, url_prefix="/_mock")
+
+
+def backend() -> ChannelManagerBackend:
+    return current_app.extensions["otacm"].backend
+
+
+def _error(message: str, status: int = 400) -> Response:
+    response = jsonify({"code": "generic_error", "message": message})
+    response.status_code = status
+    return response
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def clock_state() -> dict[str, Any]:
+    be = backend()
+    next_due = be.schedule.next_due()
+    return {
+        "now": iso(be.clock.now()),
+        "nowEpoch": be.clock.now(),
+        "frozen": be.clock.frozen,
+        "nextDue": iso(next_due) if next_due is not None else None,
+        "pendingEvents": len(be.schedule.pending()),
+    }
+
+
+@control.get("/clock")
+def read_clock() -> Response:
+    return jsonify(clock_state())
+
+
+@control.post("/clock/advance")
+def advance_clock() -> Response:
+    """Body `{"by": "2h"}` (or seconds). Runs every event due on the way."""
+    raw = _body().get("by", request.args.get("by"))
+    if raw is None:
+        return _error("advance needs 'by': a duration such as 90s, 5m, 2h or a number of seconds")
+    try:
+        backend().advance(parse_duration(raw))
+    except (ValueError, ClockError) as error:
+        return _error(str(error))
+    return jsonify(clock_state())
+
+
+@control.post("/clock/jump")
+def jump_clock() -> Response:
+    """Body `{"to": "2026-06-01T09:00:00Z"}`: move forward to an instant."""
+    raw = _body().get("to", request.args.get("to"))
+    if not raw:
+        return _error("jump needs 'to': an ISO 8601 instant such as 2026-06-01T09:00:00Z")
+    try:
+        backend().jump(parse_instant(str(raw)))
+    except (ValueError, ClockError) as error:
+        return _error(str(error))
+    return jsonify(clock_state())
+
+
+@control.post("/clock/freeze")
+def freeze_clock() -> Response:
+    backend().catch_up()
+    backend().clock.freeze()
+    return jsonify(clock_state())
+
+
+@control.post("/clock/resume")
+def resume_clock() -> Response:
+    backend().clock.resume()
+    return jsonify(clock_state())
+
+
+@control.post("/reset")
+def reset() -> Response:
+    """Forget every order, or one partner's with `{"partnerId": ...}`."""
+    removed = backend().reset(_body().get("partnerId"))
+    return jsonify({"removedOrders": removed})
+
+
+@control.get("/orders")
+def orders() -> Response:
+    """Every order with its status history (status, clock time, trigger, reason)."""
+    return jsonify({"orders": [order_history(order) for order in backend().orders()]})
+
+
+@control.get("/info")
+def info() -> Response:
+    """What a client needs to talk to this sandbox."""
+    config = current_app.extensions["otacm"].config
+    return jsonify({
+        "apiKey": config.default_api_key,
+        "partnerId": config.default_partner_id,
+        "tenant": config.tenant,
+        "environment": config.environment,
+        "company": config.company,
+        "apiMode": config.api_mode,
+        "clock": clock_state(),
+    })
+
+
+def order_history(order: Any) -> dict[str, Any]:
+    return {
+        "orderId": order.order_id,
+        "partnerId": order.partner_id,
+        "sellToOrderReference": order.sell_to_order_reference,
+        "status": order.status,
+        "history": [
+            {"status": change.status, "at": iso(change.at), "trigger": change.trigger, "reason": change.reason}
+            for change in order.history
+        ],
+    }

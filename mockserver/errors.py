@@ -1,0 +1,51 @@
+"""API errors as the real server answers them: a status and a flat body.
+
+The message texts are the server's own (CONTRACT.md); `%1`-style parameters
+become keyword arguments here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Problem:
+    """One bad field, for the mock's optional `details` list."""
+
+    field: str
+    problem: str
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    code: str
+    message: str
+    details: list[Problem] = field(default_factory=list)
+
+    def body(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = [{"field": p.field, "problem": p.problem} for p in self.details]
+        return body
+
+
+def bad_request(message: str, details: list[Problem] | None = None) -> ApiError:
+    return ApiError(400, "generic_error", message, details or [])
+
+
+def order_not_found(order_id: str) -> ApiError:
+    return ApiError(404, "resource_not_found", f"Order '{order_id}' not found Not Found")
+
+
+def endpoint_not_found() -> ApiError:
+    return ApiError(404, "resource_not_found", "API endpoint not found Not Found")
+
+
+def unauthorized(message: str = "Missing or invalid API key. Send it in the x-np-api-key header.") -> ApiError:
+    return ApiError(401, "unauthorized", message)
+
+
+def forbidden_partner(partner_id: str) -> ApiError:
+    return ApiError(403, "unauthorized", f"API key may not act for partner '{partner_id}'")

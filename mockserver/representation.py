@@ -1,0 +1,123 @@
+"""Orders as the API shows them: JSON dicts in the server's key order.
+
+While an order is in flight (or in Error) each line shows one shell per
+expected wallet; minted wallets replace the shells from Draft/Issued on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.clock import iso
+from mockserver.models import Asset, Order, OrderLine, Wallet
+
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "orderId": order.order_id,
+        "status": order.status,
+        "statusMessage": order.status_message,
+        "partnerId": order.partner_id,
+        "sellToOrderReference": order.sell_to_order_reference,
+        "buyFromOrderReference": order.buy_from_order_reference,
+        "sellToEmail": order.sell_to_email,
+        "sellToName": order.sell_to_name,
+        "sellToLanguage": order.sell_to_language,
+        "paymentReference": order.payment_reference,
+        "receivedAt": iso(order.received_at),
+        "jobId": order.job_id,
+    }
+    if order.manifest_url:
+        body["manifestUrl"] = order.manifest_url
+    body["items"] = [line_json(line) for line in order.lines]
+    return body
+
+
+def summary_json(order: Order) -> dict[str, Any]:
+    """The compact summary of listOrdersByPartner: no items."""
+    return {
+        "orderId": order.order_id,
+        "partnerId": order.partner_id,
+        "sellToOrderReference": order.sell_to_order_reference,
+        "buyFromOrderReference": order.buy_from_order_reference,
+        "sellToEmail": order.sell_to_email,
+        "sellToName": order.sell_to_name,
+        "sellToLanguage": order.sell_to_language,
+        "paymentReference": order.payment_reference,
+        "status": order.status,
+        "statusMessage": order.status_message,
+        "receivedAt": iso(order.received_at),
+        "jobId": order.job_id,
+        "manifestUrl": order.manifest_url,
+    }
+
+
+def line_json(line: OrderLine) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "lineNo": line.line_no,
+        "itemNumber": line.item_number,
+        "description": line.description,
+        "isPackage": line.is_package,
+        "quantity": line.quantity,
+        "visitDate": line.visit_date,
+        "visitTime": line.visit_time,
+        "sellToName": line.sell_to_name,
+        "sellToEmail": line.sell_to_email,
+        "sellToLanguage": line.sell_to_language,
+    }
+    if line.component_schedule:
+        body["componentSchedule"] = [
+            {"itemNumber": v.item_number, "visitDate": v.visit_date, "visitTime": v.visit_time}
+            for v in line.component_schedule
+        ]
+    body["wallets"] = [wallet_json(w) for w in line.wallets] if line.wallets else shells_json(line)
+    return body
+
+
+def shells_json(line: OrderLine) -> list[dict[str, Any]]:
+    return [
+        {
+            "seqNo": seq,
+            "walletId": EMPTY_GUID,
+            "walletReferenceNumber": "",
+            "externalReferenceNumber": line.submitted_reference(seq),
+            "name": line.submitted_name(seq),
+            "issuedAt": "",
+            "unitPriceExclVat": 0,
+            "unitPriceInclVat": 0,
+            "currencyCode": "",
+            "assets": [],
+        }
+        for seq in range(1, line.expected_wallets + 1)
+    ]
+
+
+def wallet_json(wallet: Wallet) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "seqNo": wallet.seq_no,
+        "walletId": wallet.wallet_id,
+        "walletReferenceNumber": wallet.wallet_reference_number,
+        "externalReferenceNumber": wallet.external_reference_number,
+        "name": wallet.name,
+        "issuedAt": wallet.issued_at,
+        "unitPriceExclVat": wallet.unit_price_excl_vat,
+        "unitPriceInclVat": wallet.unit_price_incl_vat,
+        "currencyCode": wallet.currency_code,
+    }
+    if wallet.manifest_url:
+        body["manifestUrl"] = wallet.manifest_url
+    body["assets"] = [asset_json(a) for a in wallet.assets]
+    return body
+
+
+def asset_json(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "type": asset.type,
+        "assetId": asset.asset_id,
+        "referenceNumber": asset.reference_number,
+        "itemNumber": asset.item_number,
+        "description": asset.description,
+    }

@@ -1,0 +1,127 @@
+"""Running a mock: in-process on a free port (tests, the pytest plugin, the
+embedded target of `otacm verify`) or in the foreground (`otacm mock`).
+
+The ticker runs due background events while the clock runs in real time, so
+webhooks fire without a request arriving; on a frozen clock it idles.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from mockserver.app import create_app
+from mockserver.backend import ChannelManagerBackend
+from mockserver.clock import WarpClock
+from mockserver.config import MockConfig
+
+
+class Ticker:
+    """Calls `backend.catch_up()` every interval until stopped."""
+
+    def __init__(self, backend: ChannelManagerBackend, interval: float) -> None:
+        self._backend = backend
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="otacm-ticker", daemon=True)
+
+    def start(self) -> "Ticker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            if not self._backend.clock.frozen:
+                self._backend.catch_up()
+
+
+@dataclass
+class ClockHandle:
+    """The mock's clock as a test sees it: moves run every due event."""
+
+    backend: ChannelManagerBackend
+
+    def now(self) -> float:
+        return self.backend.clock.now()
+
+    def advance(self, seconds: float) -> float:
+        return self.backend.advance(seconds)
+
+    def jump(self, instant: float) -> float:
+        return self.backend.jump(instant)
+
+    def freeze(self) -> float:
+        self.backend.catch_up()
+        return self.backend.clock.freeze()
+
+    def resume(self) -> float:
+        return self.backend.clock.resume()
+
+
+class MockServer:
+    """A mock serving on 127.0.0.1 in a background thread."""
+
+    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.config = config or MockConfig.load()
+        self.app: Flask = create_app(self.config)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="otacm-mock", daemon=True)
+        self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds)
+
+    @property
+    def backend(self) -> ChannelManagerBackend:
+        return self.app.extensions["otacm"].backend
+
+    @property
+    def clock(self) -> ClockHandle:
+        return ClockHandle(self.backend)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base `{server}/{tenant}/{environment}/{company}`."""
+        c = self.config
+        return f"{self.url}/{quote(c.tenant, safe='')}/{quote(c.environment, safe='')}/{quote(c.company, safe='')}"
+
+    @property
+    def api_key(self) -> str:
+        return self.config.default_api_key
+
+    @property
+    def partner_id(self) -> str:
+        return self.config.default_partner_id
+
+    def start(self) -> "MockServer":
+        self._thread.start()
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._ticker.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "MockServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def frozen_config(**overrides: Any) -> MockConfig:
+    """The default config on a frozen clock, as tests want it."""
+    return MockConfig.load(**{"clock_mode": "frozen", **overrides})

@@ -1,0 +1,133 @@
+"""The in-memory order store and its indexes.
+
+Not locked itself: the backend holds one lock around every read and write,
+so a request never sees half an update. Indexes: by orderId; by
+(scope, partner, upper-cased reference) for the duplicate check; by
+(scope, partner) in arrival order for listing; by status for the pickup job
+and status filters.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from mockserver.models import Order, Scope
+
+PartnerKey = tuple[Scope, str]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    statuses: frozenset[str] = frozenset()
+    reference: str = ""  # upper-cased
+    received_from: Optional[float] = None
+    received_to: Optional[float] = None
+    after_seq: int = -1  # the page key: the last seq already returned
+    page_size: int = 20000
+
+
+class OrderStore:
+    def __init__(self) -> None:
+        self._orders: dict[str, Order] = {}
+        self._by_reference: dict[tuple[Scope, str, str], str] = {}
+        # Arrival order per partner: parallel sorted lists (orders only append;
+        # removed ones are skipped when read).
+        self._seqs: dict[PartnerKey, list[int]] = defaultdict(list)
+        self._received: dict[PartnerKey, list[float]] = defaultdict(list)
+        self._by_seq: dict[int, str] = {}
+        self._by_status: dict[str, dict[str, Order]] = defaultdict(dict)
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def add(self, order: Order) -> None:
+        key = (order.scope, order.partner_id)
+        self._orders[order.order_id] = order
+        self._by_reference[(order.scope, order.partner_id, order.sell_to_order_reference)] = order.order_id
+        self._seqs[key].append(order.seq)
+        self._received[key].append(order.received_at)
+        self._by_seq[order.seq] = order.order_id
+        self._by_status[order.status][order.order_id] = order
+
+    def get(self, order_id: str) -> Optional[Order]:
+        return self._orders.get(order_id)
+
+    def find_by_reference(self, scope: Scope, partner_id: str, reference: str) -> Optional[Order]:
+        order_id = self._by_reference.get((scope, partner_id, reference))
+        return None if order_id is None else self._orders.get(order_id)
+
+    def set_status(self, order: Order, status: str) -> None:
+        self._by_status[order.status].pop(order.order_id, None)
+        order.status = status
+        self._by_status[status][order.order_id] = order
+
+    def in_status(self, status: str) -> list[Order]:
+        """A snapshot, oldest first in that status, safe to change while iterating."""
+        return list(self._by_status[status].values())
+
+    def count_in(self, statuses: Iterable[str]) -> int:
+        return sum(len(self._by_status[status]) for status in statuses)
+
+    def remove(self, order: Order) -> None:
+        self._orders.pop(order.order_id, None)
+        self._by_reference.pop((order.scope, order.partner_id, order.sell_to_order_reference), None)
+        self._by_seq.pop(order.seq, None)
+        self._by_status[order.status].pop(order.order_id, None)
+
+    def all(self) -> Iterator[Order]:
+        return iter(list(self._orders.values()))
+
+    def page(self, scope: Scope, partner_id: str, query: ListQuery) -> tuple[list[Order], bool]:
+        """One page of a partner's orders in arrival order, and whether more follow."""
+        found: list[Order] = []
+        for order in self._candidates((scope, partner_id), query):
+            if _matches(order, query):
+                if len(found) == query.page_size:
+                    return found, True
+                found.append(order)
+        return found, False
+
+    def _candidates(self, key: PartnerKey, query: ListQuery) -> Iterator[Order]:
+        if query.reference:
+            order = self.find_by_reference(key[0], key[1], query.reference)
+            yield from ([order] if order is not None and order.seq > query.after_seq else [])
+        elif query.statuses:
+            matching = [o for s in query.statuses for o in self._by_status[s].values() if (o.scope, o.partner_id) == key]
+            yield from sorted((o for o in matching if o.seq > query.after_seq), key=lambda o: o.seq)
+        else:
+            yield from self._timeline(key, query)
+
+    def _timeline(self, key: PartnerKey, query: ListQuery) -> Iterator[Order]:
+        """Arrival order, starting where the page key and receivedAtFrom allow."""
+        seqs, received = self._seqs.get(key, []), self._received.get(key, [])
+        start = bisect.bisect_right(seqs, query.after_seq)
+        if query.received_from is not None:
+            start = max(start, bisect.bisect_left(received, query.received_from))
+        for index in range(start, len(seqs)):
+            if query.received_to is not None and received[index] > query.received_to:
+                return
+            order_id = self._by_seq.get(seqs[index])
+            if order_id is not None:
+                yield self._orders[order_id]
+
+    def clear(self, partner_id: Optional[str] = None) -> list[Order]:
+        """Forget every order (or one partner's); returns what was removed."""
+        doomed = [o for o in self._orders.values() if partner_id is None or o.partner_id == partner_id]
+        for order in doomed:
+            self.remove(order)
+        if partner_id is None:
+            self.__init__()
+        return doomed
+
+
+def _matches(order: Order, query: ListQuery) -> bool:
+    if query.statuses and order.status not in query.statuses:
+        return False
+    if query.received_from is not None and order.received_at < query.received_from:
+        return False
+    if query.received_to is not None and order.received_at > query.received_to:
+        return False
+    return order.seq > query.after_seq

@@ -1,0 +1,158 @@
+"""Request bodies checked against the spec's schemas, in the server's words.
+
+Runs before any business rule. Every bad field is collected into `details`
+and the first one's message (the real server's text, CONTRACT.md) becomes
+the error's `message`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from jsonschema import ValidationError
+
+from contracts.spec import load_spec
+from mockserver.errors import Problem, bad_request
+
+# Fields whose shape problems the server words as "Required field '...'".
+HEADER_FIELDS = {"partnerId", "sellToOrderReference", "paymentReference", "notificationUrl", "eventName"}
+
+
+def validate_body(operation_id: str, body: Any) -> dict[str, Any]:
+    """The body as a dict, or raise a 400 naming every bad field."""
+    if not isinstance(body, dict):
+        raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
+    schema = load_spec().request_schema(operation_id)
+    if schema is None:
+        return body
+    errors = sorted(load_spec().validator_for(schema).iter_errors(body), key=_error_rank)
+    problems = _unique(_problem(error) for error in errors)
+    if problems:
+        raise bad_request(problems[0][1], [problem for problem, _ in problems])
+    return body
+
+
+def _unique(problems: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
+    """One entry per field and problem (a bad GUID fails both pattern and format)."""
+    seen: dict[tuple[str, str], tuple[Problem, str]] = {}
+    for problem, message in problems:
+        seen.setdefault((problem.field, problem.problem), (problem, message))
+    return list(seen.values())
+
+
+def _error_rank(error: ValidationError) -> tuple:
+    return (len(error.absolute_path), list(map(str, error.absolute_path)))
+
+
+def _problem(error: ValidationError) -> tuple[Problem, str]:
+    """A (details entry, server message) pair for one schema error."""
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        missing = _missing_fields(error)
+        path = path + [missing]
+    field = _field_name(path)
+    name = str(path[-1]) if path else "(body)"
+    problem, message = _wording(error, path, name)
+    return Problem(field, problem), message
+
+
+def _wording(error: ValidationError, path: list, name: str) -> tuple[str, str]:
+    validator, instance = error.validator, error.instance
+    line = _line_of(path)
+    if name == "items" and len(path) == 1:
+        return _items_wording(validator)
+    if len(path) == 2 and path[0] == "items" and validator == "type":
+        return "must be an object", f"items[{path[1]}] must be an object"
+    if validator == "required":
+        if name == "items":
+            return "is missing", "items array is required"
+        return "is missing", f"Required field '{name}' is missing"
+    if validator == "type" and instance is None:
+        return "cannot be null", f"Required field '{name}' cannot be null"
+    if validator == "type" and isinstance(instance, (dict, list)) and name in HEADER_FIELDS:
+        return "must be a primitive value", f"Required field '{name}' must be a primitive value"
+    if validator == "minLength" and instance == "":
+        return "cannot be empty", f"Required field '{name}' cannot be empty"
+    if name == "partnerId":
+        return "is not a valid GUID", "partnerId is not a valid GUID"
+    if name == "quantity":
+        return "must be an integer >= 1", f"quantity must be >= 1 (line {line})"
+    if name == "visitDate" and validator == "pattern":
+        return "must be YYYY-MM-DD", f"Required field '{name}' must be YYYY-MM-DD"
+    if name == "visitTime" and validator == "pattern":
+        return "must be HH:mm:ss", f"Required field '{name}' must be HH:mm:ss"
+    return error.message, f"Field '{_field_name(path)}' {_plain(error)}"
+
+
+def _items_wording(validator: str) -> tuple[str, str]:
+    if validator == "type":
+        return "must be an array", "items must be an array"
+    if validator == "minItems":
+        return "must contain at least one entry", "items array must contain at least one entry"
+    return "is missing", "items array is required"
+
+
+def _plain(error: ValidationError) -> str:
+    """jsonschema's message, reworded as a sentence about the field."""
+    validator, value = error.validator, error.validator_value
+    if validator == "type":
+        return f"must be of type {value}"
+    if validator == "maxLength":
+        return f"must be at most {value} characters"
+    if validator == "minLength":
+        return f"must be at least {value} characters"
+    if validator == "enum":
+        return f"must be one of {', '.join(map(str, value))}"
+    if validator == "format":
+        return f"must be a valid {value}"
+    if validator == "minimum":
+        return f"must be >= {value}"
+    return error.message
+
+
+def _missing_fields(error: ValidationError) -> str:
+    # jsonschema says "'x' is a required property"; the name is the first quoted word.
+    return error.message.split("'")[1] if "'" in error.message else "?"
+
+
+def _field_name(path: Iterable[Any]) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "(body)"
+
+
+def _line_of(path: list) -> int:
+    """1-based line number of an `items[i]...` path, else 0."""
+    if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+        return path[1] + 1
+    return 0
+
+
+# The server's words for a path parameter that is not a GUID.
+PATH_PARAM_MESSAGES = {
+    "orderId": "Invalid order id",
+    "partnerId": "Invalid partnerId",
+    "id": "Invalid subscription id",
+}
+
+
+def validate_path_params(operation: Any, params: dict[str, str]) -> None:
+    """Check path parameters against the spec's parameter schemas."""
+    spec = load_spec()
+    for parameter in operation_parameters(operation):
+        if parameter["in"] != "path" or parameter["name"] not in params:
+            continue
+        value = params[parameter["name"]]
+        if not spec.validator_for(parameter["schema"]).is_valid(value):
+            name = parameter["name"]
+            message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
+            raise bad_request(message, [Problem(name, f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}")])
+
+
+def operation_parameters(operation: Any) -> list[dict[str, Any]]:
+    """The operation's parameters, path-level ones included, `$ref`s resolved."""
+    spec = load_spec()
+    path_item = spec.document["paths"][operation.path]
+    raw = [*path_item.get("parameters", []), *operation.definition.get("parameters", [])]
+    return [spec.resolve(parameter) for parameter in raw]
