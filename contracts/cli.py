@@ -12,6 +12,7 @@ import sys
 
 # module → the subcommand(s) it registers
 SUBCOMMAND_MODULES = [
+    "mockserver.cli",
     "contracts.spec_cli",
     "contracts.webhooks_cli",
 ]

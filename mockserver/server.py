@@ -13,12 +13,19 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.app import create_app
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: embedded mocks run inside test output."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 class Ticker:
@@ -73,7 +80,7 @@ class MockServer:
     def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config or MockConfig.load()
         self.app: Flask = create_app(self.config)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="otacm-mock", daemon=True)
         self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds)
 
@@ -93,8 +100,7 @@ class MockServer:
     @property
     def base_url(self) -> str:
         """The API base `{server}/{tenant}/{environment}/{company}`."""
-        c = self.config
-        return f"{self.url}/{quote(c.tenant, safe='')}/{quote(c.environment, safe='')}/{quote(c.company, safe='')}"
+        return api_base_url(self.url, self.config)
 
     @property
     def api_key(self) -> str:
@@ -120,6 +126,12 @@ class MockServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def api_base_url(root: str, config: MockConfig) -> str:
+    """`{root}/{tenant}/{environment}/{company}`, each segment URL-encoded."""
+    segments = (config.tenant, config.environment, config.company)
+    return root + "".join("/" + quote(segment, safe="") for segment in segments)
 
 
 def frozen_config(**overrides: Any) -> MockConfig:

@@ -1,0 +1,153 @@
+"""`otacm mock` (run the sandbox) and `otacm clock` (warp a running one)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+import requests
+
+from mockserver.clock import parse_duration, parse_instant
+from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_mock(subparsers)
+    _register_clock(subparsers)
+
+
+# -- otacm mock -------------------------------------------------------------------
+def _register_mock(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mock",
+        help="run the sandbox mock server",
+        description=(
+            "Run the OTA Channel Manager sandbox: the documented API on an in-memory store, with a clock "
+            "you can warp through /_mock/ (or `otacm clock`). With no arguments it serves on port 8080 "
+            "with a default API key and partner, printed at start."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
+    parser.add_argument("--config", metavar="FILE", help="YAML config overriding mockserver/data/defaults.yaml")
+    parser.add_argument("--api-mode", choices=["async", "sync"], help="async: documented background issuance; "
+                        "sync: issue inside createOrder/replaceOrder (the earlier API, docs/003) [config: async]")
+    parser.add_argument("--clock", choices=["real", "frozen"], default="real",
+                        help="real: time runs (shift it with `otacm clock advance`); frozen: time moves only when told")
+    parser.add_argument("--clock-start", metavar="INSTANT", help="start the clock at this ISO 8601 instant (default: now)")
+    parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                        help="also accept this API key for every partner (repeatable)")
+    parser.add_argument("--partner-id", action="append", default=[], metavar="GUID",
+                        help="also know this active partner (repeatable)")
+    parser.add_argument("--processing-seconds", type=float, help="Processing → settled delay [config: 3]")
+    parser.add_argument("--scheduled-seconds", type=float, help="Scheduled → Processing delay [config: 1]")
+    parser.add_argument("--threads", type=int, default=8, help="WSGI worker threads (waitress)")
+    parser.add_argument("--validate-responses", action="store_true",
+                        help="check every response against the spec and answer 500 on a mismatch (for mock development)")
+    parser.set_defaults(handler=run_mock)
+
+
+def mock_config(args: argparse.Namespace) -> MockConfig:
+    config = MockConfig.load(args.config)
+    changes: dict[str, Any] = {"clock_mode": args.clock, "validate_responses": args.validate_responses}
+    if args.api_mode:
+        changes["api_mode"] = args.api_mode
+    if args.clock_start:
+        changes["clock_start"] = _instant(args.clock_start)
+    if args.processing_seconds is not None:
+        changes["processing_seconds"] = args.processing_seconds
+    if args.scheduled_seconds is not None:
+        changes["scheduled_to_processing_seconds"] = args.scheduled_seconds
+    if args.api_key:
+        changes["api_keys"] = [*config.api_keys, *(ApiKeyConfig(key) for key in args.api_key)]
+    if args.partner_id:
+        extra = {p.lower(): PartnerConfig(p.lower(), "added with --partner-id") for p in args.partner_id}
+        changes["partners"] = {**config.partners, **extra}
+    return config.replace(**changes)
+
+
+def run_mock(args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from mockserver.app import create_app
+    from mockserver.server import Ticker, api_base_url
+
+    config = mock_config(args)
+    app = create_app(config)
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    url = f"http://{args.host}:{server.effective_port}"
+    ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    print(f"otacm mock: serving the OTA Channel Manager sandbox ({config.api_mode}, clock {config.clock_mode})")
+    print(f"  base URL    {api_base_url(url, config)}")
+    print(f"  API key     {config.default_api_key}   (header x-np-api-key)")
+    print(f"  partner id  {config.default_partner_id}")
+    print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ticker.stop()
+        server.close()
+    return 0
+
+
+# -- otacm clock ------------------------------------------------------------------
+def _register_clock(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "clock",
+        help="read or warp the clock of a running mock",
+        description="Read or move the clock of a running otacm mock. Moving it runs every lifecycle step "
+        "and webhook that comes due on the way, in time order.",
+    )
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"the mock's root URL (default {DEFAULT_URL})")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("show", help="print the mock's time")
+    advance = actions.add_parser("advance", help="move forward by a duration: 90s, 5m, 2h, 1d, 1h30m")
+    advance.add_argument("duration")
+    jump = actions.add_parser("jump", help="move forward to an ISO 8601 instant")
+    jump.add_argument("instant")
+    actions.add_parser("freeze", help="stop time where it stands")
+    actions.add_parser("resume", help="let time run again from where it stands")
+    parser.set_defaults(handler=run_clock)
+
+
+def run_clock(args: argparse.Namespace) -> int:
+    try:
+        if args.action == "advance":
+            parse_duration(args.duration)  # fail early with a clear message
+            response = requests.post(f"{args.url}/_mock/clock/advance", json={"by": args.duration}, timeout=300)
+        elif args.action == "jump":
+            response = requests.post(f"{args.url}/_mock/clock/jump", json={"to": args.instant}, timeout=300)
+        elif args.action in ("freeze", "resume"):
+            response = requests.post(f"{args.url}/_mock/clock/{args.action}", timeout=30)
+        else:
+            response = requests.get(f"{args.url}/_mock/clock", timeout=30)
+    except ValueError as error:
+        print(f"otacm clock: {error}", file=sys.stderr)
+        return 2
+    except requests.RequestException as error:
+        print(f"otacm clock: cannot reach a mock at {args.url} ({error}); start one with `otacm mock`", file=sys.stderr)
+        return 3
+    body = response.json()
+    if response.status_code != 200:
+        print(f"otacm clock: {body.get('message', body)}", file=sys.stderr)
+        return 2
+    state = "frozen" if body["frozen"] else "running"
+    print(f"{body['now']} ({state}; next event due {body['nextDue'] or 'none'}, {body['pendingEvents']} pending)")
+    return 0
+
+
+def _instant(text: str) -> float:
+    try:
+        return parse_instant(text)
+    except ValueError:
+        raise SystemExit(f"otacm mock: --clock-start {text!r} is not an ISO 8601 instant (e.g. 2026-06-01T09:00:00Z)")
