@@ -81,7 +81,7 @@ class MockServer:
         self.config = config or MockConfig.load()
         self.app: Flask = create_app(self.config)
         self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="otacm-mock", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="otacm-mock", daemon=True)
         self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds)
 
     @property
@@ -109,6 +109,9 @@ class MockServer:
     @property
     def partner_id(self) -> str:
         return self.config.default_partner_id
+
+    def _serve(self) -> None:
+        self._server.serve_forever(poll_interval=0.05)  # quick to stop: tests start one per test
 
     def start(self) -> "MockServer":
         self._thread.start()
