@@ -89,7 +89,7 @@ def run_mock(args: argparse.Namespace) -> int:
     print(f"  partner id  {config.default_partner_id}")
     print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
     sys.stdout.flush()
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
     try:
         server.run()
     except KeyboardInterrupt:
@@ -98,6 +98,10 @@ def run_mock(args: argparse.Namespace) -> int:
         ticker.stop()
         server.close()
     return 0
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
 # -- otacm clock ------------------------------------------------------------------

@@ -1,0 +1,180 @@
+"""The control API, the clock, the pytest fixture, the CLI and the response self-check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+from freezegun import freeze_time
+
+from contracts.cli import build_parser
+from mockclient import Api, order_body
+from mockserver import representation
+from mockserver.cli import mock_config
+from mockserver.clock import ClockError, WarpClock, iso, parse_duration, parse_instant
+from mockserver.schedule import Schedule
+from mockserver.server import MockServer
+
+
+# -- the clock and the schedule ------------------------------------------------------
+def test_real_clock_follows_time_and_warps_by_offset() -> None:
+    with freeze_time("2026-05-15T09:30:00Z") as frozen:
+        clock = WarpClock()
+        assert iso(clock.now()) == "2026-05-15T09:30:00Z"
+        frozen.tick(10)
+        assert iso(clock.now()) == "2026-05-15T09:30:10Z"
+        clock.advance(3600)
+        frozen.tick(5)
+        assert iso(clock.now()) == "2026-05-15T10:30:15Z"
+
+
+def test_frozen_clock_moves_only_when_told_and_never_backwards() -> None:
+    with freeze_time("2026-05-15T09:30:00Z") as frozen:
+        clock = WarpClock(frozen=True)
+        frozen.tick(60)
+        assert iso(clock.now()) == "2026-05-15T09:30:00Z"
+        clock.jump(parse_instant("2026-05-16T00:00:00Z"))
+        assert iso(clock.now()) == "2026-05-16T00:00:00Z"
+        with pytest.raises(ClockError):
+            clock.jump(parse_instant("2026-05-15T00:00:00Z"))
+        with pytest.raises(ClockError):
+            clock.advance(-1)
+        clock.resume()
+        frozen.tick(7)
+        assert iso(clock.now()) == "2026-05-16T00:00:07Z"
+
+
+def test_schedule_runs_due_events_in_time_order_including_ones_they_add() -> None:
+    schedule, ran = Schedule(), []
+    schedule.at(30, "b", lambda at: ran.append(("b", at)))
+    schedule.at(10, "a", lambda at: (ran.append(("a", at)), schedule.at(at + 5, "a2", lambda t: ran.append(("a2", t)))))
+    schedule.at(99, "late", lambda at: ran.append(("late", at)))
+    assert schedule.run_until(40) == 3
+    assert ran == [("a", 10), ("a2", 15), ("b", 30)]
+    assert schedule.next_due() == 99
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400)])
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["2x", "h", "1h30", ""])
+def test_parse_duration_rejects_nonsense_with_a_hint(text: str) -> None:
+    with pytest.raises(ValueError, match="e.g.|no unit"):
+        parse_duration(text) if text else parse_duration("m")
+
+
+# -- the control API ---------------------------------------------------------------
+def test_control_api_advances_jumps_and_reports_the_clock(api: Api) -> None:
+    control = api.mock.url + "/_mock"
+    assert requests.get(control + "/clock").json()["now"] == "2026-05-15T09:30:00Z"
+    order_id = api.create(order_body(api.mock.partner_id)).json()["orderId"]
+    assert requests.get(control + "/clock").json()["nextDue"] == "2026-05-15T09:31:00Z"
+    advanced = requests.post(control + "/clock/advance", json={"by": "2h"}).json()
+    assert advanced["now"] == "2026-05-15T11:30:00Z" and advanced["pendingEvents"] == 0
+    assert api.status(order_id) == "Issued"
+    jumped = requests.post(control + "/clock/jump", json={"to": "2026-05-20T00:00:00Z"}).json()
+    assert jumped["now"] == "2026-05-20T00:00:00Z"
+    back = requests.post(control + "/clock/jump", json={"to": "2026-05-01T00:00:00Z"})
+    assert back.status_code == 400 and "cannot jump back" in back.json()["message"]
+    bad = requests.post(control + "/clock/advance", json={"by": "soon"})
+    assert bad.status_code == 400 and "duration" in bad.json()["message"]
+
+
+def test_control_api_lists_history_and_resets_one_partner(api: Api) -> None:
+    other = "7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812"
+    mine = api.create(order_body(api.mock.partner_id)).json()["orderId"]
+    theirs = api.create(order_body(other)).json()["orderId"]
+    api.mock.clock.advance(120)
+    orders = {o["orderId"]: o for o in requests.get(api.mock.url + "/_mock/orders").json()["orders"]}
+    history = orders[mine]["history"]
+    assert [(h["status"], h["at"], h["trigger"]) for h in history] == [
+        ("Submitted", "2026-05-15T09:30:00Z", "createOrder"),
+        ("Scheduled", "2026-05-15T09:31:00Z", "pickup"),
+        ("Processing", "2026-05-15T09:31:01Z", "processingStarted"),
+        ("Issued", "2026-05-15T09:31:04Z", "issuanceCompleted"),
+    ]
+    assert requests.post(api.mock.url + "/_mock/reset", json={"partnerId": other}).json() == {"removedOrders": 1}
+    assert api.get(theirs).status_code == 404 and api.get(mine).status_code == 200
+    assert requests.post(api.mock.url + "/_mock/reset").json() == {"removedOrders": 1}
+    assert api.get(mine).status_code == 404
+
+
+def test_info_tells_a_client_how_to_connect(api: Api) -> None:
+    info = requests.get(api.mock.url + "/_mock/info").json()
+    assert info["apiKey"] == api.mock.api_key and info["partnerId"] == api.mock.partner_id
+    assert info["clock"]["frozen"] is True
+
+
+# -- the test mode ---------------------------------------------------------------------
+def test_validate_responses_turns_a_nonconforming_answer_into_a_loud_500(api: Api, monkeypatch) -> None:
+    original = representation.order_json
+    monkeypatch.setattr("mockserver.responses.order_json", lambda order: {**original(order), "status": "Lost"})
+    response = api.create(order_body(api.mock.partner_id))
+    assert response.status_code == 500
+    assert "createOrder 201 response violates the spec" in response.json()["message"]
+
+
+# -- the pytest plugin (as a partner uses it) ---------------------------------------------
+@pytest.mark.otacm_mock(clock_start="2026-05-15T09:30:00Z")
+def test_otacm_mock_fixture_gives_a_running_frozen_mock(otacm_mock: MockServer) -> None:
+    session = requests.Session()
+    session.headers["x-np-api-key"] = otacm_mock.api_key
+    body = order_body(otacm_mock.partner_id)
+    order = session.post(otacm_mock.base_url + "/channelManager", json=body).json()
+    otacm_mock.clock.advance(120)
+    assert session.get(f"{otacm_mock.base_url}/channelManager/{order['orderId']}").json()["status"] == "Issued"
+
+
+def test_plugin_is_registered_through_the_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "pytest", "--markers"], capture_output=True, text=True, timeout=120)
+    assert "otacm_mock(**options)" in result.stdout
+
+
+# -- the CLI -------------------------------------------------------------------------------
+def test_mock_help_explains_every_flag(capsys) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["mock", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--port", "--config", "--api-mode", "--clock", "--clock-start", "--api-key", "--partner-id",
+                 "--processing-seconds", "--scheduled-seconds", "--threads", "--validate-responses"):
+        assert flag in text
+    assert "8080" in text
+
+
+def test_mock_flags_override_the_config() -> None:
+    args = build_parser().parse_args(["mock", "--api-mode", "sync", "--clock", "frozen", "--clock-start",
+                                      "2026-06-01T08:00:00Z", "--api-key", "k2", "--partner-id",
+                                      "ABCDEF01-2345-4678-89AB-CDEF01234567", "--processing-seconds", "9"])
+    config = mock_config(args)
+    assert (config.api_mode, config.clock_mode, config.processing_seconds) == ("sync", "frozen", 9)
+    assert config.clock_start == parse_instant("2026-06-01T08:00:00Z")
+    assert "k2" in [k.key for k in config.api_keys]
+    assert "abcdef01-2345-4678-89ab-cdef01234567" in config.partners
+
+
+def test_bad_clock_start_is_a_clear_error() -> None:
+    args = build_parser().parse_args(["mock", "--clock-start", "tomorrow"])
+    with pytest.raises(SystemExit, match="ISO 8601"):
+        mock_config(args)
+
+
+def test_otacm_mock_serves_and_prints_how_to_connect() -> None:
+    """The real command, as a partner starts it (a free port instead of 8080)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from contracts.cli import main; main()", "mock", "--port", "0", "--clock", "frozen"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(5)]
+        fields = {line.split()[0] + " " + line.split()[1]: line.split()[2] for line in lines[1:4]}
+        base_url, api_key, partner_id = fields["base URL"], fields["API key"], fields["partner id"]
+        assert api_key == "otacm-sandbox-key" and partner_id == "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e"
+        response = requests.get(f"{base_url}/channelManager/orders/{partner_id}", headers={"x-np-api-key": api_key})
+        assert response.status_code == 200 and response.json()["data"] == []
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
