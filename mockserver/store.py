@@ -31,6 +31,9 @@ class ListQuery:
 
 class OrderStore:
     def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
         self._orders: dict[str, Order] = {}
         self._by_reference: dict[tuple[Scope, str, str], str] = {}
         # Arrival order per partner: parallel sorted lists (orders only append;
@@ -119,7 +122,7 @@ class OrderStore:
         for order in doomed:
             self.remove(order)
         if partner_id is None:
-            self.__init__()
+            self._empty()  # also drops the arrival-order lists of removed orders
         return doomed
 
 
