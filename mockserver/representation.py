@@ -8,37 +8,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.spec import load_spec
 from mockserver.clock import iso
 from mockserver.models import Asset, Order, OrderLine, Wallet
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 
 
+# The server's key orders (CONTRACT.md): the order's comes from the spec.
+ORDER_KEYS = load_spec().key_order("OrderHeader")
+SUMMARY_KEYS = [
+    "orderId", "partnerId", "sellToOrderReference", "buyFromOrderReference", "sellToEmail", "sellToName",
+    "sellToLanguage", "paymentReference", "status", "statusMessage", "receivedAt", "jobId", "manifestUrl",
+]
+
+
 def order_json(order: Order) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "orderId": order.order_id,
-        "status": order.status,
-        "statusMessage": order.status_message,
-        "partnerId": order.partner_id,
-        "sellToOrderReference": order.sell_to_order_reference,
-        "buyFromOrderReference": order.buy_from_order_reference,
-        "sellToEmail": order.sell_to_email,
-        "sellToName": order.sell_to_name,
-        "sellToLanguage": order.sell_to_language,
-        "paymentReference": order.payment_reference,
-        "receivedAt": iso(order.received_at),
-        "jobId": order.job_id,
-    }
-    if order.manifest_url:
-        body["manifestUrl"] = order.manifest_url
-    body["items"] = [line_json(line) for line in order.lines]
-    return body
+    """The full order; `manifestUrl` is left out while empty."""
+    values = _header(order)
+    values["items"] = [line_json(line) for line in order.lines]
+    return {key: values[key] for key in ORDER_KEYS if key != "manifestUrl" or order.manifest_url}
 
 
 def summary_json(order: Order) -> dict[str, Any]:
-    """The compact summary of listOrdersByPartner: no items."""
+    """The compact summary of listOrdersByPartner: no items, `manifestUrl` always."""
+    values = _header(order)
+    return {key: values[key] for key in SUMMARY_KEYS}
+
+
+def _header(order: Order) -> dict[str, Any]:
     return {
         "orderId": order.order_id,
+        "status": order.status,
+        "statusMessage": order.status_message,
         "partnerId": order.partner_id,
         "sellToOrderReference": order.sell_to_order_reference,
         "buyFromOrderReference": order.buy_from_order_reference,
@@ -46,8 +48,6 @@ def summary_json(order: Order) -> dict[str, Any]:
         "sellToName": order.sell_to_name,
         "sellToLanguage": order.sell_to_language,
         "paymentReference": order.payment_reference,
-        "status": order.status,
-        "statusMessage": order.status_message,
         "receivedAt": iso(order.received_at),
         "jobId": order.job_id,
         "manifestUrl": order.manifest_url,
