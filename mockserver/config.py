@@ -10,6 +10,7 @@ from typing import Any, Optional
 import yaml
 
 from mockserver.models import Directives
+from mockserver.webhooks import WebhookConfig, webhook_config
 
 DEFAULTS_FILE = Path(__file__).parent / "data" / "defaults.yaml"
 
@@ -48,6 +49,7 @@ class MockConfig:
     clock_mode: str = "real"  # real | frozen
     clock_start: Optional[float] = None  # POSIX seconds; None: now
     validate_responses: bool = False  # test mode: assert every response against the spec
+    webhooks: WebhookConfig = field(default_factory=WebhookConfig)  # the `webhooks:` section
 
     @property
     def default_api_key(self) -> str:
@@ -88,6 +90,7 @@ class MockConfig:
             manifest_base_url=str(raw["manifestBaseUrl"]),
             max_body_bytes=int(raw["maxBodyBytes"]),
             ticker_interval_seconds=float(raw["tickerIntervalSeconds"]),
+            webhooks=webhook_config(raw.get("webhooks")),
         )
 
 

@@ -1,0 +1,723 @@
+"""Webhook subscriptions and the delivery of `ota_cm_order_processed`.
+
+Business only, no Flask: `webhook_responses.py` turns requests into calls on
+`Webhooks` and results into JSON.
+
+Delivery never blocks an API request. The backend calls `on_settle` under its
+lock; that only stages the event and schedules a flush on the mock's clock.
+The flush (a schedule action, still under the lock) only queues attempts.
+Worker threads POST outside every lock, then take the backend lock to record
+the attempt and schedule a retry on the mock's clock, so a day of retries is
+tested in milliseconds by advancing the clock. Attempts to one subscription
+go out one at a time, in order: that keeps the chaos modes deterministic and
+is how a well-behaved sender treats an endpoint.
+
+Lock order: backend lock, then the dispatcher's condition; never the reverse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import itertools
+import json
+import queue
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from urllib.parse import urlsplit
+
+import requests
+
+from mockserver.clock import iso
+from mockserver.errors import ApiError, Problem, bad_request
+from mockserver.models import Order, Scope, StatusChange
+
+if TYPE_CHECKING:
+    from mockserver.backend import ChannelManagerBackend
+
+EVENT_NAME = "ota_cm_order_processed"
+EVENT_VERSION = "1.0"
+CHAOS_FIELD = "x-otacm-chaos"
+# Loopback is always a legal notificationUrl host: a sandbox's receivers run
+# next to it. `webhooks.allowedHosts` adds to this list.
+LOOPBACK_HOSTS = ("127.0.0.0/8", "::1", "localhost")
+# companyId is a stable uuid5 of the company name under this namespace, so a
+# partner sees the same id for the same company on every run.
+COMPANY_NAMESPACE = uuid.UUID("4f0a7c62-1b7e-5d3c-9a41-0c2d6e8b9f10")
+
+
+# -- configuration ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ChaosOptions:
+    """Misbehaviour a partner's receiver must survive (opt-in, WEBHOOKS.md)."""
+
+    duplicate: bool = False  # every POST is sent twice
+    batch: int = 1  # hold events until this many are pending, then send them in one POST
+    delay_seconds: float = 0.0  # deliver this many clock seconds after the settle
+    out_of_order: bool = False  # hold events and deliver the newest first
+
+    @property
+    def holds(self) -> bool:
+        """Whether events wait for company before going out."""
+        return self.batch > 1 or self.out_of_order
+
+    @property
+    def threshold(self) -> int:
+        """How many held events release a flush (out-of-order needs two to swap)."""
+        return max(self.batch, 2 if self.out_of_order else 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"duplicate": self.duplicate, "batch": self.batch,
+                "delaySeconds": self.delay_seconds, "outOfOrder": self.out_of_order}
+
+
+def chaos_from(values: Any, base: ChaosOptions, where: str = CHAOS_FIELD) -> ChaosOptions:
+    """`base` with the options given in `values` (camelCase keys); ValueError on a bad one."""
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{where} must be an object such as {{\"duplicate\": true, \"batch\": 3}}")
+    unknown = sorted(set(values) - {"duplicate", "batch", "delaySeconds", "outOfOrder"})
+    if unknown:
+        raise ValueError(f"{where}: unknown option '{unknown[0]}' (known: duplicate, batch, delaySeconds, outOfOrder)")
+    changes: dict[str, Any] = {}
+    for key, name in (("duplicate", "duplicate"), ("outOfOrder", "out_of_order")):
+        if key in values:
+            if not isinstance(values[key], bool):
+                raise ValueError(f"{where}.{key} must be true or false")
+            changes[name] = values[key]
+    if "batch" in values:
+        batch = values["batch"]
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"{where}.batch must be an integer >= 1")
+        changes["batch"] = batch
+    if "delaySeconds" in values:
+        delay = values["delaySeconds"]
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError(f"{where}.delaySeconds must be a number >= 0")
+        changes["delay_seconds"] = float(delay)
+    return dataclasses.replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff on the mock's clock: 30 s, 60 s, 2 min, … capped."""
+
+    max_attempts: int = 10
+    initial_seconds: float = 30.0
+    factor: float = 2.0
+    max_seconds: float = 3600.0
+
+    def backoff(self, attempt: int) -> float:
+        """Clock seconds from attempt `attempt`'s due time to the next one."""
+        return min(self.initial_seconds * self.factor ** (attempt - 1), self.max_seconds)
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """The `webhooks:` section of the mock's config (defaults mirror defaults.yaml)."""
+
+    allowed_hosts: tuple[str, ...] = ()
+    initiating_user_aad_object_id: str = "ef546153-4168-4bd5-9365-a3161608da72"
+    timeout_seconds: float = 5.0
+    workers: int = 4
+    max_events_per_post: int = 100
+    hold_seconds: float = 600.0
+    delivery_log_limit: int = 10000
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    chaos: ChaosOptions = field(default_factory=ChaosOptions)
+
+    def replace(self, **changes: Any) -> "WebhookConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def webhook_config(raw: Mapping[str, Any] | None) -> WebhookConfig:
+    """The section parsed; a missing key keeps its default. SystemExit on a bad value,
+    as the rest of the config loader does."""
+    raw = raw or {}
+    default = WebhookConfig()
+    try:
+        retry_raw = raw.get("retry") or {}
+        retry = RetryPolicy(
+            max_attempts=_positive(int(retry_raw.get("maxAttempts", default.retry.max_attempts)), "retry.maxAttempts"),
+            initial_seconds=float(retry_raw.get("initialSeconds", default.retry.initial_seconds)),
+            factor=float(retry_raw.get("factor", default.retry.factor)),
+            max_seconds=float(retry_raw.get("maxSeconds", default.retry.max_seconds)),
+        )
+        return WebhookConfig(
+            allowed_hosts=tuple(str(host) for host in raw.get("allowedHosts") or ()),
+            initiating_user_aad_object_id=str(raw.get("initiatingUserAADObjectId",
+                                                      default.initiating_user_aad_object_id)),
+            timeout_seconds=float(raw.get("timeoutSeconds", default.timeout_seconds)),
+            workers=_positive(int(raw.get("workers", default.workers)), "workers"),
+            max_events_per_post=_positive(int(raw.get("maxEventsPerPost", default.max_events_per_post)),
+                                          "maxEventsPerPost"),
+            hold_seconds=float(raw.get("holdSeconds", default.hold_seconds)),
+            delivery_log_limit=_positive(int(raw.get("deliveryLogLimit", default.delivery_log_limit)),
+                                         "deliveryLogLimit"),
+            retry=retry,
+            chaos=chaos_from(raw.get("chaos") or {}, ChaosOptions(), "webhooks.chaos"),
+        )
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"otacm mock: webhooks config: {error}") from None
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1 (got {value})")
+    return value
+
+
+# -- the allow-list ---------------------------------------------------------------
+class HostAllowList:
+    """Where the sandbox may POST: names, `*.suffix` wildcards, IP networks, or `*`.
+
+    A mock reachable by anyone must not become a tool to make requests to
+    arbitrary hosts, so only loopback is allowed unless the config says more.
+    No DNS lookups: a name is allowed by its spelling.
+    """
+
+    def __init__(self, extra: tuple[str, ...] = ()) -> None:
+        self.entries = tuple(dict.fromkeys((*LOOPBACK_HOSTS, *extra)))
+        self._networks = []
+        self._names: set[str] = set()
+        self._suffixes: list[str] = []
+        for entry in self.entries:
+            self._add(entry.strip().lower())
+
+    def _add(self, entry: str) -> None:
+        try:
+            self._networks.append(ipaddress.ip_network(entry, strict=False))
+            return
+        except ValueError:
+            pass
+        if entry.startswith("*."):
+            self._suffixes.append(entry[1:])
+        else:
+            self._names.add(entry.rstrip("."))
+
+    def allows(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        if "*" in self._names or host in self._names or any(host.endswith(s) for s in self._suffixes):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._networks)
+
+    def describe(self) -> str:
+        return ", ".join(self.entries)
+
+
+# -- subscriptions ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Subscription:
+    id: str
+    scope: Scope
+    notification_url: str
+    event_name: str
+    app_id: str
+    event_version: str
+    client_state: str
+    timestamp: float
+    chaos: ChaosOptions  # effective: the config's, overridden by the request's
+    chaos_requested: Optional[dict[str, Any]] = None  # as sent, echoed back
+
+
+def subscription_not_found(subscription_id: str) -> ApiError:
+    return ApiError(404, "resource_not_found", f"Subscription '{subscription_id}' not found Not Found")
+
+
+class SubscriptionRegistry:
+    """Subscriptions per scope (tenant, environment, company).
+
+    Not thread-safe on its own: `Webhooks` calls it under the backend lock,
+    the same lock the settle listener runs under.
+    """
+
+    def __init__(self, config: WebhookConfig) -> None:
+        self.config = config
+        self.allow_list = HostAllowList(config.allowed_hosts)
+        self._by_id: dict[str, Subscription] = {}
+
+    def create(self, scope: Scope, body: Mapping[str, Any], now: float) -> Subscription:
+        """A subscription from a schema-valid body; 400 on a URL or chaos option the sandbox refuses."""
+        url = self._checked_url(body["notificationUrl"])
+        requested = body.get(CHAOS_FIELD)
+        try:
+            chaos = self.config.chaos if requested is None else chaos_from(requested, self.config.chaos)
+        except ValueError as error:
+            raise bad_request(str(error), [Problem(CHAOS_FIELD, str(error))]) from None
+        subscription = Subscription(
+            id=str(uuid.uuid4()),
+            scope=scope,
+            notification_url=url,
+            event_name=body["eventName"],
+            app_id=body.get("appId", ""),
+            event_version=body.get("eventVersion", EVENT_VERSION),
+            client_state=body.get("clientState", ""),
+            timestamp=now,
+            chaos=chaos,
+            chaos_requested=dict(requested) if requested is not None else None,
+        )
+        self._by_id[subscription.id] = subscription
+        return subscription
+
+    def all(self, scope: Scope | None = None) -> list[Subscription]:
+        """In creation order; every scope's when `scope` is None (control API)."""
+        return [s for s in self._by_id.values() if scope is None or s.scope == scope]
+
+    def get(self, scope: Scope, subscription_id: str) -> Subscription:
+        found = self._by_id.get(subscription_id.lower())
+        if found is None or found.scope != scope:
+            raise subscription_not_found(subscription_id)
+        return found
+
+    def delete(self, scope: Scope, subscription_id: str) -> Subscription:
+        return self._by_id.pop(self.get(scope, subscription_id).id)
+
+    def find(self, subscription_id: str) -> Subscription | None:
+        return self._by_id.get(subscription_id)
+
+    def matching(self, scope: Scope, event_name: str) -> list[Subscription]:
+        return [s for s in self._by_id.values() if s.scope == scope and s.event_name == event_name]
+
+    def _checked_url(self, url: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            message = f"notificationUrl must be an absolute http or https URL (got '{url}')"
+            raise bad_request(message, [Problem("notificationUrl", "is not an http(s) URL")])
+        if not self.allow_list.allows(parts.hostname):
+            message = (f"notificationUrl host '{parts.hostname}' is not allowed in this sandbox; "
+                       f"allowed: {self.allow_list.describe()} (configure webhooks.allowedHosts)")
+            raise bad_request(message, [Problem("notificationUrl", "host is not allowed")])
+        return url.strip()
+
+
+# -- events and deliveries ------------------------------------------------------------
+def company_id(company: str) -> str:
+    return str(uuid.uuid5(COMPANY_NAMESPACE, company))
+
+
+def event_json(subscription: Subscription, order: Order, change: StatusChange, user_id: str) -> dict[str, Any]:
+    """One entry of the envelope's `values`, exactly as docs/004 shows it."""
+    return {
+        "appId": subscription.app_id,
+        "clientState": subscription.client_state,
+        "companyId": company_id(order.scope[2]),
+        "companyName": order.scope[2],
+        "eventName": EVENT_NAME,
+        "eventVersion": EVENT_VERSION,
+        "initiatingUserAADObjectId": user_id,
+        "payload": {
+            "orderId": order.order_id,
+            "buyFromOrderReference": order.buy_from_order_reference,
+            "status": change.status,
+        },
+        "timestamp": iso(change.at),
+    }
+
+
+@dataclass
+class PendingEvent:
+    """An event waiting to go out to one subscription."""
+
+    event_id: str
+    order_id: str
+    partner_id: str
+    status: str
+    settled_at: float
+    data: dict[str, Any]
+    ready_at: float = 0.0  # clock time its flush sends it
+
+    def summary(self) -> dict[str, str]:
+        return {"eventId": self.event_id, "orderId": self.order_id, "status": self.status}
+
+
+_delivery_numbers = itertools.count(1)
+
+
+@dataclass
+class Delivery:
+    """One POST body to one subscription, tried until accepted or given up."""
+
+    subscription: Subscription
+    events: list[PendingEvent]
+    duplicate: bool = False
+    delivery_id: str = field(default_factory=lambda: f"d{next(_delivery_numbers)}")
+    cancelled: bool = False
+
+    def body(self) -> bytes:
+        return json.dumps({"values": [event.data for event in self.events]}, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass
+class Attempt:
+    delivery: Delivery
+    number: int  # 1-based
+    due: float  # clock time it was due
+    generation: int  # the dispatcher's reset generation it belongs to
+
+
+@dataclass
+class _Outbox:
+    """Events staged for one subscription and the clock times flushes are booked for."""
+
+    events: list[PendingEvent] = field(default_factory=list)
+    flushes: set[float] = field(default_factory=set)
+
+
+# (url, body, headers, timeout seconds) → (HTTP status or None, error text or None)
+Sender = Callable[[str, bytes, dict[str, str], float], "tuple[int | None, str | None]"]
+
+
+class HttpSender:
+    """POSTs with requests, one session per worker thread, never via a proxy."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = False  # a proxy from the environment must not see sandbox traffic
+        try:
+            with session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False) as response:
+                return response.status_code, None
+        except requests.Timeout:
+            return None, f"timeout: no answer within {timeout:g} s"
+        except requests.ConnectionError as error:
+            return None, f"connection error: {_short(error)}"
+        except requests.RequestException as error:
+            return None, f"{type(error).__name__}: {_short(error)}"
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# -- the dispatcher --------------------------------------------------------------------
+class WebhookDispatcher:
+    """Turns settles into POSTs with retries on the mock's clock; keeps the delivery log."""
+
+    def __init__(self, backend: "ChannelManagerBackend", registry: SubscriptionRegistry,
+                 config: WebhookConfig, sender: Sender | None = None) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.config = config
+        self.sender: Sender = sender or HttpSender()
+        self._outboxes: dict[str, _Outbox] = {}
+        self._pending: dict[str, Delivery] = {}  # not yet delivered, given up or dropped
+        self._log: deque[dict[str, Any]] = deque(maxlen=config.delivery_log_limit)
+        self._generation = 0
+        # worker side, guarded by _cv
+        self._cv = threading.Condition()
+        self._queue: "queue.Queue[Attempt | None]" = queue.Queue()
+        self._lanes: dict[str, deque[Attempt]] = {}
+        self._busy: set[str] = set()  # subscriptions with an attempt queued or in flight
+        self._threads: list[threading.Thread] = []
+        self._stopped = False
+
+    # -- from the backend (under its lock) -------------------------------------------
+    def on_settle(self, order: Order, change: StatusChange) -> None:
+        """Settle listener: stage one event per matching subscription. No I/O."""
+        for subscription in self.registry.matching(order.scope, EVENT_NAME):
+            data = event_json(subscription, order, change, self.config.initiating_user_aad_object_id)
+            event = PendingEvent(str(uuid.uuid4()), order.order_id, order.partner_id, change.status, change.at, data)
+            self._stage(subscription, event)
+
+    def _stage(self, subscription: Subscription, event: PendingEvent) -> None:
+        """Book the event's flush: at settle (+ delay), or held for company (batch, out-of-order)."""
+        chaos = subscription.chaos
+        outbox = self._outboxes.setdefault(subscription.id, _Outbox())
+        hold = self.config.hold_seconds if chaos.holds else 0.0
+        event.ready_at = event.settled_at + hold + chaos.delay_seconds
+        outbox.events.append(event)
+        if chaos.holds and len(outbox.events) >= chaos.threshold:
+            release = event.settled_at + chaos.delay_seconds
+            for held in outbox.events:
+                held.ready_at = min(held.ready_at, release)
+        self._book_flush(subscription.id, event.ready_at)
+
+    def _book_flush(self, subscription_id: str, at: float) -> None:
+        outbox = self._outboxes[subscription_id]
+        if at not in outbox.flushes:
+            outbox.flushes.add(at)
+            self.backend.schedule.at(at, f"webhook flush {subscription_id}",
+                                     lambda due: self._flush(subscription_id, due))
+
+    def _flush(self, subscription_id: str, at: float) -> None:
+        """Schedule action: the events ready by `at` become deliveries (queued, not sent)."""
+        outbox = self._outboxes.get(subscription_id)
+        if outbox is None:
+            return
+        outbox.flushes.discard(at)
+        ready = [e for e in outbox.events if e.ready_at <= at]
+        outbox.events = [e for e in outbox.events if e.ready_at > at]
+        if not outbox.events and not outbox.flushes:
+            del self._outboxes[subscription_id]
+        subscription = self.registry.find(subscription_id)
+        if subscription is None:
+            for event in ready:
+                self._log_dropped(None, subscription_id, [event], at, "subscription deleted before delivery")
+            return
+        for events in self._posts(ready, subscription.chaos):
+            self._start(Delivery(subscription, events), at)
+            if subscription.chaos.duplicate:
+                self._start(Delivery(subscription, events, duplicate=True), at)
+
+    def _posts(self, events: list[PendingEvent], chaos: ChaosOptions) -> list[list[PendingEvent]]:
+        """How ready events are split into POST bodies."""
+        if not events:
+            return []
+        if chaos.out_of_order:
+            events = list(reversed(events))
+            if chaos.batch <= 1:
+                return [[event] for event in events]
+        size = self.config.max_events_per_post
+        return [events[i:i + size] for i in range(0, len(events), size)]
+
+    def _start(self, delivery: Delivery, due: float) -> None:
+        self._pending[delivery.delivery_id] = delivery
+        self._ready(Attempt(delivery, 1, due, self._generation))
+
+    def _retry(self, delivery: Delivery, number: int, due: float, generation: int) -> None:
+        """Schedule action for a retry that came due."""
+        if delivery.cancelled or generation != self._generation:
+            return
+        if self.registry.find(delivery.subscription.id) is None:
+            self._pending.pop(delivery.delivery_id, None)
+            self._log_dropped(delivery, delivery.subscription.id, delivery.events, due,
+                              "subscription deleted before the retry")
+            return
+        self._ready(Attempt(delivery, number, due, generation))
+
+    # -- lanes and workers (the dispatcher's own lock) ------------------------------------
+    def _ready(self, attempt: Attempt) -> None:
+        """Queue an attempt behind any other of the same subscription."""
+        subscription_id = attempt.delivery.subscription.id
+        with self._cv:
+            if self._stopped:
+                return
+            self._ensure_workers()
+            if subscription_id in self._busy:
+                self._lanes.setdefault(subscription_id, deque()).append(attempt)
+            else:
+                self._busy.add(subscription_id)
+                self._queue.put(attempt)
+            self._cv.notify_all()
+
+    def _finished(self, attempt: Attempt) -> None:
+        """Release the subscription's lane to its next attempt, if any."""
+        subscription_id = attempt.delivery.subscription.id
+        with self._cv:
+            lane = self._lanes.get(subscription_id)
+            if lane:
+                self._queue.put(lane.popleft())
+            else:
+                self._lanes.pop(subscription_id, None)
+                self._busy.discard(subscription_id)
+            self._cv.notify_all()
+
+    def _ensure_workers(self) -> None:
+        """Start the worker threads on first use (an app that never fires a webhook has none)."""
+        while len(self._threads) < self.config.workers:
+            thread = threading.Thread(target=self._work, name=f"otacm-webhooks-{len(self._threads) + 1}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        while True:
+            attempt = self._queue.get()
+            if attempt is None:
+                return
+            if self._stopped:
+                continue
+            try:
+                self._send(attempt)
+            finally:
+                self._finished(attempt)
+
+    def _send(self, attempt: Attempt) -> None:
+        """POST outside every lock, then record under the backend lock."""
+        delivery = attempt.delivery
+        if delivery.cancelled or attempt.generation != self._generation:
+            return
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "otacm-mock-webhooks/1",
+            "X-Otacm-Delivery-Id": delivery.delivery_id,
+            "X-Otacm-Attempt": str(attempt.number),
+        }
+        status, error = self.sender(delivery.subscription.notification_url, delivery.body(), headers,
+                                    self.config.timeout_seconds)
+        with self.backend.lock:
+            self._record(attempt, status, error)
+            self.backend.catch_up()  # a retry already due on a warped clock goes out now
+
+    def _record(self, attempt: Attempt, status: int | None, error: str | None) -> None:
+        """Log the attempt; book the retry at (due + backoff) or give up."""
+        delivery = attempt.delivery
+        if delivery.cancelled or attempt.generation != self._generation:
+            return
+        accepted = status is not None and 200 <= status < 300
+        if status is not None and not accepted:
+            error = f"HTTP {status}"
+        next_due: float | None = None
+        if accepted:
+            outcome = "delivered"
+        elif attempt.number >= self.config.retry.max_attempts:
+            outcome = "gave up"
+        else:
+            outcome = "retrying"
+            next_due = attempt.due + self.config.retry.backoff(attempt.number)
+            number, generation = attempt.number + 1, attempt.generation
+            self.backend.schedule.at(next_due, f"webhook retry {delivery.delivery_id}#{number}",
+                                     lambda due: self._retry(delivery, number, due, generation))
+        if next_due is None:
+            self._pending.pop(delivery.delivery_id, None)
+        self._log.append(self._entry(delivery, delivery.subscription.id, delivery.events, attempt.number,
+                                     attempt.due, outcome, status, None if accepted else error, next_due))
+
+    # -- the log ----------------------------------------------------------------------------
+    def _entry(self, delivery: Delivery | None, subscription_id: str, events: list[PendingEvent], number: int,
+               at: float, outcome: str, status: int | None, error: str | None,
+               next_due: float | None) -> dict[str, Any]:
+        subscription = delivery.subscription if delivery else None
+        return {
+            "deliveryId": delivery.delivery_id if delivery else None,
+            "subscriptionId": subscription_id,
+            "endpoint": subscription.notification_url if subscription else None,
+            "attempt": number,
+            "at": iso(at),
+            "events": [event.summary() for event in events],
+            "eventIds": [event.event_id for event in events],
+            "orderIds": [event.order_id for event in events],
+            "duplicate": bool(delivery and delivery.duplicate),
+            "outcome": outcome,  # delivered | retrying | gave up | dropped
+            "responseCode": status,
+            "error": error,
+            "nextRetryAt": iso(next_due) if next_due is not None else None,
+        }
+
+    def _log_dropped(self, delivery: Delivery | None, subscription_id: str, events: list[PendingEvent],
+                     at: float, reason: str) -> None:
+        self._log.append(self._entry(delivery, subscription_id, events, 0, at, "dropped", None, reason, None))
+
+    def deliveries(self, order_id: str | None = None) -> list[dict[str, Any]]:
+        """Every attempt so far, oldest first (optionally only those carrying `order_id`)."""
+        with self.backend.lock:
+            return [dict(e) for e in self._log if order_id is None or order_id in e["orderIds"]]
+
+    def pending_count(self) -> int:
+        """Deliveries not yet delivered, given up or dropped (held events not counted)."""
+        with self.backend.lock:
+            return len(self._pending)
+
+    def held_count(self) -> int:
+        """Events staged but not yet flushed (delay, batch, out-of-order)."""
+        with self.backend.lock:
+            return sum(len(outbox.events) for outbox in self._outboxes.values())
+
+    # -- waiting, reset, stop -----------------------------------------------------------------
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no attempt is queued or in flight (retries waiting on the clock don't count)."""
+        with self._cv:
+            return self._cv.wait_for(lambda: not self._busy, timeout)
+
+    def reset(self, partner_id: str | None = None) -> None:
+        """Forget pending work with the orders (called with backend.reset, under its lock).
+
+        A full reset also clears the log: the sandbox starts over. A partner's
+        reset drops that partner's held events and deliveries and logs them.
+        """
+        if partner_id is None:
+            self._generation += 1
+            self._outboxes.clear()
+            self._pending.clear()
+            self._log.clear()
+            with self._cv:
+                self._lanes.clear()  # in-flight attempts finish as no-ops (old generation)
+            return
+        partner_id = partner_id.lower()
+        now = self.backend.clock.now()
+        for subscription_id, outbox in self._outboxes.items():
+            dropped = [e for e in outbox.events if e.partner_id == partner_id]
+            outbox.events = [e for e in outbox.events if e.partner_id != partner_id]
+            for event in dropped:
+                self._log_dropped(None, subscription_id, [event], now, "reset")
+        for delivery in list(self._pending.values()):
+            if all(e.partner_id == partner_id for e in delivery.events):
+                delivery.cancelled = True
+                del self._pending[delivery.delivery_id]
+                self._log_dropped(delivery, delivery.subscription.id, delivery.events, now, "reset")
+
+    def stop(self) -> None:
+        """Stop the workers; an in-flight POST ends within the configured timeout."""
+        with self._cv:
+            self._stopped = True
+            threads, self._threads = self._threads, []
+            self._lanes.clear()
+            self._busy.clear()
+            self._cv.notify_all()
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join(timeout=self.config.timeout_seconds + 1)
+
+
+# -- the facade the HTTP layer uses --------------------------------------------------------
+class Webhooks:
+    """Subscriptions and delivery for one mock; wired to the backend by `attach`."""
+
+    def __init__(self, backend: "ChannelManagerBackend", config: WebhookConfig, sender: Sender | None = None) -> None:
+        self.backend = backend
+        self.config = config
+        self.registry = SubscriptionRegistry(config)
+        self.dispatcher = WebhookDispatcher(backend, self.registry, config, sender)
+
+    def attach(self) -> "Webhooks":
+        """Listen to settles and make `backend.reset` drop pending deliveries too.
+
+        The backend has settle listeners but no reset hook, so reset is wrapped
+        on this instance (see WEBHOOKS.md: a `reset_listeners` list would be cleaner).
+        """
+        backend, dispatcher = self.backend, self.dispatcher
+        backend.settle_listeners.append(dispatcher.on_settle)
+        original_reset = backend.reset
+
+        def reset(partner_id: str | None = None) -> int:
+            with backend.lock:
+                removed = original_reset(partner_id)
+                dispatcher.reset(partner_id)
+                return removed
+
+        backend.reset = reset  # type: ignore[method-assign]
+        return self
+
+    def subscribe(self, scope: Scope, body: Mapping[str, Any]) -> Subscription:
+        with self.backend.lock:
+            self.backend.catch_up()  # settles before this moment are not this subscription's
+            return self.registry.create(scope, body, self.backend.clock.now())
+
+    def subscriptions(self, scope: Scope | None = None) -> list[Subscription]:
+        with self.backend.lock:
+            return self.registry.all(scope)
+
+    def subscription(self, scope: Scope, subscription_id: str) -> Subscription:
+        with self.backend.lock:
+            return self.registry.get(scope, subscription_id)
+
+    def unsubscribe(self, scope: Scope, subscription_id: str) -> None:
+        with self.backend.lock:
+            self.registry.delete(scope, subscription_id)
+
+    def wait_idle(self, timeout: float) -> bool:
+        return self.dispatcher.wait_idle(timeout)
+
+    def stop(self) -> None:
+        self.dispatcher.stop()
