@@ -15,6 +15,8 @@ from mockserver.control import control
 from mockserver.errors import ApiError
 from mockserver.responses import api, json_response
 from mockserver.urls import UrlTable
+from mockserver.webhook_responses import webhook_control
+from mockserver.webhooks import Webhooks
 
 
 @dataclass
@@ -24,6 +26,7 @@ class MockState:
     config: MockConfig
     backend: ChannelManagerBackend
     urls: UrlTable
+    webhooks: Webhooks
 
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
@@ -33,8 +36,11 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # the server's key order matters in strict runs
-    app.extensions["otacm"] = MockState(config, ChannelManagerBackend(config, clock), UrlTable(load_spec()))
+    backend = ChannelManagerBackend(config, clock)
+    webhooks = Webhooks(backend, config.webhooks).attach()
+    app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks)
     app.register_blueprint(control)
+    app.register_blueprint(webhook_control)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

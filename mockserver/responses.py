@@ -22,6 +22,7 @@ from mockserver.models import Directives, Scope
 from mockserver.representation import order_json, summary_json
 from mockserver.urls import Match, UrlTable
 from mockserver.validation import validate_body, validate_path_params
+from mockserver.webhook_responses import WEBHOOK_HANDLERS
 
 api = Blueprint("api", __name__)
 
@@ -159,6 +160,7 @@ HANDLERS: dict[str, Handler] = {
     "confirmOrder": confirm_order,
     "deleteOrder": delete_order,
     "listOrdersByPartner": list_orders_by_partner,
+    **WEBHOOK_HANDLERS,
 }
 
 

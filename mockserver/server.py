@@ -123,6 +123,7 @@ class MockServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self.app.extensions["otacm"].webhooks.stop()
 
     def __enter__(self) -> "MockServer":
         return self.start()

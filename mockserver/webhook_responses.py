@@ -1,0 +1,114 @@
+"""The HTTP layer of webhook subscriptions and the `/_mock/webhooks` control API.
+
+No rule lives here: the handlers parse (through the API layer's `_json_body`,
+so bad bodies get the server's words), call `Webhooks` and shape JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mockserver.backend import Caller, ChannelManagerBackend
+from mockserver.clock import iso
+from mockserver.models import Scope
+from mockserver.urls import Match
+from mockserver.webhooks import CHAOS_FIELD, Subscription, Webhooks
+
+Answer = tuple[int, Any]  # (status, JSON body or None)
+# The list's `@odata.context`, as the spec's example shows it.
+ODATA_CONTEXT = "webhook"
+
+
+def webhooks() -> Webhooks:
+    return current_app.extensions["otacm"].webhooks
+
+
+def _json_body(operation_id: str) -> dict[str, Any]:
+    # Imported here: responses.py imports this module to merge the handlers.
+    from mockserver.responses import _json_body as parse
+
+    return parse(operation_id)
+
+
+def subscription_json(subscription: Subscription) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": subscription.id,
+        "notificationUrl": subscription.notification_url,
+        "eventName": subscription.event_name,
+        "appId": subscription.app_id,
+        "eventVersion": subscription.event_version,
+        "clientState": subscription.client_state,
+        "timestamp": iso(subscription.timestamp),
+    }
+    if subscription.chaos_requested is not None:
+        body[CHAOS_FIELD] = subscription.chaos.to_json()
+    return body
+
+
+# -- handlers (operationId → handler, merged into responses.HANDLERS) ----------------
+def create_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+    body = _json_body("createWebhookSubscription")
+    return 201, subscription_json(webhooks().subscribe(scope, body))
+
+
+def list_webhook_subscriptions(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+    value = [subscription_json(s) for s in webhooks().subscriptions(scope)]
+    return 200, {"@odata.context": ODATA_CONTEXT, "value": value}
+
+
+def get_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+    return 200, subscription_json(webhooks().subscription(scope, match.params["id"]))
+
+
+def delete_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+    webhooks().unsubscribe(scope, match.params["id"])
+    return 204, None
+
+
+WEBHOOK_HANDLERS: dict[str, Callable[[ChannelManagerBackend, Caller, Scope, Match], Answer]] = {
+    "createWebhookSubscription": create_webhook_subscription,
+    "listWebhookSubscriptions": list_webhook_subscriptions,
+    "getWebhookSubscription": get_webhook_subscription,
+    "deleteWebhookSubscription": delete_webhook_subscription,
+}
+
+
+# -- /_mock/webhooks: the control API ------------------------------------------------------
+webhook_control = Blueprint("webhook_control", __name__, url_prefix="/_mock/webhooks")
+
+
+@webhook_control.get("/deliveries")
+def deliveries() -> Response:
+    """Every delivery attempt (`?orderId=` narrows it), plus whether the dispatcher is idle."""
+    dispatcher = webhooks().dispatcher
+    return jsonify({
+        "deliveries": dispatcher.deliveries(request.args.get("orderId")),
+        "pendingDeliveries": dispatcher.pending_count(),
+        "heldEvents": dispatcher.held_count(),
+        "idle": dispatcher.wait_idle(0),
+    })
+
+
+@webhook_control.post("/wait")
+def wait() -> Response:
+    """Body `{"timeout": 5}`: block until no attempt is queued or in flight (max 60 s)."""
+    body = request.get_json(silent=True)
+    raw = body.get("timeout", 5) if isinstance(body, dict) else request.args.get("timeout", 5)
+    try:
+        timeout = min(max(float(raw), 0.0), 60.0)
+    except (TypeError, ValueError):
+        response = jsonify({"code": "generic_error", "message": f"timeout must be a number of seconds (got {raw!r})"})
+        response.status_code = 400
+        return response
+    return jsonify({"idle": webhooks().wait_idle(timeout)})
+
+
+@webhook_control.get("/subscriptions")
+def all_subscriptions() -> Response:
+    """Every subscription of every tenant and company, with its scope."""
+    return jsonify({"subscriptions": [
+        {**subscription_json(s), "tenant": s.scope[0], "environment": s.scope[1], "company": s.scope[2]}
+        for s in webhooks().subscriptions()
+    ]})
