@@ -19,6 +19,7 @@ from mockserver.app import create_app
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
+from mockserver.webhooks import Webhooks
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -89,6 +90,11 @@ class MockServer:
         return self.app.extensions["otacm"].backend
 
     @property
+    def webhooks(self) -> Webhooks:
+        """Subscriptions and delivery: `.wait_idle(timeout)`, `.dispatcher.deliveries()`."""
+        return self.app.extensions["otacm"].webhooks
+
+    @property
     def clock(self) -> ClockHandle:
         return ClockHandle(self.backend)
 
@@ -123,7 +129,7 @@ class MockServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-        self.app.extensions["otacm"].webhooks.stop()
+        self.webhooks.stop()
 
     def __enter__(self) -> "MockServer":
         return self.start()

@@ -71,7 +71,7 @@ def session(mock: MockServer) -> requests.Session:
 
 
 def dispatcher(mock: MockServer) -> WebhookDispatcher:
-    return mock.app.extensions["otacm"].webhooks.dispatcher
+    return mock.webhooks.dispatcher
 
 
 def subscribe(mock: MockServer, url: str, base: str | None = None, **extra: Any) -> dict[str, Any]:
