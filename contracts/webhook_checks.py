@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from jsonschema import ValidationError
 
 from contracts.lifecycle import load_lifecycle
 from contracts.spec import load_spec
+from contracts.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
 
 EVENT_NAME = "ota_cm_order_processed"
 ENVELOPE_SCHEMA = "WebhookEnvelope"
@@ -29,26 +29,6 @@ ENVELOPE_SCHEMA = "WebhookEnvelope"
 # the sender forgot the `values` envelope
 _EVENT_KEYS = frozenset({"eventName", "payload", "clientState", "eventVersion"})
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken property.
-
-    `where` points at the offending part: a JSON path inside the delivery
-    (`values[0].clientState`) or an order (`order <id>`), so a report can say
-    which event of which delivery is wrong.
-    """
-
-    check: str
-    message: str
-    where: str = ""
-
-    def __str__(self) -> str:
-        return f"VIOLATION [{self.check}] {self.message}"
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 # -- helpers -------------------------------------------------------------------
