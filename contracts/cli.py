@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES = [
     "mockserver.cli",
     "contracts.spec_cli",
     "contracts.webhooks_cli",
+    "contracts.scenarios_cli",
 ]
 
 

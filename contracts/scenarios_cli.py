@@ -1,0 +1,260 @@
+"""`otacm scenarios run` and `otacm scenarios list`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Any, Iterator, TextIO
+
+import yaml
+
+from contracts.runner import (
+    DEFAULT_COMPANY,
+    DEFAULT_DEADLINE,
+    DEFAULT_ENVIRONMENT,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TENANT,
+    RunOptions,
+    ScenarioResult,
+    Target,
+    embedded_mock,
+    run_scenarios,
+    select,
+)
+from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scenarios",
+        help="run or list the YAML scenario library (docs' behaviours, step by step)",
+        description="The scenario library: each documented behaviour as steps against the API. "
+        "See scenarios/README.md for the format.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    run = actions.add_parser(
+        "run",
+        help="run scenarios against the embedded mock (default) or a base URL",
+        description="Run scenarios. Without --base-url an in-process mock is started. A target with the "
+        "mock's clock control is warped instead of waited on; any other target is polled every "
+        "--poll-interval seconds up to each wait's deadline.",
+    )
+    run.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (default: the whole library)")
+    run.add_argument("--base-url", metavar="URL", help="the server root, e.g. http://127.0.0.1:8080 (default: embedded mock)")
+    run.add_argument("--api-key", metavar="KEY", help="API key (x-np-api-key); default from the mock's /_mock/info")
+    run.add_argument("--partner-id", metavar="GUID", help="partner to order for; default from /_mock/info")
+    run.add_argument("--tenant", help=f"tenant segment (default: the mock's, or {DEFAULT_TENANT})")
+    run.add_argument("--environment", help=f"environment segment (default: the mock's, or {DEFAULT_ENVIRONMENT})")
+    run.add_argument("--company", help=f"company segment, unencoded (default: the mock's, or {DEFAULT_COMPANY!r})")
+    run.add_argument("--other-api-key", metavar="KEY", help="a second partner's key (isolation scenarios)")
+    run.add_argument("--other-partner-id", metavar="GUID", help="the partner --other-api-key is bound to")
+    run.add_argument("--api-mode", choices=["async", "sync"], default="async",
+                     help="async: the documented API; sync: the earlier synchronous API of docs/003 "
+                          "(selects the sync-tagged scenarios; the embedded mock runs in sync mode)")
+    run.add_argument("--strictness", choices=["documented", "strict"],
+                     help="documented: doc facts only; strict: every CONTRACT.md line "
+                          "(default: strict for the embedded mock, documented for a base URL)")
+    run.add_argument("--poll-interval", type=_seconds, default=DEFAULT_POLL_INTERVAL, metavar="DURATION",
+                     help="polling cadence of waits (default 10s, as docs/001 advises); warped runs advance by it")
+    run.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="DURATION",
+                     help="deadline of waits that name no `within` (default 3m)")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="scenarios run at once (default: 1 on a warpable target — its clock is global — else 4)")
+    run.add_argument("--no-warp", action="store_true", help="never warp the clock, even when the target allows it")
+    run.add_argument("--no-webhooks", action="store_true", help="skip scenarios that need a webhook receiver")
+    run.add_argument("--webhook-host", default="127.0.0.1", help="interface the webhook receiver listens on")
+    run.add_argument("--webhook-port", type=int, default=0, help="port of the webhook receiver (0: any free port)")
+    run.add_argument("--webhook-url", metavar="URL", help="URL the target must call, if not the receiver's own "
+                     "(e.g. a tunnel to it)")
+    run.add_argument("--vars", metavar="FILE", action="append", default=[],
+                     help="YAML of variables overriding scenarios/vars.yaml (e.g. another venue's catalog items)")
+    run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="one variable (repeatable)")
+    run.add_argument("-k", "--name", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    run.add_argument("--quiet", action="store_true", help="print failures and the summary only")
+    run.set_defaults(handler=run_command)
+
+    listing = actions.add_parser("list", help="list the scenarios with their source, tags and needs")
+    listing.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (default: the library)")
+    listing.add_argument("--api-mode", choices=["async", "sync"], help="only scenarios of this API mode")
+    listing.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
+    listing.set_defaults(handler=list_command)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text, "duration")
+    except ScenarioFormatError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _library(paths: list[str]) -> Library:
+    return load_library(paths or None)
+
+
+def _filter(library: Library, name: str | None, tags: list[str]) -> list[Any]:
+    chosen = library.scenarios
+    if name:
+        chosen = [s for s in chosen if name in s.name]
+    for tag in tags:
+        chosen = [s for s in chosen if tag in s.tags or tag in s.modes]
+    return chosen
+
+
+def _variables(args: argparse.Namespace) -> dict[str, Any]:
+    variables: dict[str, Any] = {}
+    for file in args.vars:
+        with open(file, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+        if not isinstance(data, dict):
+            raise SystemExit(f"otacm scenarios: {file} must hold a YAML mapping of variables")
+        variables.update(data)
+    for pair in args.var:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"otacm scenarios: --var {pair!r} must be NAME=VALUE")
+        variables[name.strip()] = yaml.safe_load(value) if value else ""
+    return variables
+
+
+@contextlib.contextmanager
+def _target(args: argparse.Namespace) -> Iterator[Target]:
+    if not args.base_url:
+        with embedded_mock(args.api_mode) as target:
+            yield target
+        return
+    target = Target(root_url=args.base_url.rstrip("/"), api_key=args.api_key or "", partner_id=args.partner_id or "")
+    target.probe()
+    if target.is_mock:  # fill what the user left out from the mock's own description
+        import requests
+
+        info = requests.get(f"{target.root_url}/_mock/info", timeout=10).json()
+        target.api_key = target.api_key or info.get("apiKey", "")
+        target.partner_id = target.partner_id or info.get("partnerId", "")
+        target.tenant, target.environment, target.company = (
+            args.tenant or info.get("tenant", DEFAULT_TENANT),
+            args.environment or info.get("environment", DEFAULT_ENVIRONMENT),
+            args.company or info.get("company", DEFAULT_COMPANY),
+        )
+    else:
+        target.tenant = args.tenant or DEFAULT_TENANT
+        target.environment = args.environment or DEFAULT_ENVIRONMENT
+        target.company = args.company or DEFAULT_COMPANY
+    if not target.api_key or not target.partner_id:
+        raise SystemExit("otacm scenarios: --api-key and --partner-id are required for a target that is not an otacm mock")
+    target.other_api_key = args.other_api_key or (_mock_other_key() if target.is_mock else None)
+    target.other_partner_id = args.other_partner_id or (_mock_other_partner() if target.is_mock else None)
+    yield target
+
+
+def _mock_other_key() -> str | None:
+    """The defaults' second-partner key (an `otacm mock` with default config has it)."""
+    from mockserver.config import MockConfig
+
+    bound = [k for k in MockConfig.load().api_keys if k.partners]
+    return bound[0].key if bound else None
+
+
+def _mock_other_partner() -> str | None:
+    from mockserver.config import MockConfig
+
+    bound = [k for k in MockConfig.load().api_keys if k.partners]
+    return sorted(bound[0].partners)[0] if bound and bound[0].partners else None
+
+
+def _printer(out: TextIO, quiet: bool) -> Any:
+    def progress(result: ScenarioResult, position: int, total: int) -> None:
+        if quiet and result.outcome != "failed":
+            return
+        width = len(str(total))
+        text = result.render()
+        first, _, rest = text.partition("\n")
+        print(f"[{position:>{width}}/{total}] {first}", file=out)
+        if rest:
+            print(rest, file=out)
+        out.flush()
+
+    return progress
+
+
+def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        library = _library(args.paths)
+    except ScenarioFormatError as error:
+        print(f"otacm scenarios: {error}", file=sys.stderr)
+        return 2
+    library.variables.update(_variables(args))
+    scenarios = _filter(library, args.name, args.tag)
+    strictness = args.strictness or ("strict" if not args.base_url else "documented")
+    options = RunOptions(
+        strictness=strictness,
+        api_mode=args.api_mode,
+        poll_interval=args.poll_interval,
+        deadline=args.deadline,
+        jobs=args.jobs,
+        warp=False if args.no_warp else None,
+        webhooks=not args.no_webhooks,
+        webhook_host=args.webhook_host,
+        webhook_port=args.webhook_port,
+        webhook_url=args.webhook_url,
+        progress=_printer(out, args.quiet),
+    )
+    with _target(args) as target:
+        where = "the embedded mock" if not args.base_url else target.base_url
+        warp = target.clock_control and not args.no_warp
+        how = "warping its clock" if warp else f"polling every {options.poll_interval:g} s"
+        print(f"otacm scenarios: {len(select(scenarios, args.api_mode)[0])} scenario(s), {args.api_mode} API, "
+              f"{strictness} strictness, against {where} ({how})", file=out)
+        report = run_scenarios(library, target, options, scenarios)
+    failed = [r for r in report.results if r.outcome == "failed"]
+    if failed and not args.quiet:
+        print("\nFailures:", file=out)
+        for result in failed:
+            print(result.render(), file=out)
+    print(f"\n{report.summary()}", file=out)
+    return report.exit_code
+
+
+def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        library = _library(args.paths)
+    except ScenarioFormatError as error:
+        print(f"otacm scenarios: {error}", file=sys.stderr)
+        return 2
+    scenarios = _filter(library, None, args.tag)
+    if args.api_mode:
+        scenarios = select(scenarios, args.api_mode)[0]
+    root = scenarios_dir()
+    for scenario in scenarios:
+        tags = sorted(scenario.tags - {"async", "sync"})
+        extras = [f"modes {'+'.join(sorted(scenario.modes))}"]
+        if tags:
+            extras.append("tags " + ",".join(tags))
+        if scenario.requires:
+            extras.append("needs " + ",".join(sorted(scenario.requires)))
+        file = scenario.path
+        try:
+            file = scenario.path.relative_to(root) if scenario.path else None
+        except ValueError:
+            pass
+        print(f"{scenario.name}  [{'; '.join(extras)}]", file=out)
+        print(f"    {scenario.title}", file=out)
+        print(f"    from {scenario.source}  ({file})", file=out)
+    print(f"\n{len(scenarios)} scenario(s)", file=out)
+    return 0
+
+
+# for `python -m contracts.scenarios_cli`
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="otacm")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["scenarios", *(argv if argv is not None else sys.argv[1:])])
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
