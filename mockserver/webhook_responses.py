@@ -50,7 +50,7 @@ def subscription_json(subscription: Subscription) -> dict[str, Any]:
 # -- handlers (operationId → handler, merged into responses.HANDLERS) ----------------
 def create_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
     body = _json_body("createWebhookSubscription")
-    return 201, subscription_json(webhooks().subscribe(scope, body))
+    return 201, subscription_json(webhooks().subscribe(scope, body, caller.api_key.partners))
 
 
 def list_webhook_subscriptions(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:

@@ -224,6 +224,12 @@ class Subscription:
     timestamp: float
     chaos: ChaosOptions  # effective: the config's, overridden by the request's
     chaos_requested: Optional[dict[str, Any]] = None  # as sent, echoed back
+    # The partners the subscribing API key holds (None: all): a key bound to
+    # some partners never hears of other partners' orders (sandbox isolation).
+    partners: Optional[frozenset[str]] = None
+
+    def hears(self, order: Order) -> bool:
+        return self.partners is None or order.partner_id in self.partners
 
 
 def subscription_not_found(subscription_id: str) -> ApiError:
@@ -242,7 +248,8 @@ class SubscriptionRegistry:
         self.allow_list = HostAllowList(config.allowed_hosts)
         self._by_id: dict[str, Subscription] = {}
 
-    def create(self, scope: Scope, body: Mapping[str, Any], now: float) -> Subscription:
+    def create(self, scope: Scope, body: Mapping[str, Any], now: float,
+               partners: frozenset[str] | None = None) -> Subscription:
         """A subscription from a schema-valid body; 400 on a URL or chaos option the sandbox refuses."""
         url = self._checked_url(body["notificationUrl"])
         requested = body.get(CHAOS_FIELD)
@@ -261,6 +268,7 @@ class SubscriptionRegistry:
             timestamp=now,
             chaos=chaos,
             chaos_requested=dict(requested) if requested is not None else None,
+            partners=partners,
         )
         self._by_id[subscription.id] = subscription
         return subscription
@@ -426,6 +434,8 @@ class WebhookDispatcher:
     def on_settle(self, order: Order, change: StatusChange) -> None:
         """Settle listener: stage one event per matching subscription. No I/O."""
         for subscription in self.registry.matching(order.scope, EVENT_NAME):
+            if not subscription.hears(order):
+                continue
             data = event_json(subscription, order, change, self.config.initiating_user_aad_object_id)
             event = PendingEvent(str(uuid.uuid4()), order.order_id, order.partner_id, change.status, change.at, data)
             self._stage(subscription, event)
@@ -699,10 +709,11 @@ class Webhooks:
         backend.reset = reset  # type: ignore[method-assign]
         return self
 
-    def subscribe(self, scope: Scope, body: Mapping[str, Any]) -> Subscription:
+    def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:
+        """`partners`: those the caller's API key holds (None: every partner)."""
         with self.backend.lock:
             self.backend.catch_up()  # settles before this moment are not this subscription's
-            return self.registry.create(scope, body, self.backend.clock.now())
+            return self.registry.create(scope, body, self.backend.clock.now(), partners)
 
     def subscriptions(self, scope: Scope | None = None) -> list[Subscription]:
         with self.backend.lock:

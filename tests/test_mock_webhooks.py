@@ -326,6 +326,21 @@ def test_only_matching_event_name_and_company_receive(mock: MockServer, receiver
         assert other.deliveries() == []
 
 
+def test_a_partner_bound_key_hears_only_its_partners_orders(mock: MockServer, receiver: WebhookReceiver) -> None:
+    other_key, other_partner = "otacm-other-partner-key", "7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812"
+    with WebhookReceiver() as bound:
+        response = requests.post(f"{mock.base_url}/webhook", headers={"x-np-api-key": other_key},
+                                 json={"notificationUrl": bound.url, "eventName": "ota_cm_order_processed"})
+        assert response.status_code == 201
+        subscribe(mock, receiver.url)
+        mine = create(mock)
+        theirs = session(mock).post(f"{mock.base_url}/channelManager",
+                                    json={**order_body(mock), "partnerId": other_partner}).json()
+        advance(mock)
+        assert {e.order_id for e in bound.events()} == {theirs["orderId"]}
+        assert {e.order_id for e in receiver.events()} == {mine["orderId"], theirs["orderId"]}
+
+
 # -- retries on the mock's clock -------------------------------------------------------------
 def test_receiver_down_for_three_attempts_then_up(mock: MockServer, receiver: WebhookReceiver) -> None:
     subscribe(mock, receiver.url)
