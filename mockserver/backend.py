@@ -39,6 +39,8 @@ MAX_PAGE_SIZE = 20000
 
 # Called with (order, the change) whenever an order settles in the background.
 SettleListener = Callable[[Order, StatusChange], None]
+# Called with the partner (None: everyone) whenever orders are reset, under the lock.
+ResetListener = Callable[[Optional[str]], None]
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class ChannelManagerBackend:
         self.schedule = Schedule()
         self.issuer = Issuer(Catalog.load(config.catalog_path), config.manifest_base_url)
         self.settle_listeners: list[SettleListener] = []
+        self.reset_listeners: list[ResetListener] = []
         self._next_seq = 0
         self._pickup_due: Optional[float] = None
 
@@ -210,7 +213,8 @@ class ChannelManagerBackend:
             else:
                 for order in removed:
                     self.issuer.release(order)
-                    order.generation += 1  # their pending events become no-ops
+            for listener in self.reset_listeners:
+                listener(partner_id.lower() if partner_id else None)
             return len(removed)
 
     def orders(self) -> list[Order]:

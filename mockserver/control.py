@@ -50,7 +50,9 @@ def read_clock() -> Response:
 
 @control.post("/clock/advance")
 def advance_clock() -> Response:
-    """Body `{"by": "2h"}` (or seconds). Runs every event due on the way."""
+    """Body `{"by": "2h"}` (or seconds). Runs every event due on the way;
+    with `"waitForWebhooks": true` it answers once the deliveries (and the
+    retries they cause on the warped clock) are done, up to 30 s."""
     raw = _body().get("by", request.args.get("by"))
     if raw is None:
         return _error("advance needs 'by': a duration such as 90s, 5m, 2h or a number of seconds")
@@ -58,7 +60,10 @@ def advance_clock() -> Response:
         backend().advance(parse_duration(raw))
     except (ValueError, ClockError) as error:
         return _error(str(error))
-    return jsonify(clock_state())
+    state = clock_state()
+    if _body().get("waitForWebhooks"):
+        state["webhooksIdle"] = current_app.extensions["otacm"].webhooks.wait_idle(30)
+    return jsonify(state)
 
 
 @control.post("/clock/jump")

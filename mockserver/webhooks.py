@@ -691,22 +691,9 @@ class Webhooks:
         self.dispatcher = WebhookDispatcher(backend, self.registry, config, sender)
 
     def attach(self) -> "Webhooks":
-        """Listen to settles and make `backend.reset` drop pending deliveries too.
-
-        The backend has settle listeners but no reset hook, so reset is wrapped
-        on this instance (see WEBHOOKS.md: a `reset_listeners` list would be cleaner).
-        """
-        backend, dispatcher = self.backend, self.dispatcher
-        backend.settle_listeners.append(dispatcher.on_settle)
-        original_reset = backend.reset
-
-        def reset(partner_id: str | None = None) -> int:
-            with backend.lock:
-                removed = original_reset(partner_id)
-                dispatcher.reset(partner_id)
-                return removed
-
-        backend.reset = reset  # type: ignore[method-assign]
+        """Listen to settles, and drop pending deliveries when orders are reset."""
+        self.backend.settle_listeners.append(self.dispatcher.on_settle)
+        self.backend.reset_listeners.append(self.dispatcher.reset)
         return self
 
     def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:

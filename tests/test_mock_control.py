@@ -178,3 +178,15 @@ def test_otacm_mock_serves_and_prints_how_to_connect() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_advance_can_wait_for_the_webhooks_it_causes(api: Api) -> None:
+    from contracts.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        subscription = {"notificationUrl": receiver.url, "eventName": "ota_cm_order_processed", "clientState": "s"}
+        assert api.session.post(api.base + "/webhook", json=subscription).status_code == 201
+        api.create(order_body(api.mock.partner_id))
+        state = requests.post(api.mock.url + "/_mock/clock/advance", json={"by": "2m", "waitForWebhooks": True}).json()
+        assert state["webhooksIdle"] is True
+        assert [e.status for e in receiver.events()] == ["Issued"]
