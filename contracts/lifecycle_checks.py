@@ -59,8 +59,8 @@ def _after_call(
 ) -> tuple[bool, str]:
     """Whether a call's answer is legal from `state`; and the state it leaves.
 
-    createOrder starts at the lifecycle's initial state; with synchronous
-    issuance the answer may already be the settled state. A call answering the
+    The answer is the call's own target (createOrder: the initial state);
+    only with synchronous issuance may it already be the settled state. A call answering the
     status the order already had moved nothing (confirmOrder on Issued).
     deleteOrder on a Draft/Error order answers the order after teardown
     (`Cancelled`, CONTRACT.md) while the lifecycle removes the row: the
@@ -71,7 +71,7 @@ def _after_call(
     seen, trigger = observation.status, observation.via
     if trigger == "createOrder":
         start = lifecycle.initial
-        legal = seen == start or lifecycle.reachable(start, seen, include_sync)
+        legal = seen == start or (include_sync and lifecycle.reachable(start, seen, include_sync))
         return legal, seen
     if state is None:  # first sight of an order created elsewhere: nothing to compare with
         return True, seen
@@ -85,7 +85,8 @@ def _after_call(
         if seen == "Cancelled" and removing and not any(lifecycle.targets(s, trigger) for s in keeping):
             return True, lifecycle.removed
         return seen in targets or (seen == "Cancelled" and bool(removing)), seen
-    legal = seen in targets or any(lifecycle.reachable(t, seen, include_sync) for t in targets)
+    # the answer is the call's target; with synchronous issuance the call may also settle the order
+    legal = seen in targets or (include_sync and any(lifecycle.reachable(t, seen, include_sync) for t in targets))
     return legal, seen
 
 

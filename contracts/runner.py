@@ -441,7 +441,7 @@ class ScenarioRun:
             raise _StepFailed([Failure(label, "request", "the target did not answer", exchange)])
         if step.auth == "default":  # another key's view (404 for isolation) says nothing of the order's state
             self._observe_call(step.operation, params, exchange)
-        failures = self._check_response(step, label, exchange)
+        failures = self._lifecycle_failures(label, exchange) + self._check_response(step, label, exchange)
         if failures:
             raise _StepFailed(failures)
         self._save(step, label, self._document(exchange.response), exchange)
@@ -651,6 +651,12 @@ class ScenarioRun:
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def _check_lifecycle(self, label: str, exchange: Exchange | None = None) -> None:
+        failures = self._lifecycle_failures(label, exchange)
+        if failures:
+            raise _StepFailed(failures)
+
+    def _lifecycle_failures(self, label: str, exchange: Exchange | None = None) -> list[Failure]:
+        """New lifecycle violations of any order's timeline (each is reported once)."""
         include_sync = self.options.api_mode == "sync" or self.target.api_mode == "sync" or self._used_sync()
         failures = []
         for order_id, timeline in self.timelines.items():
@@ -662,8 +668,7 @@ class ScenarioRun:
             for violation in new:
                 failures.append(Failure(label, violation.check,
                                         f"{violation.message}. Statuses seen for order {order_id}: {seen}", exchange))
-        if failures:
-            raise _StepFailed(failures)
+        return failures
 
     def _used_sync(self) -> bool:
         return any(str(s.query.get("sync", "")).lower() in ("1", "true") for s in self.scenario.steps)
