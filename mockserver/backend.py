@@ -115,7 +115,7 @@ class ChannelManagerBackend:
                 partner_id=partner_id,
                 sell_to_order_reference=reference,
                 buy_from_order_reference=_buy_from_reference(now),
-                received_at=now,
+                received_at=math.floor(now),  # the API shows whole seconds; filters compare what it shows
                 seq=self._take_seq(),
                 directives=self._directives(directives, partner_id),
             )

@@ -142,3 +142,15 @@ def test_list_of_unknown_partner_is_empty_and_invalid_input_is_400(api: Api) -> 
 
 def test_list_is_per_partner(api: Api, three_orders: dict) -> None:
     assert api.list("7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812").json()["data"] == []
+
+
+def test_received_at_window_matches_the_shown_second_on_a_running_clock() -> None:
+    """A filter on an order's own receivedAt finds it, whatever the sub-second."""
+    from mockserver.server import MockServer, frozen_config
+
+    with MockServer(frozen_config(clock_mode="real")) as mock:
+        api = Api(mock)
+        body = order_body(mock.partner_id, items=[line()])
+        body["items"][0]["visitDate"] = "2099-01-01"
+        shown = api.create(body).json()["receivedAt"]
+        assert _ids(api, receivedAtFrom=shown, receivedAtTo=shown) != []
