@@ -24,7 +24,7 @@ from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.catalog import Catalog
 from mockserver.clock import WarpClock, parse_instant, to_datetime
 from mockserver.config import ApiKeyConfig, MockConfig
-from mockserver.errors import ApiError, bad_request, forbidden_partner, order_not_found
+from mockserver.errors import bad_request, forbidden_partner, order_not_found
 from mockserver.issuance import IssuanceFailed, Issuer
 from mockserver.models import ComponentVisit, Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.schedule import Schedule

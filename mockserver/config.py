@@ -10,7 +10,7 @@ from typing import Any, Optional
 import yaml
 
 from mockserver.models import Directives
-from mockserver.webhooks import WebhookConfig, webhook_config
+from mockserver.subscriptions import WebhookConfig, webhook_config
 
 DEFAULTS_FILE = Path(__file__).parent / "data" / "defaults.yaml"
 

@@ -20,7 +20,7 @@ from mockserver.config import directives_from
 from mockserver.errors import ApiError, Problem, bad_request, endpoint_not_found, unauthorized
 from mockserver.models import Directives, Scope
 from mockserver.representation import order_json, summary_json
-from mockserver.urls import Match, UrlTable
+from mockserver.urls import Match
 from mockserver.validation import validate_body, validate_path_params
 from mockserver.webhook_responses import WEBHOOK_HANDLERS
 

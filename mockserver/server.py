@@ -17,7 +17,6 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.app import create_app
 from mockserver.backend import ChannelManagerBackend
-from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
 from mockserver.webhooks import Webhooks
 

@@ -14,7 +14,8 @@ from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.clock import iso
 from mockserver.models import Scope
 from mockserver.urls import Match
-from mockserver.webhooks import CHAOS_FIELD, Subscription, Webhooks
+from mockserver.subscriptions import CHAOS_FIELD, Subscription
+from mockserver.webhooks import Webhooks
 
 Answer = tuple[int, Any]  # (status, JSON body or None)
 # The list's `@odata.context`, as the spec's example shows it.

@@ -23,15 +23,8 @@ from contracts.webhook_receiver import WebhookReceiver
 from mockserver.clock import iso, parse_instant
 from mockserver.config import DEFAULTS_FILE, MockConfig
 from mockserver.server import MockServer, frozen_config
-from mockserver.webhooks import (
-    ChaosOptions,
-    HostAllowList,
-    RetryPolicy,
-    WebhookConfig,
-    WebhookDispatcher,
-    company_id,
-    webhook_config,
-)
+from mockserver.subscriptions import ChaosOptions, HostAllowList, RetryPolicy, WebhookConfig, webhook_config
+from mockserver.webhooks import WebhookDispatcher, company_id
 
 START = parse_instant("2026-05-15T09:30:00Z")
 CLIENT_STATE = "secret_value_from_subscription_creation_mirrored"
