@@ -7,9 +7,11 @@ the error's `message`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable
 
 from jsonschema import ValidationError
+from jsonschema.protocols import Validator
 
 from contracts.spec import load_spec
 from mockserver.errors import Problem, bad_request
@@ -22,14 +24,22 @@ def validate_body(operation_id: str, body: Any) -> dict[str, Any]:
     """The body as a dict, or raise a 400 naming every bad field."""
     if not isinstance(body, dict):
         raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
-    schema = load_spec().request_schema(operation_id)
-    if schema is None:
+    validator = _body_validator(operation_id)
+    if validator is None:
         return body
-    errors = sorted(load_spec().validator_for(schema).iter_errors(body), key=_error_rank)
+    errors = sorted(validator.iter_errors(body), key=_error_rank)
     problems = _unique(_problem(error) for error in errors)
     if problems:
         raise bad_request(problems[0][1], [problem for problem, _ in problems])
     return body
+
+
+# Validators are built once per operation (building one costs more than the
+# whole rest of a getOrder request); they are immutable, so threads share them.
+@lru_cache(maxsize=None)
+def _body_validator(operation_id: str) -> Validator | None:
+    schema = load_spec().request_schema(operation_id)
+    return None if schema is None else load_spec().validator_for(schema)
 
 
 def _unique(problems: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
@@ -139,15 +149,21 @@ PATH_PARAM_MESSAGES = {
 
 def validate_path_params(operation: Any, params: dict[str, str]) -> None:
     """Check path parameters against the spec's parameter schemas."""
-    spec = load_spec()
-    for parameter in operation_parameters(operation):
-        if parameter["in"] != "path" or parameter["name"] not in params:
+    for parameter, validator in _path_validators(operation.operation_id):
+        if parameter["name"] not in params:
             continue
         value = params[parameter["name"]]
-        if not spec.validator_for(parameter["schema"]).is_valid(value):
+        if not validator.is_valid(value):
             name = parameter["name"]
             message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
             raise bad_request(message, [Problem(name, f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}")])
+
+
+@lru_cache(maxsize=None)
+def _path_validators(operation_id: str) -> tuple[tuple[dict[str, Any], Validator], ...]:
+    spec = load_spec()
+    parameters = operation_parameters(spec.operations[operation_id])
+    return tuple((p, spec.validator_for(p["schema"])) for p in parameters if p["in"] == "path")
 
 
 def operation_parameters(operation: Any) -> list[dict[str, Any]]:
