@@ -97,11 +97,19 @@ class OrderStore:
         if query.reference:
             order = self.find_by_reference(key[0], key[1], query.reference)
             yield from ([order] if order is not None and order.seq > query.after_seq else [])
-        elif query.statuses:
+        elif query.statuses and self._few(query, len(self._seqs.get(key, ()))):
             matching = [o for s in query.statuses for o in self._by_status[s].values() if (o.scope, o.partner_id) == key]
             yield from sorted((o for o in matching if o.seq > query.after_seq), key=lambda o: o.seq)
         else:
             yield from self._timeline(key, query)
+
+    def _few(self, query: ListQuery, timeline: int) -> bool:
+        """Whether sorting the orders in the wanted statuses (about M of them)
+        beats walking the arrival order, where `_matches` filters and the page
+        of P fills after about P × N / M orders: when M² is well under P × N.
+        (Sorting every match made `?status=Issued` cost 0.1 s at 100,000 orders.)"""
+        wanted = self.count_in(query.statuses)
+        return wanted * wanted * 4 < query.page_size * timeline
 
     def _timeline(self, key: PartnerKey, query: ListQuery) -> Iterator[Order]:
         """Arrival order, starting where the page key and receivedAtFrom allow."""
