@@ -1,0 +1,1 @@
+"""Benchmarks of the otacm mock: `python -m bench` (see bench/README.md)."""

@@ -1,0 +1,95 @@
+"""The app every benchmarked server serves: the mock with a preloaded store,
+plus `GET /_bench/limit`, a constant JSON body of an order's size served by the
+same Flask app (the baseline: the server stack with no mock work at all).
+
+Filling goes straight through the backend (no HTTP) on a frozen clock, then
+one clock advance settles everything: 90 % `Issued`, 10 % `Draft`, so the
+store looks like a sandbox that has been in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+from typing import Any, Iterator
+
+from flask import Flask, Response
+
+from bench.visits import visit
+from mockserver.app import create_app
+from mockserver.backend import ChannelManagerBackend
+from mockserver.clock import parse_instant
+from mockserver.representation import order_json
+from mockserver.server import api_base_url, frozen_config
+
+CLOCK_START = parse_instant("2026-05-15T09:30:00Z")
+
+
+def order_body(partner_id: str, reference: str, paid: bool = True, index: int = 0) -> dict[str, Any]:
+    visit_date, visit_time = visit(index)
+    body: dict[str, Any] = {
+        "partnerId": partner_id,
+        "sellToOrderReference": reference,
+        "sellToEmail": "guest@example.com",
+        "sellToName": "Bench Guest",
+        "items": [{"itemNumber": "31001", "visitDate": visit_date, "visitTime": visit_time, "quantity": 2}],
+    }
+    if paid:
+        body["paymentReference"] = f"PAY-{reference}"
+    return body
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Filling allocates millions of objects that all live: the cyclic GC
+    would scan them over and over (it doubles the fill time). Serving and
+    measuring run with the GC on, as `otacm mock` does."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+
+
+def fill(backend: ChannelManagerBackend, count: int, prefix: str = "FILL", settle: bool = True) -> list[str]:
+    """`count` orders of the default partner, created through the backend."""
+    config = backend.config
+    caller = backend.caller_for(config.default_api_key)
+    assert caller is not None
+    scope = (config.tenant.lower(), config.environment.lower(), config.company)
+    partner = config.default_partner_id
+    with gc_paused():
+        ids = [
+            backend.create_order(caller, scope, order_body(partner, f"{prefix}-{i}", paid=i % 10 != 0, index=i), None, False).order_id
+            for i in range(count)
+        ]
+        if settle:
+            backend.advance(120)
+    return ids
+
+
+def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
+    """The mock app with `orders` settled orders and the `/_bench/limit` route;
+    and what a load generator needs to know (URLs, key, ids)."""
+    config = frozen_config(clock_start=CLOCK_START)
+    app = create_app(config)
+    backend: ChannelManagerBackend = app.extensions["otacm"].backend
+    ids = fill(backend, orders)
+    sample = order_json(backend.store.get(ids[1])) if len(ids) > 1 else {"orderId": "none"}
+    constant = json.dumps(sample, ensure_ascii=False).encode()
+
+    def limit() -> Response:
+        return Response(constant, status=200, mimetype="application/json")
+
+    app.add_url_rule("/_bench/limit", "bench_limit", limit, methods=["GET"])
+    info = {
+        "api_key": config.default_api_key,
+        "partner_id": config.default_partner_id,
+        "base_path": api_base_url("", config),
+        "ids": ids,
+        "max_seq": backend._next_seq,
+        "order_bytes": len(constant),
+    }
+    return app, info

@@ -1,0 +1,364 @@
+"""`python -m bench`: every benchmark of the mock, in one run, with ratios.
+
+1. WSGI servers: each candidate serves the mock with 100,000 orders in its
+   store (one process); a load generator in another process measures
+   requests/s and p50/p99 for getOrder, createOrder and listOrdersByPartner,
+   and for `GET /_bench/limit`, a constant JSON body of an order's size
+   served by the same server and Flask app (the limit). Each server's
+   in-memory state is checked first (a created order is found on fresh
+   connections; 16 racing creates of one reference give one 201).
+2. Time warp: 10,000 orders from Submitted to Issued/Draft with one clock
+   advance, against the 64 s the same lifecycle takes in real time.
+3. Memory per stored order at 100,000 and 1,000,000 orders (RSS growth).
+4. `otacm verify` against the embedded mock, if the command exists.
+
+Figures are noisy on a shared 2-core machine; ratios measured in the same
+run hold. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+# (scenario, label): the loadgen scenarios, the limit first.
+SCENARIOS = [
+    ("limit", "limit: constant JSON"),
+    ("get", "getOrder"),
+    ("create", "createOrder"),
+    ("list", "listOrdersByPartner page"),
+    ("list-status", "  ?status=Draft"),
+    ("list-issued", "  ?status=Issued"),
+]
+HEADLINE = ["get", "create", "list"]
+CANDIDATES = ["granian", "waitress", "gunicorn", "werkzeug"]
+REAL_TIME_LIFECYCLE = 64.0  # s: pickup on the 60 s cadence + 1 s + 3 s (defaults.yaml)
+
+
+def log(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- servers ------------------------------------------------------------------
+class ServerProcess:
+    """`python -m bench.serve NAME` in its own process group."""
+
+    def __init__(self, name: str, orders: int, threads: int, workdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.info_file = workdir / f"{name}-{self.port}.json"
+        self.log_file = open(workdir / f"{name}-{self.port}.log", "w")
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "bench.serve", name, "--port", str(self.port), "--orders", str(orders),
+             "--threads", str(threads), "--info-file", str(self.info_file)],
+            cwd=ROOT, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.info: dict[str, Any] = {}
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log_file.name}")
+            if self.info_file.exists():
+                try:
+                    status, _ = request(self.port, "GET", "/_bench/limit")
+                    if status == 200:
+                        self.info = json.loads(self.info_file.read_text())
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {timeout} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the group: granian/gunicorn workers too
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+
+def request(port: int, method: str, path: str, body: Any = None, key: Optional[str] = None,
+            timeout: float = 10) -> tuple[int, Any]:
+    """One request on a fresh connection (so a second process would show)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {"x-np-api-key": key} if key else {}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, raw
+    finally:
+        connection.close()
+
+
+def check_state(server: ServerProcess) -> list[str]:
+    """What breaks if the server does not keep one in-memory store."""
+    from bench.apps import order_body
+
+    info, port, key = server.info, server.port, server.info["api_key"]
+    base, partner = info["base_path"], info["partner_id"]
+    problems: list[str] = []
+    reference = f"STATE-{uuid.uuid4().hex[:8]}"
+    status, created = request(port, "POST", f"{base}/channelManager", order_body(partner, reference), key)
+    if status != 201:
+        return [f"createOrder answered {status}: {created}"]
+    order_id = created["orderId"]
+    misses = sum(request(port, "GET", f"{base}/channelManager/{order_id}", key=key)[0] != 200 for _ in range(20))
+    if misses:
+        problems.append(f"{misses}/20 getOrder on fresh connections did not find the order just created")
+    tenant, environment, _ = base.strip("/").split("/")
+    for company in ("CRONUS+International+Ltd.", "CRONUS%2520International%2520Ltd."):
+        status, _ = request(port, "GET", f"/{tenant}/{environment}/{company}/channelManager/{order_id}", key=key)
+        if status != 200:
+            problems.append(f"company encoded as {company}: getOrder {status}")
+    race = f"RACE-{uuid.uuid4().hex[:8]}"
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(
+            lambda _: request(port, "POST", f"{base}/channelManager", order_body(partner, race), key)[0], range(16)))
+    if statuses.count(201) != 1:
+        problems.append(f"16 racing creates of one reference: {statuses.count(201)} x 201 (want exactly 1)")
+    return problems
+
+
+def loadgen(server: ServerProcess, scenario: str, seconds: float, connections: int) -> dict[str, Any]:
+    output = subprocess.run(
+        [PYTHON, "-m", "bench.loadgen", "--port", str(server.port), "--info-file", str(server.info_file),
+         "--scenario", scenario, "--seconds", str(seconds), "--connections", str(connections)],
+        cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120,
+    )
+    if output.returncode != 0:
+        raise RuntimeError(f"loadgen {scenario} failed: {output.stderr[-2000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def bench_servers(names: list[str], orders: int, threads: int, seconds: float, connections: int,
+                  workdir: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in names:
+        if importlib.util.find_spec(name) is None:
+            log(f"\n  {name}: not installed (pip install {name}), skipped")
+            continue
+        started = time.monotonic()
+        server = ServerProcess(name, orders, threads, workdir)
+        try:
+            server.wait_ready()
+            problems = check_state(server)
+            runs: dict[str, Any] = {}
+            for scenario, _ in SCENARIOS:
+                runs[scenario] = loadgen(server, scenario, seconds, connections)
+            runs["limit-end"] = loadgen(server, "limit", seconds, connections)  # the limit again: drift
+        finally:
+            server.stop()
+        results[name] = {"problems": problems, "runs": runs, "seconds": time.monotonic() - started}
+        print_server(name, results[name])
+    return results
+
+
+def limit_rps(runs: dict[str, Any]) -> float:
+    return (runs["limit"]["rps"] + runs["limit-end"]["rps"]) / 2
+
+
+def print_server(name: str, result: dict[str, Any]) -> None:
+    runs = result["runs"]
+    state = "correct" if not result["problems"] else "BROKEN: " + "; ".join(result["problems"])
+    limit = limit_rps(runs)
+    log(f"\n  {name}  (in-memory state: {state}; {result['seconds']:.0f} s)")
+    log(f"    {'scenario':<27}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'mock/limit':>12}   statuses")
+    for scenario, label in SCENARIOS:
+        run = runs[scenario]
+        ratio = "-" if scenario == "limit" else f"{run['rps'] / limit:.2f}"
+        rps = limit if scenario == "limit" else run["rps"]
+        statuses = ",".join(f"{k}x{v}" for k, v in run["statuses"].items())
+        errors = f" errors {run['errors']}" if run["errors"] else ""
+        log(f"    {label:<27}{rps:>8.0f}{run['p50_ms']:>9.1f}{run['p99_ms']:>9.1f}{ratio:>12}   {statuses}{errors}")
+    log(f"    (limit measured before and after: {runs['limit']['rps']:.0f} and {runs['limit-end']['rps']:.0f} req/s)")
+
+
+def check_only(name: str, threads: int, workdir: Path) -> list[str]:
+    server = ServerProcess(name, 1000, threads, workdir)
+    try:
+        server.wait_ready()
+        return check_state(server)
+    finally:
+        server.stop()
+
+
+def choose(results: dict[str, Any]) -> Optional[str]:
+    """The fastest server whose state is correct: geometric mean of the
+    headline scenarios' mock/limit-independent req/s."""
+    def score(result: dict[str, Any]) -> float:
+        product = 1.0
+        for scenario in HEADLINE:
+            product *= result["runs"][scenario]["rps"]
+        return product ** (1 / len(HEADLINE))
+
+    correct = {name: score(r) for name, r in results.items() if not r["problems"]}
+    return max(correct, key=correct.get) if correct else None
+
+
+# -- time warp ------------------------------------------------------------------
+def bench_warp(count: int) -> dict[str, Any]:
+    import requests
+
+    from bench.apps import CLOCK_START, fill
+    from mockserver.server import MockServer, frozen_config
+
+    with MockServer(frozen_config(clock_start=CLOCK_START)) as mock:
+        backend = mock.backend
+        fill(backend, count, prefix="WARP", settle=False)
+        started = time.perf_counter()
+        response = requests.post(f"{mock.url}/_mock/clock/advance", json={"by": f"{REAL_TIME_LIFECYCLE:.0f}s"},
+                                 timeout=300)
+        wall = time.perf_counter() - started
+        response.raise_for_status()
+        orders = backend.orders()
+        settled = sum(o.status in ("Issued", "Draft") for o in orders)
+        once = sum(sum(c.status in ("Issued", "Draft", "Error") for c in o.history) == 1 for o in orders)
+    return {"orders": count, "wall_seconds": wall, "settled": settled, "settled_once": once,
+            "ratio": REAL_TIME_LIFECYCLE / wall, "per_second": count / wall}
+
+
+# -- memory ---------------------------------------------------------------------
+def bench_memory(count: int, timeout: float = 240) -> dict[str, Any]:
+    output = subprocess.run([PYTHON, "-m", "bench.memory", str(count)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=timeout)
+    if output.returncode != 0:
+        raise RuntimeError(f"bench.memory {count} failed: {output.stderr[-2000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+# -- otacm verify -----------------------------------------------------------------
+def otacm_command() -> list[str]:
+    found = shutil.which("otacm", path=str(Path(PYTHON).parent)) or shutil.which("otacm")
+    return [found] if found else [PYTHON, "-m", "contracts.cli"]
+
+
+def bench_verify(args: list[str], timeout: float) -> dict[str, Any]:
+    command = otacm_command()
+    probe = subprocess.run([*command, "verify", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        return {"available": False, "why": (probe.stderr or probe.stdout).strip().splitlines()[-1:] or ["?"]}
+    started = time.perf_counter()
+    run = subprocess.run([*command, "verify", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - started
+    tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+    return {"available": True, "wall_seconds": wall, "exit": run.returncode, "args": args, "tail": tail}
+
+
+# -- main -------------------------------------------------------------------------
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", default=",".join(CANDIDATES), help="WSGI servers to measure")
+    parser.add_argument("--orders", type=int, default=100_000, help="orders in the store while serving")
+    parser.add_argument("--seconds", type=float, default=2.5, help="measured seconds per scenario")
+    parser.add_argument("--connections", type=int, default=8, help="load generator connections")
+    parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--warp-orders", type=int, default=10_000)
+    parser.add_argument("--memory", default="100000,1000000", help="store sizes for memory per order ('' skips)")
+    parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.servers, args.orders, args.seconds, args.memory, args.warp_orders = "granian,waitress", 10_000, 1, "10000", 2000
+
+    began = time.monotonic()
+    figures: dict[str, Any] = {}
+    log(f"otacm bench: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
+        workdir = Path(tmp)
+        names = [n for n in args.servers.split(",") if n]
+        log(f"\n1. Throughput and latency: {args.orders:,} orders in the store, one server process with "
+            f"{args.threads} threads, load from a separate process ({args.connections} keep-alive connections, "
+            f"{args.seconds:g} s per scenario after 0.5 s warm-up)")
+        figures["servers"] = bench_servers(names, args.orders, args.threads, args.seconds, args.connections, workdir)
+        problems = check_only("gunicorn-2proc", args.threads, workdir) if "gunicorn" in names else []
+        if "gunicorn" in names:
+            figures["gunicorn-2proc"] = problems
+            log(f"\n  gunicorn with 2 worker processes (state check only): "
+                f"{'BROKEN: ' + '; '.join(problems) if problems else 'correct (unexpected)'}")
+        chosen = choose(figures["servers"])
+        figures["chosen"] = chosen
+        if chosen:
+            runs = figures["servers"][chosen]["runs"]
+            summary = ", ".join(f"{s} {runs[s]['rps']:.0f} req/s ({runs[s]['rps'] / limit_rps(runs):.2f} of limit)"
+                                for s in HEADLINE)
+            log(f"\n  fastest with a correct state: {chosen}: {summary}")
+            for other, result in figures["servers"].items():
+                if other != chosen:
+                    speedups = ", ".join(
+                        f"{s} x{runs[s]['rps'] / result['runs'][s]['rps']:.2f}" for s in HEADLINE)
+                    log(f"    vs {other}: {speedups}")
+
+    log(f"\n2. Time warp: {args.warp_orders:,} orders Submitted -> Issued/Draft with one clock advance")
+    warp = figures["warp"] = bench_warp(args.warp_orders)
+    log(f"  wall {warp['wall_seconds']:.2f} s ({warp['per_second']:.0f} orders/s); settled {warp['settled']:,}, "
+        f"each exactly once: {warp['settled_once']:,}")
+    log(f"  real-time lifecycle {REAL_TIME_LIFECYCLE:.0f} s (pickup on the 60 s cadence + 1 s + 3 s): "
+        f"warp is x{warp['ratio']:.0f} faster")
+
+    sizes = [int(s) for s in args.memory.split(",") if s]
+    if sizes:
+        log("\n3. Memory per stored order (settled: 90 % Issued with wallets, 10 % Draft; RSS growth)")
+        figures["memory"] = {}
+        for size in sizes:
+            result = figures["memory"][size] = bench_memory(size)
+            log(f"  {size:>9,} orders: {result['rss_per_order']:,.0f} bytes/order "
+                f"({result['rss_delta_bytes'] / 2**20:,.0f} MiB; filled in {result['fill_seconds']:.0f} s)")
+        if len(sizes) > 1:
+            first, last = figures["memory"][sizes[0]], figures["memory"][sizes[-1]]
+            log(f"  ratio {sizes[-1]:,} / {sizes[0]:,}: x{last['rss_per_order'] / first['rss_per_order']:.2f} per order")
+
+    log("\n4. otacm verify against the embedded mock")
+    verify = figures["verify"] = bench_verify(args.verify_args.split(), timeout=240)
+    if verify["available"]:
+        log(f"  `otacm verify {' '.join(verify['args'])}`: {verify['wall_seconds']:.1f} s wall, exit {verify['exit']}")
+        for line in verify["tail"]:
+            log(f"    | {line}")
+    else:
+        log(f"  not available: `otacm verify` is not in this tree yet ({' '.join(verify['why'])})")
+
+    total = time.monotonic() - began
+    figures["total_seconds"] = total
+    log(f"\nbench finished in {total:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
+    return 0

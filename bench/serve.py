@@ -1,0 +1,96 @@
+"""Serve the bench app with one WSGI server, in this process (one process:
+the mock's state is in memory, so more worker processes would each have
+their own store).
+
+    python -m bench.serve SERVER --port P --orders N --info-file F [--threads T]
+
+Writes the app's info (ids, key, base path) to F as JSON once the store is
+filled; the runner then polls the port until the server answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from bench.apps import bench_app
+
+SERVERS = ["werkzeug", "waitress", "gunicorn", "granian", "gunicorn-2proc"]
+
+
+def serve_werkzeug(app: Any, port: int, threads: int) -> None:
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    # What MockServer (the pytest fixture, the embedded mock) uses: a thread per connection.
+    make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet).serve_forever()
+
+
+def serve_waitress(app: Any, port: int, threads: int) -> None:
+    from waitress.server import create_server
+
+    create_server(app, host="127.0.0.1", port=port, threads=threads).run()
+
+
+def serve_gunicorn(app: Any, port: int, threads: int, workers: int = 1) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Embedded(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in {
+                "bind": f"127.0.0.1:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
+                "accesslog": None, "loglevel": "warning", "timeout": 120, "keepalive": 30,
+            }.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return app
+
+    sys.argv = sys.argv[:1]  # gunicorn parses argv
+    Embedded().run()
+
+
+def serve_granian(app: Any, port: int, threads: int) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    server = Server("bench", address="127.0.0.1", port=port, interface=Interfaces.WSGI, workers=1,
+                    blocking_threads=threads, log_level="warning")
+    server.serve(target_loader=lambda: app, wrap_loader=False)  # the worker is forked: it inherits `app`
+
+
+RUNNERS: dict[str, Callable[[Any, int, int], None]] = {
+    "werkzeug": serve_werkzeug,
+    "waitress": serve_waitress,
+    "gunicorn": serve_gunicorn,
+    "granian": serve_granian,
+    # Only for the state check: two processes, two stores (what not to do).
+    "gunicorn-2proc": lambda app, port, threads: serve_gunicorn(app, port, threads, workers=2),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("server", choices=SERVERS)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--info-file", required=True)
+    args = parser.parse_args()
+    app, info = bench_app(args.orders)
+    info["pid"] = os.getpid()
+    tmp = args.info_file + ".tmp"
+    with open(tmp, "w") as out:
+        json.dump(info, out)
+    os.replace(tmp, args.info_file)
+    RUNNERS[args.server](app, args.port, args.threads)
+
+
+if __name__ == "__main__":
+    main()
