@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = [
     "contracts.spec_cli",
     "contracts.webhooks_cli",
     "contracts.scenarios_cli",
+    "contracts.verify_cli",
 ]
 
 
