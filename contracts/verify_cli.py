@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target = parser.add_argument_group("target")
     target.add_argument("--base-url", metavar="URL", help="server root, e.g. https://api.npretail.app "
                         "(default: an embedded mock)")
+    target.add_argument("--embedded", action="store_true",
+                        help="verify an embedded mock (what happens anyway without --base-url)")
     target.add_argument("--api-key", metavar="KEY", help="API key sent as x-np-api-key (default for a mock: its own)")
     target.add_argument("--partner-id", metavar="GUID", help="the partner to order for; creates must use it")
     target.add_argument("--tenant", help="tenant path segment (default: the mock's)")
@@ -99,6 +101,9 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from contracts.report import html_page, junit_xml, markdown, summary_text
 
     out = out or sys.stdout
+    if args.embedded and args.base_url:
+        print("otacm verify: --embedded and --base-url exclude each other", file=sys.stderr)
+        return EXIT_USAGE
     phases = _split(args.phases)
     bad = [p for p in phases if p not in PHASES]
     if bad:
