@@ -26,7 +26,8 @@ from mockserver.webhook_responses import WEBHOOK_HANDLERS
 
 api = Blueprint("api", __name__)
 
-ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+# Every method reaches the router, so an unknown one is the server's 404, never a 405.
+ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT"]
 Handler = Callable[[ChannelManagerBackend, Caller, Scope, Match], tuple[int, Any]]
 
 

@@ -245,3 +245,11 @@ def test_a_partner_bound_key_cannot_reach_other_partners(api: Api) -> None:
     assert bound.create(order_body(api.mock.partner_id)).status_code == 403
     assert bound.list(api.mock.partner_id).status_code == 403
     assert bound.create(order_body(OTHER_PARTNER)).status_code == 201
+
+
+@pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "HEAD"])
+def test_any_other_method_is_the_servers_404_never_405(api: Api, method: str) -> None:
+    response = api.session.request(method, api.base + "/channelManager")
+    assert response.status_code == 404
+    if method != "HEAD":
+        assert response.json()["message"] == "API endpoint not found Not Found"
