@@ -16,7 +16,7 @@ clock): the given partner, a catalog item of the spec's examples, a visit
 date 30 days after the target's today, a unique `sellToOrderReference` on
 create. Negative cases are left alone.
 
-One tolerance, following CONTRACT.md (VERIFY.md lists it): `use_after_free`
+One tolerance, following CONTRACT.md (the README lists it): `use_after_free`
 does not count a read answering `Cancelled`: deleteOrder keeps an Issued order
 as `Cancelled` (getOrder 200 afterwards is the contract). (An empty `?status=`
 and a long `sellToOrderReference` filter are valid in the spec itself.)
