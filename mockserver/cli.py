@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import signal
+import socket
 import sys
+import threading
+import time
 from typing import Any
 
 import requests
@@ -46,7 +51,10 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         help="also know this active partner (repeatable)")
     parser.add_argument("--processing-seconds", type=float, help="Processing → settled delay [config: 3]")
     parser.add_argument("--scheduled-seconds", type=float, help="Scheduled → Processing delay [config: 1]")
-    parser.add_argument("--threads", type=int, default=8, help="WSGI worker threads (waitress)")
+    parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
+                        help="WSGI server, always one process (the store is in memory): granian is the fastest "
+                        "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
+    parser.add_argument("--threads", type=int, default=8, help="WSGI worker threads")
     parser.add_argument("--validate-responses", action="store_true",
                         help="check every response against the spec and answer 500 on a mismatch (for mock development)")
     parser.set_defaults(handler=run_mock)
@@ -72,22 +80,33 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
 
 
 def run_mock(args: argparse.Namespace) -> int:
-    from waitress.server import create_server
-
-    from mockserver.app import create_app
-    from mockserver.server import Ticker, api_base_url
-
     config = mock_config(args)
-    app = create_app(config)
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-    url = f"http://{args.host}:{server.effective_port}"
-    ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    if getattr(args, "server", "granian") == "granian" and importlib.util.find_spec("granian") is not None:
+        return _run_granian(config, args)
+    return _run_waitress(config, args)
+
+
+def _announce(config: MockConfig, url: str) -> None:
+    from mockserver.server import api_base_url
+
     print(f"otacm mock: serving the OTA Channel Manager sandbox ({config.api_mode}, clock {config.clock_mode})")
     print(f"  base URL    {api_base_url(url, config)}")
     print(f"  API key     {config.default_api_key}   (header x-np-api-key)")
     print(f"  partner id  {config.default_partner_id}")
     print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
     sys.stdout.flush()
+
+
+def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from mockserver.app import create_app
+    from mockserver.server import Ticker
+
+    app = create_app(config)
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    _announce(config, f"http://{args.host}:{server.effective_port}")
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
     try:
         server.run()
@@ -97,6 +116,51 @@ def run_mock(args: argparse.Namespace) -> int:
         ticker.stop()
         server.close()
     return 0
+
+
+def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
+    """One granian worker process with `--threads` blocking threads (more
+    processes would each hold their own store). Granian handles SIGINT and
+    SIGTERM itself; the banner is printed once the worker accepts."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    port = args.port or _free_port(args.host)
+    url = f"http://{args.host}:{port}"
+    server = Server("otacm-mock", address=args.host, port=port, interface=Interfaces.WSGI, workers=1,
+                    blocking_threads=args.threads, log_level=LogLevels.error)
+    server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port),
+                                               daemon=True).start())
+    server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
+    return 0
+
+
+def _granian_app(config: MockConfig) -> Any:
+    """Runs in the worker process: the app, its store and its ticker live there."""
+    from mockserver.app import create_app
+    from mockserver.server import Ticker
+
+    app = create_app(config)
+    Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    return app
+
+
+def _announce_when_up(config: MockConfig, url: str, host: str, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host if host not in ("0.0.0.0", "::") else "127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    _announce(config, url)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def _interrupt(*_: Any) -> None:
