@@ -53,8 +53,10 @@ def gc_paused() -> Iterator[None]:
         gc.collect()
 
 
-def fill(backend: ChannelManagerBackend, count: int, prefix: str = "FILL", settle: bool = True) -> list[str]:
-    """`count` orders of the default partner, created through the backend."""
+def fill(backend: ChannelManagerBackend, count: int, prefix: str = "FILL", settle: bool = True,
+         start: int = 0) -> list[str]:
+    """`count` orders of the default partner, created through the backend
+    (numbered from `start`: references and visit slots)."""
     config = backend.config
     caller = backend.caller_for(config.default_api_key)
     assert caller is not None
@@ -63,7 +65,7 @@ def fill(backend: ChannelManagerBackend, count: int, prefix: str = "FILL", settl
     with gc_paused():
         ids = [
             backend.create_order(caller, scope, order_body(partner, f"{prefix}-{i}", paid=i % 10 != 0, index=i), None, False).order_id
-            for i in range(count)
+            for i in range(start, start + count)
         ]
         if settle:
             backend.advance(120)

@@ -1,11 +1,13 @@
-"""Serve the bench app with one WSGI server, in this process (one process:
-the mock's state is in memory, so more worker processes would each have
-their own store).
+"""Serve the bench app with one WSGI server, in one process (the mock's
+state is in memory, so more worker processes would each have their own store).
 
-    python -m bench.serve SERVER --port P --orders N --info-file F [--threads T]
+    python -m bench.serve --orders N --info-file F
 
-Writes the app's info (ids, key, base path) to F as JSON once the store is
-filled; the runner then polls the port until the server answers.
+fills the store once (the slow part), writes the app's info (ids, key, base
+path) to F as JSON, then reads commands on stdin, one a line:
+`SERVER PORT THREADS LOGFILE`. For each it forks a child (its own session)
+that serves the filled app with that server, and prints the child's pid.
+Every server thus starts from the same store, filled once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from typing import Any, Callable
 
@@ -46,6 +49,7 @@ def serve_gunicorn(app: Any, port: int, threads: int, workers: int = 1) -> None:
             for key, value in {
                 "bind": f"127.0.0.1:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
                 "accesslog": None, "loglevel": "warning", "timeout": 120, "keepalive": 30,
+                "reuse_port": workers > 1,  # the kernel spreads connections over the processes
             }.items():
                 self.cfg.set(key, value)
 
@@ -77,10 +81,7 @@ RUNNERS: dict[str, Callable[[Any, int, int], None]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("server", choices=SERVERS)
-    parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--info-file", required=True)
     args = parser.parse_args()
     app, info = bench_app(args.orders)
@@ -89,7 +90,24 @@ def main() -> None:
     with open(tmp, "w") as out:
         json.dump(info, out)
     os.replace(tmp, args.info_file)
-    RUNNERS[args.server](app, args.port, args.threads)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        name, port, threads, log_file = line.split()
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the servers wait for their own workers
+            os.setsid()
+            log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(0)
+            try:
+                RUNNERS[name](app, int(port), int(threads))
+            finally:
+                os._exit(0)
+        print(pid, flush=True)
 
 
 if __name__ == "__main__":
