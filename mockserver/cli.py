@@ -18,6 +18,12 @@ from mockserver.clock import parse_duration, parse_instant
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+# python -m bench, 100,000 orders, same run: granian with 1/2/4/8 blocking
+# threads served getOrder at 4202/4163/3729/2676 req/s and createOrder at
+# 1783/1358/1133/1094 (the GIL: the backend is one lock anyway). 2 rather
+# than 1 so a long request (advance with waitForWebhooks, whose receiver may
+# call getOrder back) never stalls the server.
+GRANIAN_THREADS = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +60,8 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
                         help="WSGI server, always one process (the store is in memory): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
-    parser.add_argument("--threads", type=int, default=8, help="WSGI worker threads")
+    parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 2, waitress 8; with granian "
+                        "fewer threads contend less for the GIL, and 2 leave one free while a request waits)")
     parser.add_argument("--validate-responses", action="store_true",
                         help="check every response against the spec and answer 500 on a mismatch (for mock development)")
     parser.set_defaults(handler=run_mock)
@@ -104,7 +111,7 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
     from mockserver.server import Ticker
 
     app = create_app(config)
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads or 8)
     ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
     _announce(config, f"http://{args.host}:{server.effective_port}")
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
@@ -129,7 +136,7 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
     server = Server("otacm-mock", address=args.host, port=port, interface=Interfaces.WSGI, workers=1,
-                    blocking_threads=args.threads, log_level=LogLevels.error)
+                    blocking_threads=args.threads or GRANIAN_THREADS, log_level=LogLevels.error)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port),
                                                daemon=True).start())
     server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
