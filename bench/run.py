@@ -49,7 +49,9 @@ SCENARIOS = [
     ("list-issued", "  ?status=Issued"),
 ]
 HEADLINE = ["get", "create", "list"]
-CANDIDATES = ["granian", "waitress", "gunicorn", "werkzeug"]
+# name@threads; granian@2 is what `otacm mock` runs (mockserver/cli.py), werkzeug what
+# the in-process MockServer (pytest fixture, embedded mock) runs.
+CANDIDATES = ["granian@2", "granian@8", "waitress@8", "gunicorn@2", "werkzeug"]
 REAL_TIME_LIFECYCLE = 64.0  # s: pickup on the 60 s cadence + 1 s + 3 s (defaults.yaml)
 
 
@@ -216,12 +218,13 @@ def loadgen(server: ServerProcess, scenario: str, seconds: float, connections: i
 def bench_servers(zygote: Zygote, names: list[str], threads: int, seconds: float,
                   connections: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for name in names:
+    for label in names:
+        name, _, count = label.partition("@")  # granian@4: granian with 4 threads
         if importlib.util.find_spec(name) is None:
             log(f"\n  {name}: not installed (pip install {name}), skipped")
             continue
         started = time.monotonic()
-        server = zygote.serve(name, threads)
+        server = zygote.serve(name, int(count or threads))
         try:
             server.wait_ready()
             problems = check_state(server)
@@ -231,8 +234,8 @@ def bench_servers(zygote: Zygote, names: list[str], threads: int, seconds: float
             runs["limit-end"] = loadgen(server, "limit", seconds, connections)  # the limit again: drift
         finally:
             server.stop()
-        results[name] = {"problems": problems, "runs": runs, "seconds": time.monotonic() - started}
-        print_server(name, results[name])
+        results[label] = {"problems": problems, "runs": runs, "seconds": time.monotonic() - started}
+        print_server(label, results[label])
     return results
 
 
@@ -328,6 +331,36 @@ def bench_verify(args: list[str], timeout: float) -> dict[str, Any]:
     return {"available": True, "wall_seconds": wall, "exit": run.returncode, "args": args, "tail": tail}
 
 
+def bench_server_section(args: argparse.Namespace, workdir: Path, figures: dict[str, Any]) -> None:
+    names = [n for n in args.servers.split(",") if n]
+    log(f"\n1. Throughput and latency: {args.orders:,} orders in the store, one server process (name@threads), "
+        f"load from a separate process ({args.connections} keep-alive connections, "
+        f"{args.seconds:g} s per scenario after 0.5 s warm-up)")
+    filling = time.monotonic()
+    zygote = Zygote(args.orders, workdir)
+    log(f"  (store filled once in {time.monotonic() - filling:.0f} s; each server serves a forked copy)")
+    try:
+        figures["servers"] = bench_servers(zygote, names, args.threads, args.seconds, args.connections)
+        if any(label.startswith("gunicorn") for label in figures["servers"]):
+            problems = figures["gunicorn-2proc"] = check_only(zygote, "gunicorn-2proc", args.threads)
+            log(f"\n  gunicorn with 2 worker processes (state check only): "
+                f"{'BROKEN: ' + '; '.join(problems) if problems else 'correct (unexpected)'}")
+    finally:
+        zygote.stop()
+    chosen = choose(figures["servers"])
+    figures["chosen"] = chosen
+    if chosen:
+        runs = figures["servers"][chosen]["runs"]
+        summary = ", ".join(f"{s} {runs[s]['rps']:.0f} req/s ({runs[s]['rps'] / limit_rps(runs):.2f} of limit)"
+                            for s in HEADLINE)
+        log(f"\n  fastest with a correct state: {chosen}: {summary}")
+        for other, result in figures["servers"].items():
+            if other != chosen:
+                speedups = ", ".join(
+                    f"{s} x{runs[s]['rps'] / result['runs'][s]['rps']:.2f}" for s in HEADLINE)
+                log(f"    vs {other}: {speedups}")
+
+
 # -- main -------------------------------------------------------------------------
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
@@ -336,58 +369,35 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--orders", type=int, default=100_000, help="orders in the store while serving")
     parser.add_argument("--seconds", type=float, default=2, help="measured seconds per scenario")
     parser.add_argument("--connections", type=int, default=8, help="load generator connections")
-    parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--threads", type=int, default=8, help="server threads where a --servers entry has no @N")
     parser.add_argument("--warp-orders", type=int, default=10_000)
     parser.add_argument("--memory", default="100000,1000000", help="store sizes for memory per order ('' skips)")
     parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
+    parser.add_argument("--sections", default="servers,warp,memory,verify", help="which parts to run")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = parser.parse_args(argv)
     if args.quick:
-        args.servers, args.orders, args.seconds, args.memory, args.warp_orders = "granian,gunicorn", 10_000, 1, "10000", 2000
+        args.servers, args.orders, args.seconds, args.memory, args.warp_orders = "granian@2,gunicorn@2", 10_000, 1, "10000", 2000
 
     began = time.monotonic()
     figures: dict[str, Any] = {}
     log(f"otacm bench: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
-        workdir = Path(tmp)
-        names = [n for n in args.servers.split(",") if n]
-        log(f"\n1. Throughput and latency: {args.orders:,} orders in the store, one server process with "
-            f"{args.threads} threads, load from a separate process ({args.connections} keep-alive connections, "
-            f"{args.seconds:g} s per scenario after 0.5 s warm-up)")
-        filling = time.monotonic()
-        zygote = Zygote(args.orders, workdir)
-        log(f"  (store filled once in {time.monotonic() - filling:.0f} s; each server serves a forked copy)")
-        try:
-            figures["servers"] = bench_servers(zygote, names, args.threads, args.seconds, args.connections)
-            if "gunicorn" in names and "gunicorn" in figures["servers"]:
-                problems = figures["gunicorn-2proc"] = check_only(zygote, "gunicorn-2proc", args.threads)
-                log(f"\n  gunicorn with 2 worker processes (state check only): "
-                    f"{'BROKEN: ' + '; '.join(problems) if problems else 'correct (unexpected)'}")
-        finally:
-            zygote.stop()
-        chosen = choose(figures["servers"])
-        figures["chosen"] = chosen
-        if chosen:
-            runs = figures["servers"][chosen]["runs"]
-            summary = ", ".join(f"{s} {runs[s]['rps']:.0f} req/s ({runs[s]['rps'] / limit_rps(runs):.2f} of limit)"
-                                for s in HEADLINE)
-            log(f"\n  fastest with a correct state: {chosen}: {summary}")
-            for other, result in figures["servers"].items():
-                if other != chosen:
-                    speedups = ", ".join(
-                        f"{s} x{runs[s]['rps'] / result['runs'][s]['rps']:.2f}" for s in HEADLINE)
-                    log(f"    vs {other}: {speedups}")
+    sections = set(args.sections.split(","))
+    if "servers" in sections:
+        with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
+            bench_server_section(args, Path(tmp), figures)
 
-    log(f"\n2. Time warp: {args.warp_orders:,} orders Submitted -> Issued/Draft with one clock advance")
-    warp = figures["warp"] = bench_warp(args.warp_orders)
-    log(f"  wall {warp['wall_seconds']:.2f} s ({warp['per_second']:.0f} orders/s); settled {warp['settled']:,}, "
-        f"each exactly once: {warp['settled_once']:,}")
-    log(f"  real-time lifecycle {REAL_TIME_LIFECYCLE:.0f} s (pickup on the 60 s cadence + 1 s + 3 s): "
-        f"warp is x{warp['ratio']:.0f} faster")
+    if "warp" in sections:
+        log(f"\n2. Time warp: {args.warp_orders:,} orders Submitted -> Issued/Draft with one clock advance")
+        warp = figures["warp"] = bench_warp(args.warp_orders)
+        log(f"  wall {warp['wall_seconds']:.2f} s ({warp['per_second']:.0f} orders/s); settled {warp['settled']:,}, "
+            f"each exactly once: {warp['settled_once']:,}")
+        log(f"  real-time lifecycle {REAL_TIME_LIFECYCLE:.0f} s (pickup on the 60 s cadence + 1 s + 3 s): "
+            f"warp is x{warp['ratio']:.0f} faster")
 
-    sizes = [int(s) for s in args.memory.split(",") if s]
+    sizes = [int(s) for s in args.memory.split(",") if s] if "memory" in sections else []
     if sizes:
         log("\n3. Memory per stored order (settled: 90 % Issued with wallets, 10 % Draft; RSS growth)")
         figures["memory"] = {}
@@ -400,14 +410,15 @@ def main(argv: Optional[list[str]] = None) -> int:
             first, last = figures["memory"][sizes[0]], figures["memory"][sizes[-1]]
             log(f"  ratio {sizes[-1]:,} / {sizes[0]:,}: x{last['rss_per_order'] / first['rss_per_order']:.2f} per order")
 
-    log("\n4. otacm verify against the embedded mock")
-    verify = figures["verify"] = bench_verify(args.verify_args.split(), timeout=240)
-    if verify["available"]:
-        log(f"  `otacm verify {' '.join(verify['args'])}`: {verify['wall_seconds']:.1f} s wall, exit {verify['exit']}")
-        for line in verify["tail"]:
-            log(f"    | {line}")
-    else:
-        log(f"  not available: `otacm verify` is not in this tree yet ({' '.join(verify['why'])})")
+    if "verify" in sections:
+        log("\n4. otacm verify against the embedded mock")
+        verify = figures["verify"] = bench_verify(args.verify_args.split(), timeout=240)
+        if verify["available"]:
+            log(f"  `otacm verify {' '.join(verify['args'])}`: {verify['wall_seconds']:.1f} s wall, exit {verify['exit']}")
+            for line in verify["tail"]:
+                log(f"    | {line}")
+        else:
+            log(f"  not available: `otacm verify` is not in this tree yet ({' '.join(verify['why'])})")
 
     total = time.monotonic() - began
     figures["total_seconds"] = total
