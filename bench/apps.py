@@ -33,7 +33,7 @@ def order_body(partner_id: str, reference: str, paid: bool = True, index: int = 
         "sellToOrderReference": reference,
         "sellToEmail": "guest@example.com",
         "sellToName": "Bench Guest",
-        "items": [{"itemNumber": "31001", "visitDate": visit_date, "visitTime": visit_time, "quantity": 2}],
+        "items": [{"itemNumber": "31001", "visitDate": visit_date, "visitTime": visit_time, "quantity": 1}],
     }
     if paid:
         body["paymentReference"] = f"PAY-{reference}"

@@ -63,7 +63,7 @@ def requests_for(scenario: str, info: dict[str, Any], host: str) -> Request:
                 "paymentReference": "PAY-LG",
                 "sellToEmail": "guest@example.com",
                 "sellToName": "Load Guest",
-                "items": [{"itemNumber": "31001", "visitDate": visit_date, "visitTime": visit_time, "quantity": 2}],
+                "items": [{"itemNumber": "31001", "visitDate": visit_date, "visitTime": visit_time, "quantity": 1}],
             }).encode()
             return (f"POST {base}/channelManager HTTP/1.1\r\n{head}Content-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body
