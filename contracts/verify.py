@@ -32,6 +32,7 @@ Public API: `VerifyOptions`, `verify(options) -> VerifyReport`, the exit codes
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import secrets
 import threading
@@ -46,6 +47,7 @@ import requests
 
 from contracts.fuzz import ALL_CHECKS, PHASES, SCHEMATHESIS_CHECKS, STRICT_CHECK_NAMES, FuzzOptions, FuzzTarget, run_fuzz
 from contracts.lifecycle import load_lifecycle
+from contracts.runner import Target
 from contracts.lifecycle_checks import Observation, effective_states, settles_within, terminal_sticky, transition_legality
 from contracts.spec import load_spec
 from contracts.strictness import STRICTNESS_LEVELS, strict_violations
@@ -207,39 +209,8 @@ class VerifyReport:
 
 
 # -- the target -------------------------------------------------------------------------------------
-@dataclass
-class _Target:
-    root_url: str
-    api_key: str
-    partner_id: str
-    tenant: str
-    environment: str
-    company: str
-    is_mock: bool = False
-    clock_control: bool = False
-    webhook_idle_wait: bool = False
-    api_mode: str | None = None
-    other_api_key: str | None = None
-    other_partner_id: str | None = None
-
-    @property
-    def base_url(self) -> str:
-        segments = (self.tenant, self.environment, self.company)
-        return self.root_url.rstrip("/") + "".join("/" + quote(s, safe="") for s in segments)
-
-    def runner_target(self) -> Any:
-        from contracts.runner import Target
-
-        return Target(
-            root_url=self.root_url, api_key=self.api_key, partner_id=self.partner_id, tenant=self.tenant,
-            environment=self.environment, company=self.company, other_api_key=self.other_api_key,
-            other_partner_id=self.other_partner_id, clock_control=self.clock_control, is_mock=self.is_mock,
-            webhook_idle_wait=self.webhook_idle_wait, api_mode=self.api_mode,
-        )
-
-
 @contextlib.contextmanager
-def _open_target(options: VerifyOptions) -> Iterator[tuple[_Target, bool]]:
+def _open_target(options: VerifyOptions) -> Iterator[tuple[Target, bool]]:
     """The target to verify, and whether it is the embedded mock."""
     from contracts.runner import DEFAULT_COMPANY, DEFAULT_ENVIRONMENT, DEFAULT_TENANT
 
@@ -247,10 +218,8 @@ def _open_target(options: VerifyOptions) -> Iterator[tuple[_Target, bool]]:
         from contracts.runner import embedded_mock
 
         with embedded_mock("async") as mock:
-            yield _Target(
-                mock.root_url, options.api_key or mock.api_key, options.partner_id or mock.partner_id,
-                mock.tenant, mock.environment, mock.company, mock.is_mock, mock.clock_control,
-                mock.webhook_idle_wait, mock.api_mode, mock.other_api_key, mock.other_partner_id,
+            yield dataclasses.replace(
+                mock, api_key=options.api_key or mock.api_key, partner_id=options.partner_id or mock.partner_id
             ), True
         return
     root = options.base_url.rstrip("/")
@@ -263,19 +232,17 @@ def _open_target(options: VerifyOptions) -> Iterator[tuple[_Target, bool]]:
     partner_id = options.partner_id or info.get("partnerId") or ""
     if not api_key or not partner_id:
         raise UsageProblem("--api-key and --partner-id are required for a target that is not an otacm mock")
-    yield _Target(
-        root, api_key, partner_id,
-        options.tenant or info.get("tenant") or DEFAULT_TENANT,
-        options.environment or info.get("environment") or DEFAULT_ENVIRONMENT,
-        options.company or info.get("company") or DEFAULT_COMPANY,
-        runner_target.is_mock, runner_target.clock_control, runner_target.webhook_idle_wait,
-        runner_target.api_mode,
+    yield dataclasses.replace(
+        runner_target,
+        api_key=api_key,
+        partner_id=partner_id,
+        tenant=options.tenant or info.get("tenant") or DEFAULT_TENANT,
+        environment=options.environment or info.get("environment") or DEFAULT_ENVIRONMENT,
+        company=options.company or info.get("company") or DEFAULT_COMPANY,
     ), False
 
 
-def _probe(root: str, timeout: float) -> Any:
-    from contracts.runner import Target
-
+def _probe(root: str, timeout: float) -> Target:
     try:
         requests.get(root + "/", timeout=timeout)
     except requests.RequestException as error:
@@ -283,7 +250,7 @@ def _probe(root: str, timeout: float) -> Any:
     return Target(root_url=root, api_key="", partner_id="").probe(timeout)
 
 
-def _reach(target: _Target, timeout: float) -> date:
+def _reach(target: Target, timeout: float) -> date:
     """A first authenticated call; the target's today (for visit dates). Raises Unreachable / UsageProblem."""
     url = f"{target.base_url}/channelManager/orders/{quote(target.partner_id, safe='')}"
     try:
@@ -351,7 +318,7 @@ class _ProbeOrder:
 class _Probe:
     """Walks a few orders through the lifecycle, watching every status and webhook."""
 
-    def __init__(self, target: _Target, options: VerifyOptions, today: date, warp: bool) -> None:
+    def __init__(self, target: Target, options: VerifyOptions, today: date, warp: bool) -> None:
         self.target, self.options, self.today, self.warp = target, options, today, warp
         self.session = requests.Session()
         self.session.headers["x-np-api-key"] = target.api_key
@@ -649,7 +616,7 @@ def verify(options: VerifyOptions) -> VerifyReport:
     return report
 
 
-def _run_responses(target: _Target, options: VerifyOptions, today: date, report: VerifyReport) -> None:
+def _run_responses(target: Target, options: VerifyOptions, today: date, report: VerifyReport) -> None:
     from contracts.fuzz import spec_links
 
     started = time.monotonic()
@@ -753,7 +720,7 @@ def _label(operation_id: str) -> str:
     return f"{operation.method} {operation.path}"
 
 
-def _run_probe(target: _Target, options: VerifyOptions, today: date, report: VerifyReport) -> None:
+def _run_probe(target: Target, options: VerifyOptions, today: date, report: VerifyReport) -> None:
     started = time.monotonic()
     probe = _Probe(target, options, today, warp=target.clock_control)
     orders = probe.run()
@@ -845,7 +812,7 @@ def _webhook_outcomes(probe: _Probe, orders: list[_ProbeOrder], options: VerifyO
                     [f"{v.where}: {v.message}" for v in bad[:10]], count=len(others)))
 
 
-def _run_scenarios(target: _Target, options: VerifyOptions, report: VerifyReport) -> None:
+def _run_scenarios(target: Target, options: VerifyOptions, report: VerifyReport) -> None:
     from contracts.runner import RunOptions, ScenarioResult, run_scenarios
     from contracts.scenarios import load_library
 
@@ -863,7 +830,7 @@ def _run_scenarios(target: _Target, options: VerifyOptions, report: VerifyReport
                              request_timeout=options.request_timeout, progress=progress)
     if options.poll_interval and not target.clock_control:
         run_options.poll_interval = options.poll_interval
-    run = run_scenarios(library, target.runner_target(), run_options, scenarios)
+    run = run_scenarios(library, target, run_options, scenarios)
     report.timings["scenarios"] = time.monotonic() - started
     lifecycle_names = {"transition_legality", "terminal_sticky"}
     webhook_names = set(WEBHOOK_CHECKS) | {"webhook"}
