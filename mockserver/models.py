@@ -10,7 +10,7 @@ from typing import Optional
 Scope = tuple[str, str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class Asset:
     id: str
     type: str  # ticket | coupon
@@ -20,7 +20,7 @@ class Asset:
     description: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Wallet:
     """A minted wallet. Shells are never stored: they are derived from the line."""
 
@@ -37,14 +37,14 @@ class Wallet:
     manifest_url: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ComponentVisit:
     item_number: str
     visit_date: str
     visit_time: str
 
 
-@dataclass
+@dataclass(slots=True)
 class OrderLine:
     line_no: int
     item_number: str
@@ -72,7 +72,7 @@ class OrderLine:
         return refs[seq - 1] if seq <= len(refs) else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class StatusChange:
     """One step of an order's history, for the control API and tests."""
 
@@ -82,7 +82,7 @@ class StatusChange:
     reason: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Directives:
     """Forced outcomes and faults for one order (Prefer header or partner config)."""
 
@@ -92,7 +92,7 @@ class Directives:
     delay: float = 0.0  # extra processing seconds
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     order_id: str
     scope: Scope
