@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from mockserver.errors import ApiError
+from mockserver.models import StatusChange
 from mockserver.server import MockServer, frozen_config
 
 
@@ -257,6 +258,22 @@ def _webhook_not_on_error(server: MockServer) -> None:
     wrap_sender(server, change)
 
 
+def _webhook_before_settled(server: MockServer) -> None:
+    """The event announces the outcome as processing starts; processing then takes 600 s."""
+    backend, dispatcher = server.backend, server.webhooks.dispatcher
+    backend.settle_listeners.remove(dispatcher.on_settle)
+    move = backend._move
+
+    def early(order: Any, target: str, trigger: str, at: float, reason: str = "") -> Any:
+        transition = move(order, target, trigger, at, reason)
+        if target == "Processing":
+            announced = "Issued" if order.payment_reference else "Draft"
+            dispatcher.on_settle(order, StatusChange(announced, at, "issuanceCompleted"))
+        return transition
+
+    backend._move = early
+
+
 RESPONSES = ("--checks", "{check}", "--no-scenarios", "--no-webhooks", "--max-examples", "3", "--seed", "7")
 LIFECYCLE = ("--checks", "lifecycle", "--no-scenarios", "--no-webhooks")
 WEBHOOKS = ("--checks", "webhooks", "--no-scenarios")
@@ -313,6 +330,8 @@ RULES: tuple[BrokenRule, ...] = (
                WEBHOOKS, _webhook_twice),
     BrokenRule("webhook-not-on-error", "the webhook fires on Error settles too (docs/001, 004)", "webhooks",
                "webhook_once_per_settle", WEBHOOKS, _webhook_not_on_error),
+    BrokenRule("webhook-before-settled", "the event fires once the order has settled (docs/001, 004)", "webhooks",
+               "webhook_after_terminal", WEBHOOKS, _webhook_before_settled, config={"processing_seconds": 600.0}),
 )
 
 
