@@ -11,6 +11,8 @@ finds it: with `/_mock/` clock control, so lifecycle waits are warped).
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 import json
 import time
@@ -274,6 +276,20 @@ def _webhook_before_settled(server: MockServer) -> None:
     backend._move = early
 
 
+def _delete_in_flight_pretends(server: MockServer) -> None:
+    """Deleting an in-flight order answers 200 Cancelled but leaves the order as it was."""
+    backend = server.backend
+    delete = backend.delete_order
+
+    def pretend(caller: Any, scope: Any, order_id: str) -> Any:
+        order = backend.get_order(caller, scope, order_id)
+        if order.status in backend.lifecycle.in_flight:
+            return dataclasses.replace(order, status="Cancelled", lines=[])
+        return delete(caller, scope, order_id)
+
+    backend.delete_order = pretend
+
+
 RESPONSES = ("--checks", "{check}", "--no-scenarios", "--no-webhooks", "--max-examples", "3", "--seed", "7")
 LIFECYCLE = ("--checks", "lifecycle", "--no-scenarios", "--no-webhooks")
 WEBHOOKS = ("--checks", "webhooks", "--no-scenarios")
@@ -320,6 +336,9 @@ RULES: tuple[BrokenRule, ...] = (
                "transition_legality", LIFECYCLE, _delete_issued_removes),
     BrokenRule("slow-settle", "an order settles a few seconds after pickup (docs/000, 001)", "lifecycle",
                "settles_within", LIFECYCLE, config={"processing_seconds": 600.0}),
+    BrokenRule("delete-in-flight-pretends", "a deleted order is gone or Cancelled; in flight it is a 400 (docs/000)",
+               "responses", "use_after_free",
+               (*RESPONSES, "--phases", "stateful", "--max-examples", "10"), _delete_in_flight_pretends),
     BrokenRule("webhook-value-key", "the webhook envelope is {\"values\": [...]} (docs/004)", "webhooks",
                "webhook_conformance", WEBHOOKS, _webhook_value_key),
     BrokenRule("webhook-without-clientState", "each event mirrors the subscription's clientState (docs/004)",
