@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from contracts.spec import data_dir, load_spec
+from mockserver.clock import duration_with_units
 
 FIXTURES_DIR = "fixtures"
 VARS_FILE = "vars.yaml"
@@ -38,20 +39,17 @@ def scenarios_dir() -> Path:
 
 
 # -- durations ----------------------------------------------------------------
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def parse_duration(value: Any, where: str = "") -> float:
-    """Seconds from `90`, `90s`, `5m`, `2h`, `1d`, `1h30m`, `0.5s`."""
+    """Seconds from `90` (a number), `90s`, `5m`, `2h`, `1d`, `1h30m`, `0.5s`
+    (the mock's grammar: a string needs its units)."""
     if isinstance(value, bool):
         raise ScenarioFormatError(f"{where}: {value!r} is not a duration")
     if isinstance(value, (int, float)):
         return float(value)
-    text = str(value).strip().lower()
-    found = re.findall(r"(\d+(?:\.\d+)?)([smhd])", text)
-    if not found or "".join(n + u for n, u in found) != text.replace(" ", ""):
-        raise ScenarioFormatError(f"{where}: {value!r} is not a duration (use e.g. 90s, 5m, 2h, 1h30m)")
-    return sum(float(number) * _UNITS[unit] for number, unit in found)
+    try:
+        return duration_with_units(str(value))
+    except ValueError as error:
+        raise ScenarioFormatError(f"{where}: {error}") from None
 
 
 # -- the model -------------------------------------------------------------------

@@ -6,6 +6,7 @@ the discrete-event schedule relies on time only moving forward.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import datetime, timezone
@@ -80,29 +81,26 @@ class WarpClock:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+
+
+def duration_with_units(text: str) -> float:
+    """Seconds from `90s`, `5m`, `2h`, `1d`, `1h30m`, `0.5s`: every number has a unit."""
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not parts or "".join(number + unit for number, unit in parts) != compact:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 5m, 2h, 1d or 1h30m)")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 
 def parse_duration(text: str | float | int) -> float:
-    """Seconds from `90`, `90s`, `5m`, `2h`, `1d` or `1h30m`."""
+    """Seconds from a number of seconds (`90`, `"90"`) or a duration with units."""
     if isinstance(text, (int, float)):
         return float(text)
-    value = text.strip().lower()
     try:
-        return float(value)
+        return float(text)
     except ValueError:
-        pass
-    total, number = 0.0, ""
-    for char in value:
-        if char.isdigit() or char == ".":
-            number += char
-        elif char in _UNITS and number:
-            total += float(number) * _UNITS[char]
-            number = ""
-        else:
-            raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 5m, 2h, 1d or 1h30m)")
-    if number:
-        raise ValueError(f"not a duration: {text!r}: {number} has no unit (s, m, h or d)")
-    return total
+        return duration_with_units(text)
 
 
 def parse_instant(text: str) -> float:
