@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "scenarios",
         help="run or list the YAML scenario library (docs' behaviours, step by step)",
         description="The scenario library: each documented behaviour as steps against the API. "
-        "See scenarios/README.md for the format.",
+        "The format is in the README, section Scenarios.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -90,8 +90,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _library(paths: list[str]) -> Library:
-    return load_library(paths or None)
+def _library(paths: list[str]) -> Library | None:
+    """The library at `paths` (default: the shipped one), or None after saying what is malformed."""
+    try:
+        return load_library(paths or None)
+    except ScenarioFormatError as error:
+        print(f"otacm scenarios: {error}", file=sys.stderr)
+        return None
 
 
 def _filter(library: Library, name: str | None, tags: list[str]) -> list[Any]:
@@ -181,10 +186,8 @@ def _printer(out: TextIO, quiet: bool) -> Any:
 
 def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        library = _library(args.paths)
-    except ScenarioFormatError as error:
-        print(f"otacm scenarios: {error}", file=sys.stderr)
+    library = _library(args.paths)
+    if library is None:
         return 2
     library.variables.update(_variables(args))
     scenarios = _filter(library, args.name, args.tag)
@@ -220,10 +223,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        library = _library(args.paths)
-    except ScenarioFormatError as error:
-        print(f"otacm scenarios: {error}", file=sys.stderr)
+    library = _library(args.paths)
+    if library is None:
         return 2
     scenarios = _filter(library, None, args.tag)
     if args.api_mode:
