@@ -131,6 +131,13 @@ class Spec:
         content = response.get("content", {}).get("application/json")
         return None if content is None else content["schema"]
 
+    @lru_cache(maxsize=None)
+    def response_validator(self, operation_id: str, status: int | str, strict: bool = False) -> Draft202012Validator | None:
+        """A validator for an operation's JSON response, built once per
+        (operation, status, strictness): building one costs more than a request."""
+        schema = self.response_schema(operation_id, str(status))
+        return None if schema is None else self.validator_for(schema, strict)
+
     def request_schema(self, operation_id: str) -> dict[str, Any] | None:
         body = self.operations[operation_id].definition.get("requestBody")
         if body is None:

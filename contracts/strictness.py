@@ -187,18 +187,11 @@ def strict_key_order(operation_id: str, status: int, body: Any) -> list[Violatio
 
 
 # -- schema ------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def _strict_validator(operation_id: str, status: str) -> Any:
-    spec = load_spec()
-    schema = spec.response_schema(operation_id, status)
-    return None if schema is None else spec.validator_for(schema, strict=True)
-
-
 def strict_response_schema(operation_id: str, status: int, body: Any) -> list[Violation]:
     """The body against the operation's response schema with `x-strict` folded in."""
     if operation_id not in load_spec().operations:
         return []
-    validator = _strict_validator(operation_id, str(status))
+    validator = load_spec().response_validator(operation_id, str(status), strict=True)
     if validator is None:
         return []
     violations = []
