@@ -44,6 +44,7 @@ import schemathesis
 from schemathesis.engine import from_schema
 
 from contracts.spec import load_spec
+from contracts.target import Target, TargetClient
 from contracts.strictness import strict_error_message, strict_key_order, strict_response_schema
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -71,13 +72,12 @@ FUZZ_NOTIFICATION_URL = "http://127.0.0.1:9/otacm-verify-fuzz"
 
 @dataclass
 class FuzzTarget:
-    root_url: str
-    api_key: str
-    partner_id: str
-    tenant: str
-    environment: str
-    company: str
+    target: Target
     today: date  # on the target's clock: visit dates must not be in its past
+
+    @property
+    def partner_id(self) -> str:
+        return self.target.partner_id
 
 
 @dataclass
@@ -306,12 +306,12 @@ def _config(target: FuzzTarget, options: FuzzOptions, seed: int) -> Any:
     phases["stateful"]["inference"] = {"algorithms": []}
     data: dict[str, Any] = {
         "seed": seed,
-        "base-url": target.root_url.rstrip("/"),
-        "headers": {"x-np-api-key": target.api_key},
+        "base-url": target.target.server,
+        "headers": {"x-np-api-key": target.target.api_key},
         "parameters": {
-            "tenant": target.tenant,
-            "environment": target.environment,
-            "company": target.company,
+            "tenant": target.target.address.tenant,
+            "environment": target.target.address.environment,
+            "company": target.target.address.company,
             "partnerId": target.partner_id,
         },
         # extra (unknown) parameters are not generated: CONTRACT.md has unknown fields ignored, not rejected
@@ -368,21 +368,13 @@ def run_fuzz(
 
 def _remove_fuzz_subscriptions(target: FuzzTarget, options: FuzzOptions) -> None:
     """Delete the subscriptions the fuzzer made (they point at FUZZ_NOTIFICATION_URL)."""
-    import requests
-    from urllib.parse import quote
-
-    base = target.root_url.rstrip("/") + "".join(
-        "/" + quote(s, safe="") for s in (target.tenant, target.environment, target.company))
-    headers = {"x-np-api-key": target.api_key}
-    try:
-        answer = requests.get(f"{base}/webhook", headers=headers, timeout=options.request_timeout)
-        rows = answer.json().get("value", []) if answer.status_code == 200 else []
-        for row in rows:
-            if isinstance(row, dict) and row.get("notificationUrl") == FUZZ_NOTIFICATION_URL and row.get("id"):
-                requests.delete(f"{base}/webhook/{quote(str(row['id']), safe='')}", headers=headers,
-                                timeout=options.request_timeout)
-    except (requests.RequestException, ValueError, AttributeError):
-        pass
+    client = TargetClient(target.target, options.request_timeout)
+    listing = client.call("listWebhookSubscriptions")
+    rows = listing.response.get("value", []) if listing.status == 200 and isinstance(listing.response, dict) else []
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and row.get("notificationUrl") == FUZZ_NOTIFICATION_URL and row.get("id"):
+            client.call("deleteWebhookSubscription", {"id": str(row["id"])})
+    client.close()
 
 
 def _consume(event: Any, result: FuzzResult, progress: Callable[[str], None] | None) -> None:

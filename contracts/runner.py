@@ -16,16 +16,13 @@ request and the response and say what was expected, in plain words.
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
-from urllib.parse import quote
+from typing import Any, Callable, Mapping, Sequence
 
 import requests
 
@@ -45,93 +42,15 @@ from contracts.scenarios import (
     show,
 )
 from contracts.spec import load_spec
+from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
 from contracts.violations import Violation
 from contracts.webhook_checks import EVENT_NAME, describe_schema_error
 
 DEFAULT_POLL_INTERVAL = 10.0  # docs/001: "a polling cadence of 10–15 seconds is reasonable"
 DEFAULT_DEADLINE = 180.0  # pickup every ~60 s, then a few seconds to settle
-DEFAULT_TENANT = "01234567-89ab-cdef-0123-456789abcdef"
-DEFAULT_ENVIRONMENT = "sandbox"
-DEFAULT_COMPANY = "CRONUS International Ltd."
 VISIT_DAYS_AHEAD = 30
 STRICTNESS = ("documented", "strict")
 ORDER_CALLS = {"createOrder", "replaceOrder", "confirmOrder", "deleteOrder", "getOrder"}
-
-
-# -- the target ----------------------------------------------------------------------
-@dataclass
-class Target:
-    """Where the API lives and who calls it.
-
-    `root_url` is the server (`http://127.0.0.1:8080`); the API base is
-    `{root}/{tenant}/{environment}/{company}`. `other_api_key` and
-    `other_partner_id` are a second partner's credentials (partner-isolation
-    scenarios). `clock_control` and `is_mock` are found by `probe()`.
-    """
-
-    root_url: str
-    api_key: str
-    partner_id: str
-    tenant: str = DEFAULT_TENANT
-    environment: str = DEFAULT_ENVIRONMENT
-    company: str = DEFAULT_COMPANY
-    other_api_key: str | None = None
-    other_partner_id: str | None = None
-    clock_control: bool = False
-    is_mock: bool = False
-    webhook_idle_wait: bool = False  # `/_mock/webhooks/wait`: delivery can be awaited instead of guessed
-    api_mode: str | None = None  # what the mock says it runs (None: unknown)
-
-    @property
-    def base_url(self) -> str:
-        segments = (self.tenant, self.environment, self.company)
-        return self.root_url.rstrip("/") + "".join("/" + quote(s, safe="") for s in segments)
-
-    def probe(self, timeout: float = 5.0) -> "Target":
-        """Look for the mock's control API (`/_mock/info`, `/_mock/clock`)."""
-        root = self.root_url.rstrip("/")
-        try:
-            info = requests.get(f"{root}/_mock/info", timeout=timeout)
-            self.is_mock = info.status_code == 200 and "clock" in _json(info, {})
-            if self.is_mock:
-                self.api_mode = _json(info, {}).get("apiMode")
-            clock = requests.get(f"{root}/_mock/clock", timeout=timeout)
-            self.clock_control = clock.status_code == 200 and "nowEpoch" in _json(clock, {})
-            if self.is_mock:
-                idle = requests.post(f"{root}/_mock/webhooks/wait", json={"timeout": 0}, timeout=timeout)
-                self.webhook_idle_wait = idle.status_code == 200 and "idle" in _json(idle, {})
-        except requests.RequestException:
-            self.is_mock = self.clock_control = self.webhook_idle_wait = False
-        return self
-
-
-def _json(response: requests.Response, default: Any = None) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return default
-
-
-@contextlib.contextmanager
-def embedded_mock(api_mode: str = "async") -> Iterator[Target]:
-    """An in-process mock (frozen clock, the default partners and keys) as a Target."""
-    from mockserver.server import MockServer, frozen_config
-
-    # Start on a whole second: the API shows instants to the second, and a
-    # receivedAt window built from one shown must include that order.
-    with MockServer(frozen_config(api_mode=api_mode, clock_start=float(int(time.time())))) as server:
-        config = server.config
-        other = next((k for k in config.api_keys if k.partners), None)
-        yield Target(
-            root_url=server.url,
-            api_key=server.api_key,
-            partner_id=server.partner_id,
-            tenant=config.tenant,
-            environment=config.environment,
-            company=config.company,
-            other_api_key=other.key if other else None,
-            other_partner_id=sorted(other.partners)[0] if other and other.partners else None,
-        ).probe()
 
 
 # -- options and results ----------------------------------------------------------------
@@ -151,37 +70,6 @@ class RunOptions:
     variables: dict[str, Any] = field(default_factory=dict)
     request_timeout: float = 30.0
     progress: Callable[["ScenarioResult", int, int], None] | None = None
-
-
-@dataclass
-class Exchange:
-    """One HTTP request and its answer, as a failure shows them."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: Any
-    status: int | None = None
-    response: Any = None
-    error: str = ""
-
-    def render(self, limit: int = 1500) -> str:
-        lines = [f"    request:  {self.method} {self.url}"]
-        shown = {k: v for k, v in self.headers.items() if k.lower() not in ("x-np-api-key", "authorization")}
-        if shown:
-            lines.append(f"              headers {json.dumps(shown)}")
-        if self.body is not None:
-            lines.append(f"              body {_clip(json.dumps(self.body, ensure_ascii=False), limit)}")
-        if self.error:
-            lines.append(f"    response: none ({self.error})")
-        else:
-            text = self.response if isinstance(self.response, str) else json.dumps(self.response, ensure_ascii=False)
-            lines.append(f"    response: {self.status} {_clip(text, limit)}")
-        return "\n".join(lines)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
 @dataclass
@@ -267,53 +155,6 @@ def select(scenarios: Sequence[Scenario], api_mode: str) -> tuple[list[Scenario]
     return chosen, len(scenarios) - len(chosen)
 
 
-# -- the clock of a run -------------------------------------------------------------------------
-class RunClock:
-    """The target's time: the mock's (warpable) clock, or real time."""
-
-    def __init__(self, target: Target, warp: bool, stop: threading.Event, timeout: float) -> None:
-        self.target, self.warp, self.stop, self.timeout = target, warp, stop, timeout
-        self._frozen_now: float | None = None  # a frozen mock clock moves only when told: no need to ask
-
-    def _control(self, session: requests.Session, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        url = self.target.root_url.rstrip("/") + "/_mock/" + path
-        response = session.request(method, url, timeout=self.timeout, **kwargs)
-        body = _json(response, {})
-        if response.status_code != 200:
-            raise RuntimeError(f"{method} {url} answered {response.status_code}: {body}")
-        return body
-
-    def now(self, session: requests.Session) -> float:
-        if self._frozen_now is not None:
-            return self._frozen_now
-        if self.target.clock_control:
-            return self._remember(self._control(session, "GET", "clock"))
-        return time.time()
-
-    def _remember(self, state: dict[str, Any]) -> float:
-        now = float(state["nowEpoch"])
-        self._frozen_now = now if state.get("frozen") and self.warp else None
-        return now
-
-    def wait(self, session: requests.Session, seconds: float) -> None:
-        """Let `seconds` pass on the target: a warp, or a real (interruptible) wait."""
-        if seconds <= 0:
-            return
-        if self.warp:
-            self.advance(session, seconds)
-        else:
-            self.stop.wait(seconds)
-
-    def advance(self, session: requests.Session, seconds: float) -> None:
-        self._remember(self._control(session, "POST", "clock/advance", json={"by": seconds}))
-
-    def deliveries_idle(self, session: requests.Session, timeout: float) -> bool:
-        """On a mock that tells (`/_mock/webhooks/wait`): wait until no delivery is in flight."""
-        if not self.target.webhook_idle_wait:
-            return False
-        return bool(self._control(session, "POST", "webhooks/wait", json={"timeout": timeout}).get("idle"))
-
-
 # -- running ----------------------------------------------------------------------------------------
 class _StepFailed(Exception):
     def __init__(self, failures: list[Failure]) -> None:
@@ -327,7 +168,7 @@ class ScenarioRun:
     def __init__(self, runner: "Runner", scenario: Scenario) -> None:
         self.runner, self.scenario = runner, scenario
         self.target, self.options = runner.target, runner.options
-        self.session = requests.Session()
+        self.client = TargetClient(runner.target, runner.options.request_timeout, runner.warp, runner.stop)
         self.timelines: dict[str, list[Observation]] = {}
         self.references: dict[str, str] = {}  # orderId → buyFromOrderReference
         self.reported: dict[str, int] = {}  # orderId → lifecycle violations already reported
@@ -336,7 +177,7 @@ class ScenarioRun:
 
     # -- setup ---------------------------------------------------------------------
     def _builtins(self) -> dict[str, Any]:
-        now = self.runner.clock.now(self.session)
+        now = self.client.now()
         today = datetime.fromtimestamp(now, tz=timezone.utc).date()
         unique = f"OTACM-{self.runner.run_id}-{self.runner.next_number():03d}"
         return {
@@ -360,7 +201,7 @@ class ScenarioRun:
         except (requests.RequestException, RuntimeError) as error:
             failures = [Failure("setup", "request", f"could not talk to the target: {error}")]
         finally:
-            self.session.close()
+            self.client.close()
         return ScenarioResult(
             self.scenario,
             "failed" if failures else "passed",
@@ -380,7 +221,7 @@ class ScenarioRun:
             elif step.kind == "expect_webhook":
                 self._expect_webhook(step, label)
             else:
-                self.runner.clock.advance(self.session, step.seconds)
+                self.client.advance(step.seconds)
         except (TemplateError, ScenarioFormatError) as error:
             raise _StepFailed([Failure(label, "scenario", f"the scenario itself is wrong: {error}")]) from None
         except requests.RequestException as error:
@@ -388,48 +229,12 @@ class ScenarioRun:
         self._check_lifecycle(label)
 
     # -- call ----------------------------------------------------------------------------
-    def _url(self, operation_id: str, params: Mapping[str, Any]) -> str:
-        operation = load_spec().operations[operation_id]
-        values = {"tenant": self.target.tenant, "environment": self.target.environment,
-                  "company": self.target.company, "partnerId": self.target.partner_id, **params}
-
-        def fill(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in values:
-                raise ScenarioFormatError(f"{operation_id} needs path parameter {name!r}: add it under `params`")
-            return quote(str(values[name]), safe="")
-
-        return self.target.root_url.rstrip("/") + re.sub(r"\{(\w+)\}", fill, operation.path)
-
-    def _auth_headers(self, auth: str) -> dict[str, str]:
-        if auth == "none":
-            return {}
-        if auth == "other":
-            if not self.target.other_api_key:
-                raise ScenarioFormatError("this step calls with the other partner's key, but none is configured "
-                                          "(--other-api-key)")
-            return {"x-np-api-key": self.target.other_api_key}
-        return {"x-np-api-key": self.target.api_key}
-
     def request(self, operation_id: str, params: Mapping[str, Any], query: Mapping[str, Any] | None = None,
                 headers: Mapping[str, Any] | None = None, body: Any = None, auth: str = "default") -> Exchange:
-        operation = load_spec().operations[operation_id]
-        url = self._url(operation_id, params)
-        sent_headers = {str(k): str(v) for k, v in (headers or {}).items()}
-        exchange = Exchange(operation.method, url, sent_headers, body)
         try:
-            response = self.session.request(
-                operation.method, url, params={k: str(v) for k, v in (query or {}).items()} or None,
-                headers={**self._auth_headers(auth), **sent_headers},
-                json=body if body is not None else None, timeout=self.options.request_timeout,
-            )
-        except requests.RequestException as error:
-            exchange.error = str(error)
-            return exchange
-        exchange.url = response.request.url or url
-        exchange.status = response.status_code
-        exchange.response = _json(response, response.text)
-        return exchange
+            return self.client.call(operation_id, params, query=query, headers=headers, body=body, auth=auth)
+        except (KeyError, ValueError) as error:  # a path parameter or the other partner's key is missing
+            raise ScenarioFormatError(f"{operation_id}: {error}") from None
 
     def _call(self, step: Step, label: str) -> None:
         params = render(step.params, self.variables)
@@ -462,7 +267,7 @@ class ScenarioRun:
             self._observe(order_id, "removed", operation_id)
 
     def _observe(self, order_id: str, status: str, via: str) -> None:
-        at = self.runner.clock.now(self.session)
+        at = self.client.now()
         self.timelines.setdefault(order_id, []).append(Observation(status, at, via))
 
     def _document(self, body: Any) -> Any:
@@ -543,8 +348,7 @@ class ScenarioRun:
         order_id = str(render(step.order, self.variables))
         within = step.within if step.within is not None else self.options.deadline
         every = step.every if step.every is not None else self.options.poll_interval
-        clock = self.runner.clock
-        start = clock.now(self.session)
+        start = self.client.now()
         seen: list[str] = []
         while True:
             exchange = self.request("getOrder", {"orderId": order_id})
@@ -560,14 +364,14 @@ class ScenarioRun:
             self._check_lifecycle(label, exchange)
             if status in step.statuses:
                 break
-            elapsed = clock.now(self.session) - start
+            elapsed = self.client.now() - start
             if elapsed >= within:
                 raise _StepFailed([Failure(
                     label, "deadline",
                     f"expected order {order_id} to reach {' or '.join(step.statuses)} within {_human(within)} "
                     f"(on the target's clock); after {_human(elapsed)} it is still {status}. "
                     f"Statuses seen: {' → '.join(seen)}", exchange)])
-            clock.wait(self.session, min(every, within - elapsed))
+            self.client.wait(min(every, within - elapsed))
         document = {**self._document(exchange.response), "@seen": seen}
         failures = self._check_fields(step.expect, label, document, exchange)
         if failures:
@@ -583,8 +387,8 @@ class ScenarioRun:
         want = step.count if step.count is not None else 1
         within = step.within if step.within is not None else self.options.deadline
         every = step.every if step.every is not None else self.options.poll_interval
-        clock, warp = self.runner.clock, self.runner.clock.warp
-        start = clock.now(self.session)
+        warp = self.client.warp
+        start = self.client.now()
 
         def mine() -> list[Any]:
             return [e for e in receiver.events() if e.order_id == order_id]
@@ -592,14 +396,14 @@ class ScenarioRun:
         def settle_wait(seconds: float) -> None:
             """Let time pass, then give a delivery that came due a moment of real time to arrive."""
             before = len(receiver.events())
-            clock.wait(self.session, seconds)
-            if warp and not clock.deliveries_idle(self.session, self.options.webhook_grace):
+            self.client.wait(seconds)
+            if warp and not self.client.deliveries_idle(self.options.webhook_grace):
                 receiver.wait_for_events(before + 1, timeout=0.05)
 
         while want > 0 and len(mine()) < want:
-            elapsed = clock.now(self.session) - start
+            elapsed = self.client.now() - start
             if elapsed >= within:
-                if warp and not clock.deliveries_idle(self.session, self.options.webhook_grace):
+                if warp and not self.client.deliveries_idle(self.options.webhook_grace):
                     # a delivery may still be on its way over the network
                     receiver.wait_for_events(len(receiver.events()) + 1, timeout=self.options.webhook_grace)
                 if len(mine()) >= want:
@@ -617,7 +421,7 @@ class ScenarioRun:
             while waited < step.quiet:
                 settle_wait(min(every, step.quiet - waited))
                 waited += min(every, step.quiet - waited)
-            if warp and not clock.deliveries_idle(self.session, self.options.webhook_grace):
+            if warp and not self.client.deliveries_idle(self.options.webhook_grace):
                 receiver.wait_for_events(len(receiver.events()) + 1, timeout=min(0.2, self.options.webhook_grace))
         events = mine()
         failures = []
@@ -657,7 +461,7 @@ class ScenarioRun:
 
     def _lifecycle_failures(self, label: str, exchange: Exchange | None = None) -> list[Failure]:
         """New lifecycle violations of any order's timeline (each is reported once)."""
-        include_sync = self.options.api_mode == "sync" or self.target.api_mode == "sync" or self._used_sync()
+        include_sync = self.options.api_mode == "sync" or self.target.capabilities.api_mode == "sync" or self._used_sync()
         failures = []
         for order_id, timeline in self.timelines.items():
             violations: list[Violation] = transition_legality(timeline, include_sync, order_id)
@@ -699,13 +503,14 @@ class Runner:
     def __init__(self, library: Library, target: Target, options: RunOptions) -> None:
         self.library, self.target, self.options = library, target, options
         warp = target.clock_control if options.warp is None else (options.warp and target.clock_control)
+        self.warp = warp
         self.stop = threading.Event()
-        self.clock = RunClock(target, warp, self.stop, options.request_timeout)
+        self.client = TargetClient(target, options.request_timeout, warp, self.stop)
         self.run_id = secrets.token_hex(3).upper()
         self._number = 0
         self._lock = threading.Lock()
         self._receiver: Any = None
-        self._subscription: str | None = None
+        self._subscription = contextlib.ExitStack()
         self._webhook_problem = ""
         self.webhook_url = ""
 
@@ -730,31 +535,16 @@ class Runner:
                                    expected_client_state=client_state,
                                    strict=self.options.strictness == "strict").start()
         self.webhook_url = self.options.webhook_url or receiver.url
-        body = {"notificationUrl": self.webhook_url, "eventName": EVENT_NAME, "clientState": client_state}
-        url = self.target.base_url + "/webhook"
         try:
-            response = requests.post(url, json=body, headers={"x-np-api-key": self.target.api_key},
-                                     timeout=self.options.request_timeout)
-        except requests.RequestException as error:
+            self._subscription.enter_context(self.client.subscription(self.webhook_url, client_state))
+        except SubscriptionFailed as error:
             receiver.stop()
-            self._webhook_problem = f"could not subscribe the webhook receiver: POST {url} failed ({error})"
+            self._webhook_problem = f"could not subscribe the webhook receiver: {error}"
             return
-        answer = _json(response, response.text)
-        if response.status_code != 201 or not isinstance(answer, dict) or not answer.get("id"):
-            receiver.stop()
-            self._webhook_problem = (
-                f"could not subscribe the webhook receiver: createWebhookSubscription (POST {url} "
-                f"{json.dumps(body)}) answered {response.status_code} {show(answer)}; expected 201 with the "
-                "subscription's id"
-            )
-            return
-        self._receiver, self._subscription = receiver, str(answer["id"])
+        self._receiver = receiver
 
     def _stop_webhooks(self) -> None:
-        if self._subscription:
-            with contextlib.suppress(requests.RequestException):
-                requests.delete(f"{self.target.base_url}/webhook/{quote(self._subscription, safe='')}",
-                                headers={"x-np-api-key": self.target.api_key}, timeout=self.options.request_timeout)
+        self._subscription.close()
         if self._receiver is not None:
             self._receiver.stop()
 
@@ -767,7 +557,7 @@ class Runner:
         done = [0]
 
         def one(index: int, scenario: Scenario) -> None:
-            reason = skip_reason(scenario, self.target, self.options, self.clock.warp)
+            reason = skip_reason(scenario, self.target, self.options, self.warp)
             result = ScenarioResult(scenario, "skipped", reason) if reason else ScenarioRun(self, scenario).run()
             with self._lock:
                 results[index] = result
@@ -776,7 +566,7 @@ class Runner:
             if self.options.progress:
                 self.options.progress(result, position, total)
 
-        jobs = self.options.jobs or (1 if self.clock.warp else 4)
+        jobs = self.options.jobs or (1 if self.warp else 4)
         if self.options.webhooks and any("webhook" in s.requires for s in chosen):
             self.webhooks()  # subscribe before any order is submitted, so no settle is missed
         try:

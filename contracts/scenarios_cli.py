@@ -9,19 +9,8 @@ from typing import Any, Iterator, TextIO
 
 import yaml
 
-from contracts.runner import (
-    DEFAULT_COMPANY,
-    DEFAULT_DEADLINE,
-    DEFAULT_ENVIRONMENT,
-    DEFAULT_POLL_INTERVAL,
-    DEFAULT_TENANT,
-    RunOptions,
-    ScenarioResult,
-    Target,
-    embedded_mock,
-    run_scenarios,
-    select,
-)
+from contracts.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
+from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
 
 
@@ -42,12 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--poll-interval seconds up to each wait's deadline.",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (default: the whole library)")
-    run.add_argument("--base-url", metavar="URL", help="the server root, e.g. http://127.0.0.1:8080 (default: embedded mock)")
+    run.add_argument("--base-url", metavar="URL", help="the API's base {server}/{tenant}/{environment}/{company} as "
+                     "`otacm mock` prints it, or a server root with --tenant/--environment/--company "
+                     "(default: an embedded mock)")
     run.add_argument("--api-key", metavar="KEY", help="API key (x-np-api-key); default from the mock's /_mock/info")
     run.add_argument("--partner-id", metavar="GUID", help="partner to order for; default from /_mock/info")
-    run.add_argument("--tenant", help=f"tenant segment (default: the mock's, or {DEFAULT_TENANT})")
-    run.add_argument("--environment", help=f"environment segment (default: the mock's, or {DEFAULT_ENVIRONMENT})")
-    run.add_argument("--company", help=f"company segment, unencoded (default: the mock's, or {DEFAULT_COMPANY!r})")
+    run.add_argument("--tenant", help="tenant segment, with a server root as --base-url")
+    run.add_argument("--environment", help="environment segment, with a server root as --base-url")
+    run.add_argument("--company", help="company segment, unencoded, with a server root as --base-url")
     run.add_argument("--other-api-key", metavar="KEY", help="a second partner's key (isolation scenarios)")
     run.add_argument("--other-partner-id", metavar="GUID", help="the partner --other-api-key is bound to")
     run.add_argument("--api-mode", choices=["async", "sync"], default="async",
@@ -126,32 +117,16 @@ def _variables(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[Target]:
-    if not args.base_url:
-        with embedded_mock(args.api_mode) as target:
+    options = TargetOptions(args.base_url, args.api_key, args.partner_id, args.tenant, args.environment,
+                            args.company, args.other_api_key, args.other_partner_id, args.api_mode)
+    try:
+        with open_target(options) as target:
+            if args.base_url and target.is_mock:  # the defaults' second partner, as an `otacm mock` has it
+                target.other_api_key = target.other_api_key or _mock_other_key()
+                target.other_partner_id = target.other_partner_id or _mock_other_partner()
             yield target
-        return
-    target = Target(root_url=args.base_url.rstrip("/"), api_key=args.api_key or "", partner_id=args.partner_id or "")
-    target.probe()
-    if target.is_mock:  # fill what the user left out from the mock's own description
-        import requests
-
-        info = requests.get(f"{target.root_url}/_mock/info", timeout=10).json()
-        target.api_key = target.api_key or info.get("apiKey", "")
-        target.partner_id = target.partner_id or info.get("partnerId", "")
-        target.tenant, target.environment, target.company = (
-            args.tenant or info.get("tenant", DEFAULT_TENANT),
-            args.environment or info.get("environment", DEFAULT_ENVIRONMENT),
-            args.company or info.get("company", DEFAULT_COMPANY),
-        )
-    else:
-        target.tenant = args.tenant or DEFAULT_TENANT
-        target.environment = args.environment or DEFAULT_ENVIRONMENT
-        target.company = args.company or DEFAULT_COMPANY
-    if not target.api_key or not target.partner_id:
-        raise SystemExit("otacm scenarios: --api-key and --partner-id are required for a target that is not an otacm mock")
-    target.other_api_key = args.other_api_key or (_mock_other_key() if target.is_mock else None)
-    target.other_partner_id = args.other_partner_id or (_mock_other_partner() if target.is_mock else None)
-    yield target
+    except (UsageProblem, Unreachable) as error:
+        raise SystemExit(f"otacm scenarios: {error}") from None
 
 
 def _mock_other_key() -> str | None:
@@ -206,7 +181,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         progress=_printer(out, args.quiet),
     )
     with _target(args) as target:
-        where = "the embedded mock" if not args.base_url else target.base_url
+        where = "the embedded mock" if not args.base_url else target.base
         warp = target.clock_control and not args.no_warp
         how = "warping its clock" if warp else f"polling every {options.poll_interval:g} s"
         print(f"otacm scenarios: {len(select(scenarios, args.api_mode)[0])} scenario(s), {args.api_mode} API, "

@@ -32,22 +32,19 @@ Public API: `VerifyOptions`, `verify(options) -> VerifyReport`, the exit codes
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator
-from urllib.parse import quote
+from datetime import date, timedelta
+from typing import Any, Callable
 
 import requests
 
 from contracts.fuzz import ALL_CHECKS, PHASES, SCHEMATHESIS_CHECKS, STRICT_CHECK_NAMES, FuzzOptions, FuzzTarget, run_fuzz
 from contracts.lifecycle import load_lifecycle
-from contracts.runner import Target
+from contracts.target import Target, TargetClient, TargetOptions, SubscriptionFailed, Unreachable, UsageProblem, open_target, reach
 from contracts.lifecycle_checks import Observation, effective_states, settles_within, terminal_sticky, transition_legality
 from contracts.spec import load_spec
 from contracts.strictness import STRICTNESS_LEVELS, strict_violations
@@ -78,14 +75,6 @@ CHECKS_BY_FAMILY: dict[str, tuple[str, ...]] = {
 }
 KNOWN_CHECKS = tuple(dict.fromkeys(c for checks in CHECKS_BY_FAMILY.values() for c in checks))
 VISIT_DAYS_AHEAD = 30
-
-
-class Unreachable(Exception):
-    """The target did not answer over HTTP."""
-
-
-class UsageProblem(Exception):
-    """The options cannot work against this target (e.g. the API key is rejected)."""
 
 
 # -- options, outcomes, report -----------------------------------------------------------------
@@ -209,64 +198,9 @@ class VerifyReport:
 
 
 # -- the target -------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _open_target(options: VerifyOptions) -> Iterator[tuple[Target, bool]]:
-    """The target to verify, and whether it is the embedded mock."""
-    from contracts.runner import DEFAULT_COMPANY, DEFAULT_ENVIRONMENT, DEFAULT_TENANT
-
-    if not options.base_url:
-        from contracts.runner import embedded_mock
-
-        with embedded_mock("async") as mock:
-            yield dataclasses.replace(
-                mock, api_key=options.api_key or mock.api_key, partner_id=options.partner_id or mock.partner_id
-            ), True
-        return
-    root = options.base_url.rstrip("/")
-    runner_target = _probe(root, options.request_timeout)
-    info: dict[str, Any] = {}
-    if runner_target.is_mock:
-        with contextlib.suppress(requests.RequestException, ValueError):
-            info = requests.get(f"{root}/_mock/info", timeout=options.request_timeout).json()
-    api_key = options.api_key or info.get("apiKey") or ""
-    partner_id = options.partner_id or info.get("partnerId") or ""
-    if not api_key or not partner_id:
-        raise UsageProblem("--api-key and --partner-id are required for a target that is not an otacm mock")
-    yield dataclasses.replace(
-        runner_target,
-        api_key=api_key,
-        partner_id=partner_id,
-        tenant=options.tenant or info.get("tenant") or DEFAULT_TENANT,
-        environment=options.environment or info.get("environment") or DEFAULT_ENVIRONMENT,
-        company=options.company or info.get("company") or DEFAULT_COMPANY,
-    ), False
-
-
-def _probe(root: str, timeout: float) -> Target:
-    try:
-        requests.get(root + "/", timeout=timeout)
-    except requests.RequestException as error:
-        raise Unreachable(f"could not reach {root}: {error}") from None
-    return Target(root_url=root, api_key="", partner_id="").probe(timeout)
-
-
-def _reach(target: Target, timeout: float) -> date:
-    """A first authenticated call; the target's today (for visit dates). Raises Unreachable / UsageProblem."""
-    url = f"{target.base_url}/channelManager/orders/{quote(target.partner_id, safe='')}"
-    try:
-        response = requests.get(url, params={"pageSize": 1}, headers={"x-np-api-key": target.api_key},
-                                timeout=timeout)
-    except requests.RequestException as error:
-        raise Unreachable(f"could not reach {target.base_url}: {error}") from None
-    if response.status_code == 401:
-        raise UsageProblem(f"GET {url} answered 401: the target rejected the API key")
-    if target.clock_control:
-        with contextlib.suppress(requests.RequestException, ValueError, KeyError):
-            now = requests.get(f"{target.root_url}/_mock/clock", timeout=timeout).json()["nowEpoch"]
-            return datetime.fromtimestamp(float(now), tz=timezone.utc).date()
-    with contextlib.suppress(TypeError, ValueError):
-        return parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc).date()
-    return datetime.now(timezone.utc).date()
+def _target_options(options: VerifyOptions) -> TargetOptions:
+    return TargetOptions(options.base_url, options.api_key, options.partner_id, options.tenant,
+                         options.environment, options.company, timeout=options.request_timeout)
 
 
 # -- lifecycle transitions seen -----------------------------------------------------------------------
@@ -320,15 +254,15 @@ class _Probe:
 
     def __init__(self, target: Target, options: VerifyOptions, today: date, warp: bool) -> None:
         self.target, self.options, self.today, self.warp = target, options, today, warp
-        self.session = requests.Session()
-        self.session.headers["x-np-api-key"] = target.api_key
+        self.stop = threading.Event()
+        self.client = TargetClient(target, options.request_timeout, warp, self.stop)
         self.poll = options.poll_interval or (1.0 if warp else 2.0)
         self.run_id = secrets.token_hex(3).upper()
         self.receiver: Any = None
         self.subscription: str | None = None
+        self._subscribed = contextlib.ExitStack()
         self.subscribe_problem = ""
         self.client_state = f"otacm-verify-{self.run_id}"
-        self.stop = threading.Event()
         self.statuses: dict[str, set[int]] = {}
         self.lifecycle = load_lifecycle()
 
@@ -339,24 +273,14 @@ class _Probe:
 
     def call(self, operation_id: str, order: _ProbeOrder | None, body: Any = None, order_id: str | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        operation = load_spec().operations[operation_id]
-        path = operation.path.split("}", 3)[-1]  # after /{tenant}/{environment}/{company}
         oid = order_id or (order.order_id if order else "")
-        path = path.replace("{orderId}", quote(oid, safe="")).replace("{partnerId}", quote(self.target.partner_id, safe=""))
-        url = self.target.base_url + path
-        try:
-            response = self.session.request(operation.method, url, json=body, headers=headers or {},
-                                            timeout=self.options.request_timeout)
-        except requests.RequestException as error:
-            raise Unreachable(f"{operation.method} {url}: {error}") from None
-        try:
-            document = response.json()
-        except ValueError:
-            document = response.text
-        self.statuses.setdefault(operation_id, set()).add(response.status_code)
+        exchange = self.client.call(operation_id, {"orderId": oid} if oid else None, headers=headers, body=body)
+        if exchange.error:
+            raise Unreachable(f"{exchange.method} {exchange.url}: {exchange.error}")
+        self.statuses.setdefault(operation_id, set()).add(exchange.status)
         if order is not None and self.options.strictness == "strict":
-            order.strict += strict_violations(operation_id, response.status_code, document, {"orderId": oid})
-        return response.status_code, document
+            order.strict += strict_violations(operation_id, exchange.status, exchange.response, {"orderId": oid})
+        return exchange.status, exchange.response
 
     def observe(self, order: _ProbeOrder, via: str, status: int, document: Any) -> str | None:
         if isinstance(document, dict) and isinstance(document.get("status"), str):
@@ -369,56 +293,43 @@ class _Probe:
 
     # -- time ----------------------------------------------------------------------------------
     def now(self) -> float:
-        if self.target.clock_control:
-            with contextlib.suppress(requests.RequestException, ValueError, KeyError):
-                return float(requests.get(f"{self.target.root_url}/_mock/clock",
-                                          timeout=self.options.request_timeout).json()["nowEpoch"])
-        return time.time()
+        return self.client.now()
 
     def wait(self, seconds: float) -> None:
+        self.client.wait(seconds)
         if self.warp:
-            requests.post(f"{self.target.root_url}/_mock/clock/advance", json={"by": seconds},
-                          timeout=self.options.request_timeout)
             self.deliveries_idle()
-        else:
-            self.stop.wait(seconds)
 
     def deliveries_idle(self) -> None:
-        if self.receiver is not None and self.target.webhook_idle_wait:
-            with contextlib.suppress(requests.RequestException):
-                requests.post(f"{self.target.root_url}/_mock/webhooks/wait", json={"timeout": 5},
-                              timeout=self.options.request_timeout + 5)
+        if self.receiver is not None:
+            with contextlib.suppress(requests.RequestException, RuntimeError):
+                self.client.deliveries_idle(5)
 
     # -- webhooks ------------------------------------------------------------------------------
     def subscribe(self) -> None:
         from contracts.webhook_receiver import WebhookReceiver
 
         def lookup(order_id: str) -> dict[str, Any] | None:
-            url = f"{self.target.base_url}/channelManager/{quote(order_id, safe='')}"
-            response = requests.get(url, headers={"x-np-api-key": self.target.api_key},
-                                    timeout=self.options.request_timeout)
-            return response.json() if response.status_code == 200 else None
+            exchange = TargetClient(self.target, self.options.request_timeout).call("getOrder", {"orderId": order_id})
+            return exchange.response if exchange.status == 200 else None
 
         self.receiver = WebhookReceiver(expected_client_state=self.client_state, order_lookup=lookup,
                                         strict=self.options.strictness == "strict").start()
-        body = {"notificationUrl": self.receiver.url, "eventName": "ota_cm_order_processed",
-                "clientState": self.client_state}
-        status, document = self.call("createWebhookSubscription", None, body)
-        if status != 201 or not isinstance(document, dict) or not document.get("id"):
-            self.subscribe_problem = (f"createWebhookSubscription {json.dumps(body)} answered {status} "
-                                      f"{json.dumps(document)[:300]}; expected 201 with the subscription")
+        try:
+            self.subscription = self._subscribed.enter_context(
+                self.client.subscription(self.receiver.url, self.client_state))
+        except SubscriptionFailed as error:
+            self.subscribe_problem = str(error)
             self.receiver.stop()
             self.receiver = None
             return
-        self.subscription = str(document["id"])
+        self.statuses.setdefault("createWebhookSubscription", set()).add(201)
         self._say(f"webhooks: receiver {self.receiver.url} subscribed (subscription {self.subscription})")
 
     def unsubscribe(self) -> None:
         if self.subscription:
-            with contextlib.suppress(requests.RequestException):
-                self.session.delete(f"{self.target.base_url}/webhook/{quote(self.subscription, safe='')}",
-                                    timeout=self.options.request_timeout)
-                self.statuses.setdefault("deleteWebhookSubscription", set())
+            self._subscribed.close()
+            self.statuses.setdefault("deleteWebhookSubscription", set())
         if self.receiver is not None:
             self.receiver.stop()
 
@@ -592,9 +503,10 @@ def verify(options: VerifyOptions) -> VerifyReport:
                           options.strictness, options.seed, families, [], coverage, 0.0)
     say = options.progress or (lambda text: None)
     try:
-        with _open_target(options) as (target, embedded):
-            report.target = f"the embedded mock ({target.base_url})" if embedded else target.base_url
-            today = _reach(target, options.request_timeout)
+        with open_target(_target_options(options)) as target:
+            embedded = not options.base_url
+            report.target = f"the embedded mock ({target.base})" if embedded else target.base
+            today = reach(target, options.request_timeout)
             report.warped = target.clock_control
             say(f"otacm verify: {report.target}, {options.strictness} strictness, families: {', '.join(families)}"
                 + (" (warping the target's clock)" if target.clock_control else " (real time)"))
@@ -628,14 +540,13 @@ def _run_responses(target: Target, options: VerifyOptions, today: date, report: 
         max_examples=options.max_examples, max_time=options.max_time, seed=options.seed,
         operations=options.operations, request_timeout=options.request_timeout,
     )
-    fuzz_target = FuzzTarget(target.root_url, target.api_key, target.partner_id, target.tenant, target.environment,
-                             target.company, today)
+    fuzz_target = FuzzTarget(target, today)
     result = run_fuzz(fuzz_target, fuzz_options, options.progress)
     report.seed = result.seed
     report.fuzz_requests = result.requests
     report.timings["responses"] = time.monotonic() - started
     if result.unreachable and not result.requests:
-        raise Unreachable(f"Schemathesis could not reach {target.base_url}: {'; '.join(result.errors)[:500]}")
+        raise Unreachable(f"Schemathesis could not reach {target.base}: {'; '.join(result.errors)[:500]}")
     if result.fatal:
         report.notes.append(f"Schemathesis stopped: {result.fatal}")
     for error in result.errors[:10]:

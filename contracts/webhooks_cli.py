@@ -17,11 +17,12 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
-from urllib.parse import quote
 
 import requests
 import yaml
 
+from contracts.spec import load_spec
+from contracts.target import Address
 from contracts.webhook_receiver import Delivery, WebhookReceiver
 
 FALLBACK_DEFAULTS = {"tenant": "sandbox", "environment": "sandbox", "company": "CRONUS International Ltd."}
@@ -95,9 +96,10 @@ def _defaults_path() -> Path | None:
     return next((path for path in candidates if path.is_file()), None)
 
 
-def get_order_url(base_url: str, tenant: str, environment: str, company: str, order_id: str) -> str:
-    segments = (tenant, environment, company, "channelManager", order_id)
-    return base_url.rstrip("/") + "/" + "/".join(quote(segment, safe="") for segment in segments)
+def get_order_url(server: str, tenant: str, environment: str, company: str, order_id: str) -> str:
+    """getOrder's URL, built from the spec's path like every other call."""
+    return Address(server.rstrip("/"), tenant, environment, company).url(
+        load_spec().operations["getOrder"].path, {"orderId": order_id})
 
 
 def make_order_lookup(

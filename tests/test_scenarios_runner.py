@@ -20,7 +20,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from contracts.cli import main as otacm
-from contracts.runner import RunOptions, RunReport, Target, embedded_mock, run_scenarios
+from contracts.runner import RunOptions, RunReport, run_scenarios
+from contracts.target import Address, Target, detect, embedded_mock
 from contracts.scenarios import load_file, load_library
 from mockserver.app import create_app
 from mockserver.server import frozen_config
@@ -76,8 +77,9 @@ def broken() -> Iterator[Callable[[Rewrite], Target]]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         host, port = server.server_address[:2]
-        return Target(f"http://{host}:{port}", config.default_api_key, config.default_partner_id,
-                      config.tenant, config.environment, config.company).probe()
+        server_url = f"http://{host}:{port}"
+        return Target(Address(server_url, config.tenant, config.environment, config.company),
+                      config.default_api_key, config.default_partner_id, capabilities=detect(server_url))
 
     yield serve
     for server in servers:
@@ -296,7 +298,7 @@ def test_cli_run_reports_progress_and_exit_codes(tmp_path: Path, capsys: pytest.
     assert "[1/1] PASSED  confirm-issued-is-noop" in out and "1 passed, 0 failed, 0 skipped" in out
 
     target = broken(lambda m, p, s, b, st: (200, b) if m == "POST" and p.endswith("/channelManager") and s else None)
-    code = otacm(["scenarios", "run", scenario, "-k", "confirm-issued", "--base-url", target.root_url])
+    code = otacm(["scenarios", "run", scenario, "-k", "confirm-issued", "--base-url", target.server])
     out = capsys.readouterr().out
     assert code == 1
     assert "FAILED  confirm-issued-is-noop" in out and "[status_code] expected HTTP 201, got 200" in out

@@ -1,0 +1,57 @@
+"""One HTTP request and its answer: what every check and failure message shows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Exchange:
+    """A request to the target and what came back (`error` when nothing did)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    operation: str = ""  # the spec's operationId
+    params: dict[str, str] = field(default_factory=dict)  # path parameters (orderId, partnerId)
+    query: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    response: Any = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+    at: float = 0.0  # the target's clock when the answer came (epoch seconds)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def curl(self) -> str:
+        """The request as a command a person can paste (the key is left as $OTACM_API_KEY)."""
+        parts = [f"curl -X {self.method} '{self.url}'", "-H 'x-np-api-key: $OTACM_API_KEY'"]
+        for key, value in self.headers.items():
+            if key.lower() not in ("x-np-api-key", "authorization"):
+                parts.append(f"-H '{key}: {value}'")
+        if self.body is not None:
+            parts.append(f"-H 'Content-Type: application/json' -d '{json.dumps(self.body, ensure_ascii=False)}'")
+        return " ".join(parts)
+
+    def render(self, limit: int = 1500) -> str:
+        lines = [f"    request:  {self.method} {self.url}"]
+        shown = {k: v for k, v in self.headers.items() if k.lower() not in ("x-np-api-key", "authorization")}
+        if shown:
+            lines.append(f"              headers {json.dumps(shown)}")
+        if self.body is not None:
+            lines.append(f"              body {clip(json.dumps(self.body, ensure_ascii=False), limit)}")
+        if self.error:
+            lines.append(f"    response: none ({self.error})")
+        else:
+            text = self.response if isinstance(self.response, str) else json.dumps(self.response, ensure_ascii=False)
+            lines.append(f"    response: {self.status} {clip(text, limit)}")
+        return "\n".join(lines)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
