@@ -181,7 +181,7 @@ def test_otacm_mock_serves_and_prints_how_to_connect() -> None:
 
 
 def test_advance_can_wait_for_the_webhooks_it_causes(api: Api) -> None:
-    from contracts.webhook_receiver import WebhookReceiver
+    from contracts.webhooks.receiver import WebhookReceiver
 
     with WebhookReceiver() as receiver:
         subscription = {"notificationUrl": receiver.url, "eventName": "ota_cm_order_processed", "clientState": "s"}

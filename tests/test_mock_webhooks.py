@@ -18,8 +18,8 @@ import pytest
 import requests
 import yaml
 
-from contracts.webhook_checks import webhook_conformance, webhook_once_per_settle
-from contracts.webhook_receiver import WebhookReceiver
+from contracts.checks.webhooks import webhook_conformance, webhook_once_per_settle
+from contracts.webhooks.receiver import WebhookReceiver
 from mockserver.clock import iso, parse_instant
 from mockserver.config import DEFAULTS_FILE, MockConfig
 from mockserver.server import MockServer, frozen_config

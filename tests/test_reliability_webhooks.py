@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from contracts.webhook_receiver import WebhookReceiver
+from contracts.webhooks.receiver import WebhookReceiver
 from mockserver.clock import parse_instant
 from mockserver.config import MockConfig
 from mockserver.server import MockServer, frozen_config

@@ -1,8 +1,8 @@
-"""The lifecycle checks (contracts.lifecycle_checks): pure functions on observed statuses."""
+"""The lifecycle checks (contracts.checks.lifecycle): pure functions on observed statuses."""
 
 from __future__ import annotations
 
-from contracts.lifecycle_checks import (
+from contracts.checks.lifecycle import (
     Observation,
     effective_states,
     lifecycle_violations,

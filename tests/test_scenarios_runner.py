@@ -20,7 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from contracts.cli import main as otacm
-from contracts.runner import RunOptions, RunReport, run_scenarios
+from contracts.scenarios.runner import RunOptions, RunReport, run_scenarios
 from contracts.target import Address, Target, detect, embedded_mock
 from contracts.scenarios import load_file, load_library
 from mockserver.app import create_app

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from contracts.cli import build_parser, main
-from contracts.report import html_page, junit_xml, markdown
-from contracts.verify import (
+from contracts.reports import html_page, junit_xml, markdown
+from contracts.verify.run import (
     EXIT_OK,
     EXIT_UNREACHABLE,
     EXIT_USAGE,

@@ -11,7 +11,7 @@ import pytest
 
 from broken_targets import RULES, BrokenRule, broken_mock, verify_args
 from contracts.cli import main
-from contracts.verify import EXIT_OK, EXIT_VIOLATION
+from contracts.verify.run import EXIT_OK, EXIT_VIOLATION
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

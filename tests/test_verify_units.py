@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.lifecycle_checks import Observation
-from contracts.pytest_checks import check_ids, contract_tests, options_from
-from contracts.strictness import strict_error_message, strict_key_order, strict_response_schema
-from contracts.verify import edges_seen, lifecycle_edges
+from contracts.checks.lifecycle import Observation
+from contracts.verify.pytest_entry import check_ids, contract_tests, options_from
+from contracts.checks.strict import strict_error_message, strict_key_order, strict_response_schema
+from contracts.verify.run import edges_seen, lifecycle_edges
 
 
 def test_strict_error_message_knows_the_servers_404() -> None:
@@ -89,6 +89,6 @@ UseAfterFree = type("UseAfterFree", (), {})
     ],
 )
 def test_tolerances_are_narrow(failure: object, status: int, body: dict, tolerated: bool) -> None:
-    from contracts.fuzz import _tolerated
+    from contracts.verify.schemathesis_run import _tolerated
 
     assert _tolerated(failure, _confirm_case(), _Fake(status_code=status, body=body)) is tolerated

@@ -16,15 +16,15 @@ import requests
 
 from contracts.cli import build_parser
 from contracts.spec import load_spec
-from contracts.webhook_checks import (
+from contracts.checks.webhooks import (
     Violation,
     webhook_after_terminal,
     webhook_conformance,
     webhook_matches_status,
     webhook_once_per_settle,
 )
-from contracts.webhook_receiver import WebhookReceiver
-from contracts.webhooks_cli import (
+from contracts.webhooks.receiver import WebhookReceiver
+from contracts.cli.webhooks import (
     format_delivery,
     format_delivery_json,
     get_order_url,

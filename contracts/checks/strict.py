@@ -20,7 +20,7 @@ returning `Violation`s (empty when the property holds):
   and surrounding whitespace ignored, `%1` any value). Messages CONTRACT does
   not list are not judged.
 
-`otacm verify` runs them on every Schemathesis response (contracts.fuzz) and
+`otacm verify` runs them on every Schemathesis response (contracts.verify.schemathesis_run) and
 on every answer of its lifecycle probe when `--strictness strict`.
 """
 
@@ -31,7 +31,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from contracts.spec import load_spec
-from contracts.violations import Violation
+from contracts.checks.violations import Violation
 
 STRICTNESS_LEVELS = ("documented", "strict")
 STRICT_CHECKS = ("strict_response_schema", "strict_key_order", "strict_error_message")

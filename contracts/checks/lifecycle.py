@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from contracts.lifecycle import Lifecycle, load_lifecycle
-from contracts.violations import Violation
+from contracts.checks.violations import Violation
 
 # Calls whose answer carries the order's new status.
 MOVING_CALLS = frozenset({"createOrder", "replaceOrder", "confirmOrder", "deleteOrder"})

@@ -1,7 +1,7 @@
 """`Violation`: one broken property, the common result type of every check.
 
-The webhook checks (`contracts.webhook_checks`), the lifecycle checks
-(`contracts.lifecycle_checks`) and the scenario runner all report with it, so
+The webhook checks (`contracts.checks.webhooks`), the lifecycle checks
+(`contracts.checks.lifecycle`) and the scenario runner all report with it, so
 `otacm verify`, `otacm webhooks listen` and `otacm scenarios run` print the
 same thing the same way.
 """

@@ -8,8 +8,8 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from contracts.fuzz import PHASES
-from contracts.verify import (
+from contracts.verify.schemathesis_run import PHASES
+from contracts.verify.run import (
     CHECKS_BY_FAMILY,
     EXIT_CODES,
     EXIT_ERROR,
@@ -98,7 +98,7 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from contracts.report import html_page, junit_xml, markdown, summary_text
+    from contracts.reports import html_page, junit_xml, markdown, summary_text
 
     out = out or sys.stdout
     if args.embedded and args.base_url:
@@ -140,7 +140,7 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return report.exit_code
 
 
-# for `python -m contracts.verify_cli`
+# for `python -m contracts.cli.verify`
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="otacm")
     register(parser.add_subparsers(dest="command", required=True))

@@ -2,7 +2,7 @@
 
 In a test module of your suite:
 
-    from contracts.pytest_checks import contract_tests
+    from contracts.verify.pytest_entry import contract_tests
 
     test_contract = contract_tests(
         base_url="https://sandbox.example.com",      # or None: the embedded mock
@@ -31,8 +31,8 @@ from typing import Any, Callable
 
 import pytest
 
-from contracts.fuzz import STRICT_CHECK_NAMES
-from contracts.verify import CHECKS_BY_FAMILY, EXIT_UNREACHABLE, EXIT_USAGE, FAMILIES, VerifyOptions, VerifyReport, verify
+from contracts.verify.schemathesis_run import STRICT_CHECK_NAMES
+from contracts.verify.run import CHECKS_BY_FAMILY, EXIT_UNREACHABLE, EXIT_USAGE, FAMILIES, VerifyOptions, VerifyReport, verify
 
 _ENV = {
     "base_url": "OTACM_BASE_URL",

@@ -22,7 +22,7 @@ Two tolerances, following CONTRACT.md (the README lists them):
 - `negative_data_rejection` does not count confirmOrder answering `200` with an
   `Issued` order: on Issued it is a no-op that does not read the body.
 
-The strict checks of contracts.strictness are registered as Schemathesis
+The strict checks of contracts.checks.strict are registered as Schemathesis
 checks (`strict_response_schema`, `strict_key_order`, `strict_error_message`)
 and do nothing outside a `--strictness strict` run of this module.
 """
@@ -45,7 +45,7 @@ from schemathesis.engine import from_schema
 
 from contracts.spec import load_spec
 from contracts.target import Target, TargetClient
-from contracts.strictness import strict_error_message, strict_key_order, strict_response_schema
+from contracts.checks.strict import strict_error_message, strict_key_order, strict_response_schema
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # The checks `otacm verify` runs by default (Schemathesis' names). Left out:

@@ -6,7 +6,7 @@ the property holds. Messages are plain words saying what was expected and what
 was seen, because the person reading them is a partner debugging their own
 implementation, not someone who knows JSON Schema's vocabulary.
 
-The receiver (`contracts.webhook_receiver`) runs `webhook_conformance` on every
+The receiver (`contracts.webhooks.receiver`) runs `webhook_conformance` on every
 delivery; the suite calls the others with what `getOrder` returned.
 """
 
@@ -21,7 +21,7 @@ from jsonschema import ValidationError
 
 from contracts.lifecycle import load_lifecycle
 from contracts.spec import load_spec
-from contracts.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
+from contracts.checks.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
 
 EVENT_NAME = "ota_cm_order_processed"
 ENVELOPE_SCHEMA = "WebhookEnvelope"

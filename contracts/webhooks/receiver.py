@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Literal
 
-from contracts.webhook_checks import (
+from contracts.checks.webhooks import (
     Violation,
     event_order_id,
     event_payload,

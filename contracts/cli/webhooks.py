@@ -23,7 +23,7 @@ import yaml
 
 from contracts.spec import load_spec
 from contracts.target import Address
-from contracts.webhook_receiver import Delivery, WebhookReceiver
+from contracts.webhooks.receiver import Delivery, WebhookReceiver
 
 FALLBACK_DEFAULTS = {"tenant": "sandbox", "environment": "sandbox", "company": "CRONUS International Ltd."}
 DEFAULTS_FILE = Path("data") / "defaults.yaml"

@@ -18,11 +18,11 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from contracts.verify import CheckOutcome, VerifyReport
+    from contracts.verify.run import CheckOutcome, VerifyReport
 
 
 def _verdict(report: "VerifyReport") -> str:
-    from contracts.verify import EXIT_CODES, EXIT_OK, EXIT_VIOLATION
+    from contracts.verify.run import EXIT_CODES, EXIT_OK, EXIT_VIOLATION
 
     if report.exit_code == EXIT_OK:
         return "PASSED: every selected check passed"

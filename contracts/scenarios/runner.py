@@ -7,7 +7,7 @@ implementation it polls on real time at the configured cadence (default 10 s,
 as docs/001 advises) up to each wait's deadline.
 
 Every status the runner sees for an order is kept as an `Observation`
-(contracts.lifecycle_checks); after each step the order's timeline is checked
+(contracts.checks.lifecycle); after each step the order's timeline is checked
 with `transition_legality` and `terminal_sticky`, so an illegal move fails the
 scenario even when the end status is right. Failures name the step, show the
 request and the response and say what was expected, in plain words.
@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import requests
 
-from contracts.lifecycle_checks import Observation, terminal_sticky, transition_legality
+from contracts.checks.lifecycle import Observation, terminal_sticky, transition_legality
 from contracts.scenarios import (
     MISSING,
     Library,
@@ -43,8 +43,8 @@ from contracts.scenarios import (
 )
 from contracts.spec import load_spec
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
-from contracts.violations import Violation
-from contracts.webhook_checks import EVENT_NAME, describe_schema_error
+from contracts.checks.violations import Violation
+from contracts.checks.webhooks import EVENT_NAME, describe_schema_error
 
 DEFAULT_POLL_INTERVAL = 10.0  # docs/001: "a polling cadence of 10–15 seconds is reasonable"
 DEFAULT_DEADLINE = 180.0  # pickup every ~60 s, then a few seconds to settle
@@ -528,7 +528,7 @@ class Runner:
             return self._receiver if self._receiver is not None else self._webhook_problem
 
     def _start_webhooks(self) -> None:
-        from contracts.webhook_receiver import WebhookReceiver
+        from contracts.webhooks.receiver import WebhookReceiver
 
         client_state = f"otacm-scenarios-{self.run_id}"
         receiver = WebhookReceiver(self.options.webhook_host, self.options.webhook_port,

@@ -9,7 +9,7 @@ from typing import Any, Iterator, TextIO
 
 import yaml
 
-from contracts.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
+from contracts.scenarios.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
 
@@ -224,7 +224,7 @@ def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-# for `python -m contracts.scenarios_cli`
+# for `python -m contracts.cli.scenarios`
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="otacm")
     register(parser.add_subparsers(dest="command", required=True))

@@ -4,22 +4,22 @@ Against a target (the embedded mock when no base URL is given) it runs up to
 four check families and collects one `CheckOutcome` per check and subject
 (an operation, a probe order, a scenario):
 
-- `responses` (contracts.fuzz): Schemathesis on the spec — examples,
+- `responses` (contracts.verify.schemathesis_run): Schemathesis on the spec — examples,
   coverage, fuzzing and stateful phases with its response checks; at
-  `--strictness strict` also the strict checks of contracts.strictness.
+  `--strictness strict` also the strict checks of contracts.checks.strict.
   The orders the stateful phase makes are judged by `transition_legality`
   and `terminal_sticky` too.
 - `lifecycle` (the probe below): a few orders walked through the lifecycle
   (paid → Issued → deleted; unpaid → Draft → confirmed; on a mock a forced
   Error → replaced → removed), polled closely, each timeline judged by
   `transition_legality`, `terminal_sticky` and `settles_within`
-  (contracts.lifecycle_checks).
-- `webhooks` (the same probe): a receiver (contracts.webhook_receiver) is
+  (contracts.checks.lifecycle).
+- `webhooks` (the same probe): a receiver (contracts.webhooks.receiver) is
   started and subscribed with `createWebhookSubscription`; every delivery is
   judged by `webhook_conformance`, and each event against getOrder at arrival
   by `webhook_matches_status` and `webhook_after_terminal`; at the end
   `webhook_once_per_settle` counts one event per background settle.
-- `scenarios` (contracts.runner): the scenario library, whose runner checks
+- `scenarios` (contracts.scenarios.runner): the scenario library, whose runner checks
   every order timeline with the lifecycle checks after each step.
 
 A target with the mock's clock control (`/_mock/clock`) is warped, so the
@@ -42,13 +42,13 @@ from typing import Any, Callable
 
 import requests
 
-from contracts.fuzz import ALL_CHECKS, PHASES, SCHEMATHESIS_CHECKS, STRICT_CHECK_NAMES, FuzzOptions, FuzzTarget, run_fuzz
+from contracts.verify.schemathesis_run import ALL_CHECKS, PHASES, SCHEMATHESIS_CHECKS, STRICT_CHECK_NAMES, FuzzOptions, FuzzTarget, run_fuzz
 from contracts.lifecycle import load_lifecycle
 from contracts.target import Target, TargetClient, TargetOptions, SubscriptionFailed, Unreachable, UsageProblem, open_target, reach
-from contracts.lifecycle_checks import Observation, effective_states, settles_within, terminal_sticky, transition_legality
+from contracts.checks.lifecycle import Observation, effective_states, settles_within, terminal_sticky, transition_legality
 from contracts.spec import load_spec
-from contracts.strictness import STRICTNESS_LEVELS, strict_violations
-from contracts.violations import Violation
+from contracts.checks.strict import STRICTNESS_LEVELS, strict_violations
+from contracts.checks.violations import Violation
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -307,7 +307,7 @@ class _Probe:
 
     # -- webhooks ------------------------------------------------------------------------------
     def subscribe(self) -> None:
-        from contracts.webhook_receiver import WebhookReceiver
+        from contracts.webhooks.receiver import WebhookReceiver
 
         def lookup(order_id: str) -> dict[str, Any] | None:
             exchange = TargetClient(self.target, self.options.request_timeout).call("getOrder", {"orderId": order_id})
@@ -529,7 +529,7 @@ def verify(options: VerifyOptions) -> VerifyReport:
 
 
 def _run_responses(target: Target, options: VerifyOptions, today: date, report: VerifyReport) -> None:
-    from contracts.fuzz import spec_links
+    from contracts.verify.schemathesis_run import spec_links
 
     started = time.monotonic()
     wanted = [c for c in SCHEMATHESIS_CHECKS if options.check_selected("responses", c)]
@@ -679,7 +679,7 @@ def _first_submission(timeline: list[Observation]) -> list[Observation]:
 
 
 def _webhook_outcomes(probe: _Probe, orders: list[_ProbeOrder], options: VerifyOptions, report: VerifyReport) -> None:
-    from contracts.webhook_checks import webhook_once_per_settle
+    from contracts.checks.webhooks import webhook_once_per_settle
 
     if probe.subscribe_problem or probe.receiver is None and probe.subscription is None:
         problem = probe.subscribe_problem or "no webhook receiver was subscribed"
@@ -724,7 +724,7 @@ def _webhook_outcomes(probe: _Probe, orders: list[_ProbeOrder], options: VerifyO
 
 
 def _run_scenarios(target: Target, options: VerifyOptions, report: VerifyReport) -> None:
-    from contracts.runner import RunOptions, ScenarioResult, run_scenarios
+    from contracts.scenarios.runner import RunOptions, ScenarioResult, run_scenarios
     from contracts.scenarios import load_library
 
     started = time.monotonic()

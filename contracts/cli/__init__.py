@@ -13,10 +13,10 @@ import sys
 # module → the subcommand(s) it registers
 SUBCOMMAND_MODULES = [
     "mockserver.cli",
-    "contracts.spec_cli",
-    "contracts.webhooks_cli",
-    "contracts.scenarios_cli",
-    "contracts.verify_cli",
+    "contracts.cli.spec",
+    "contracts.cli.webhooks",
+    "contracts.cli.scenarios",
+    "contracts.cli.verify",
 ]
 
 

@@ -1,0 +1,121 @@
+"""The scenario model: a library of scenarios, each a list of steps with expectations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+from contracts.spec import data_dir
+from mockserver.clock import duration_with_units
+
+FIXTURES_DIR = "fixtures"
+VARS_FILE = "vars.yaml"
+MODE_TAGS = ("async", "sync")
+KNOWN_TAGS_HINT = "async, sync, strict, mock-only, webhook, clock"
+
+
+class ScenarioFormatError(ValueError):
+    """A scenario file that does not follow the format (says which file and where)."""
+
+
+def scenarios_dir() -> Path:
+    """The shipped scenario library (inside the wheel, else the repo's `scenarios/`)."""
+    return data_dir("scenarios")
+
+
+# -- durations ----------------------------------------------------------------
+def parse_duration(value: Any, where: str = "") -> float:
+    """Seconds from `90` (a number), `90s`, `5m`, `2h`, `1d`, `1h30m`, `0.5s`
+    (the mock's grammar: a string needs its units)."""
+    if isinstance(value, bool):
+        raise ScenarioFormatError(f"{where}: {value!r} is not a duration")
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return duration_with_units(str(value))
+    except ValueError as error:
+        raise ScenarioFormatError(f"{where}: {error}") from None
+
+
+# -- the model -------------------------------------------------------------------
+@dataclass
+class Expect:
+    """What a step's answer must be. Empty fields assert nothing."""
+
+    status: list[int] = field(default_factory=list)  # HTTP status code(s)
+    order_status: list[str] = field(default_factory=list)  # the body's `status`, any of
+    fields: dict[str, Any] = field(default_factory=dict)  # path → matcher (see `match`)
+    schema: bool = True  # validate the body against the spec's response schema
+
+
+@dataclass
+class Step:
+    """One step. `kind` is call | wait_until | expect_webhook | advance_clock."""
+
+    kind: str
+    index: int
+    title: str = ""
+    # call
+    operation: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    auth: str = "default"  # default | other | none
+    # wait_until / expect_webhook
+    order: Any = None
+    statuses: list[str] = field(default_factory=list)
+    within: float | None = None
+    every: float | None = None
+    count: int | None = None
+    quiet: float = 0.0
+    # advance_clock
+    seconds: float = 0.0
+    # all
+    expect: Expect = field(default_factory=Expect)
+    save: dict[str, str] = field(default_factory=dict)
+
+    def label(self) -> str:
+        """`step 3 (call createOrder: submit the order)`, as failures name it."""
+        what = {
+            "call": f"call {self.operation}",
+            "wait_until": f"wait_until {'|'.join(self.statuses)}",
+            "expect_webhook": "expect_webhook" + (f" {'|'.join(self.statuses)}" if self.statuses else ""),
+            "advance_clock": f"advance_clock {self.seconds:g}s",
+        }[self.kind]
+        return f"step {self.index} ({what}{': ' + self.title if self.title else ''})"
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str
+    doc: str
+    section: str
+    tags: frozenset[str]
+    steps: list[Step]
+    path: Path | None = None
+    requires: frozenset[str] = frozenset()  # clock | webhook
+
+    @property
+    def modes(self) -> frozenset[str]:
+        """API modes the scenario applies to: its mode tags, else async only."""
+        modes = self.tags & set(MODE_TAGS)
+        return frozenset(modes) if modes else frozenset({"async"})
+
+    @property
+    def source(self) -> str:
+        return f"{self.doc} — {self.section}" if self.section else self.doc
+
+
+@dataclass
+class Library:
+    """Loaded scenarios plus the fixtures and default variables they use."""
+
+    scenarios: list[Scenario]
+    fixtures: dict[str, Any]
+    variables: dict[str, Any]
+
+
