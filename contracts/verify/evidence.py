@@ -1,0 +1,73 @@
+"""What a verify run saw: the material every registered check judges.
+
+The probe (contracts.verify.probe) drives documented flows against the
+target and records, per order, every call concerning it (`Exchange`s, in
+order), every status seen (`Observation`s, for the lifecycle checks) and the
+webhook events that named it. Calls that concern no single order (the list,
+rejected creates) are kept in `Evidence.exchanges`. Checks read this and
+nothing else: they never make a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.checks.lifecycle import Observation
+from contracts.target import Exchange
+
+
+@dataclass
+class OrderHistory:
+    """One order as the probe drove it."""
+
+    flow: str  # the probe flow that made it ("paid", "unpaid-confirm", "group", ...)
+    label: str  # for people: "paid order (Issued, confirmed again, deleted twice)"
+    request: dict[str, Any]  # the createOrder body
+    order_id: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)  # venue facts used: item kinds, expected wallets, ...
+    exchanges: list[Exchange] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # contracts.webhooks.receiver.Event naming this order
+    background_settles: int = 0  # settles seen by polling (one webhook each)
+    sync: bool = False  # created or replaced with ?sync=1
+    polled_closely: bool = False  # polled at the close cadence from submit to settle
+
+    def calls(self, operation_id: str) -> list[Exchange]:
+        return [e for e in self.exchanges if e.operation == operation_id]
+
+    def before(self, exchange: Exchange) -> Any:
+        """The last order document answered before `exchange` (what the order looked like then)."""
+        last = None
+        for earlier in self.exchanges:
+            if earlier is exchange:
+                return last
+            if earlier.ok and isinstance(earlier.response, dict) and "status" in earlier.response:
+                last = earlier.response
+        return last
+
+
+@dataclass
+class Evidence:
+    """Everything the probe saw in one run."""
+
+    histories: list[OrderHistory] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)  # calls about no single order (list, rejections)
+    deliveries: list[Any] = field(default_factory=list)  # contracts.webhooks.receiver.Delivery
+    webhook_problem: str = ""  # why no receiver was subscribed ("" when one was)
+    quiet_window: float = 0.0  # seconds waited after the last settle for late or duplicate events
+    skipped_flows: dict[str, str] = field(default_factory=dict)  # flow → why it could not run (a missing venue fact)
+
+    def all_exchanges(self) -> list[Exchange]:
+        return self.exchanges + [e for h in self.histories for e in h.exchanges]
+
+
+@dataclass
+class CheckContext:
+    """What a check may know besides its subject."""
+
+    strictness: str
+    venue: dict[str, Any]  # venue facts (scenarios/vars.yaml merged with --vars/--var)
+    evidence: Evidence
+    settle_deadline: float  # seconds from submission to a settle (pickup interval + settle time + one poll)
+    client_state: str = ""  # the clientState the probe subscribed with
