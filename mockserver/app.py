@@ -31,16 +31,17 @@ class MockState:
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
     config = config or MockConfig.load()
-    if clock is None:
-        clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen")
+    if clock is None:  # without control nothing could move a frozen clock: it runs
+        clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen" and config.control)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # the server's key order matters in strict runs
     backend = ChannelManagerBackend(config, clock)
     webhooks = Webhooks(backend, config.webhooks).attach()
     app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks)
-    app.register_blueprint(control)
-    app.register_blueprint(webhook_control)
+    if config.control:  # otherwise `/_mock/` falls through to the API's own 401/404
+        app.register_blueprint(control)
+        app.register_blueprint(webhook_control)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

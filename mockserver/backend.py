@@ -247,10 +247,12 @@ class ChannelManagerBackend:
         self._settle_minted(order, "syncIssuance", at)
 
     def _ensure_pickup(self, after: float) -> None:
-        """Pickups run on the clock's 60 s cadence while anything is in flight."""
+        """Pickups run on the clock's 60 s cadence (or the config's
+        `pickup_seconds`, for a real-time target that settles quickly) while
+        anything is in flight."""
         if self._pickup_due is not None:
             return
-        interval = self.lifecycle.pickup_interval
+        interval = self.config.pickup_seconds or self.lifecycle.pickup_interval
         self._pickup_due = (math.floor(after / interval) + 1) * interval
         self.schedule.at(self._pickup_due, "pickup", self._pickup)
 

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from mockserver.clock import parse_duration, parse_instant
-from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig
+from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # python -m bench, 100,000 orders, same run: granian with 1/2/4/8 blocking
@@ -57,6 +57,12 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         help="also know this active partner (repeatable)")
     parser.add_argument("--processing-seconds", type=float, help="Processing → settled delay [config: 3]")
     parser.add_argument("--scheduled-seconds", type=float, help="Scheduled → Processing delay [config: 1]")
+    parser.add_argument("--pickup-seconds", type=float, metavar="SECONDS",
+                        help="seconds between pickups on the mock's clock, e.g. 2 for a real-time target that "
+                        "settles quickly [config: the spec's 60]")
+    parser.add_argument("--no-control", action="store_true",
+                        help="look like a real server: no /_mock/ control API (its paths answer as unknown API "
+                        "routes), no dashboard, real-time clock only [config: control: true]")
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
                         help="WSGI server, always one process (the store is in memory): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
@@ -78,6 +84,14 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
         changes["processing_seconds"] = args.processing_seconds
     if args.scheduled_seconds is not None:
         changes["scheduled_to_processing_seconds"] = args.scheduled_seconds
+    if args.pickup_seconds is not None:
+        changes["pickup_seconds"] = pickup_seconds(args.pickup_seconds)
+    if args.no_control:
+        changes["control"] = False
+    if args.no_control or not config.control:
+        if args.clock == "frozen":
+            raise SystemExit("otacm mock: --no-control runs on the real clock (nothing could move a frozen one); "
+                             "drop --clock frozen")
     if args.api_key:
         changes["api_keys"] = [*config.api_keys, *(ApiKeyConfig(key) for key in args.api_key)]
     if args.partner_id:
@@ -96,11 +110,15 @@ def run_mock(args: argparse.Namespace) -> int:
 def _announce(config: MockConfig, url: str) -> None:
     from mockserver.server import api_base_url
 
-    print(f"otacm mock: serving the OTA Channel Manager sandbox ({config.api_mode}, clock {config.clock_mode})")
+    clock = config.clock_mode if config.control else "real, no control API"
+    print(f"otacm mock: serving the OTA Channel Manager sandbox ({config.api_mode}, clock {clock})")
     print(f"  base URL    {api_base_url(url, config)}")
     print(f"  API key     {config.default_api_key}   (header x-np-api-key)")
     print(f"  partner id  {config.default_partner_id}")
-    print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
+    if config.pickup_seconds is not None:
+        print(f"  pickups     every {config.pickup_seconds:g} s")
+    if config.control:
+        print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
     sys.stdout.flush()
 
 

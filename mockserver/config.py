@@ -50,6 +50,11 @@ class MockConfig:
     clock_start: Optional[float] = None  # POSIX seconds; None: now
     validate_responses: bool = False  # test mode: assert every response against the spec
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)  # the `webhooks:` section
+    # False: no `/_mock/` (its paths answer as unknown API routes) and no
+    # dashboard, on the real clock: a target that looks like a real server.
+    control: bool = True
+    # Seconds between pickups on the mock's clock; None: the spec's 60 s.
+    pickup_seconds: Optional[float] = None
 
     @property
     def default_api_key(self) -> str:
@@ -91,6 +96,8 @@ class MockConfig:
             max_body_bytes=int(raw["maxBodyBytes"]),
             ticker_interval_seconds=float(raw["tickerIntervalSeconds"]),
             webhooks=webhook_config(raw.get("webhooks")),
+            control=_flag(raw.get("control", True), "control"),
+            pickup_seconds=pickup_seconds(raw.get("pickupSeconds")),
         )
 
 
@@ -109,6 +116,25 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise SystemExit(f"otacm mock: {name} must be one of {', '.join(allowed)} (got {value!r})")
     return value
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise SystemExit(f"otacm mock: {name} must be true or false (got {value!r})")
+    return value
+
+
+def pickup_seconds(value: Any) -> Optional[float]:
+    """The pickup interval: None (the spec's 60 s) or a positive number of seconds."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise SystemExit(f"otacm mock: pickupSeconds must be a positive number of seconds (got {value!r})")
+    return seconds
 
 
 def _api_key(entry: dict[str, Any]) -> ApiKeyConfig:

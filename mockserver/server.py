@@ -75,10 +75,26 @@ class ClockHandle:
 
 
 class MockServer:
-    """A mock serving on 127.0.0.1 in a background thread."""
+    """A mock serving on 127.0.0.1 in a background thread.
 
-    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.config = config or MockConfig.load()
+    `control=False` and `pickup_seconds` override the config's, so a test can
+    start a real-time target without `/_mock/` in one line."""
+
+    def __init__(
+        self,
+        config: MockConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        control: bool | None = None,
+        pickup_seconds: float | None = None,
+    ) -> None:
+        config = config or MockConfig.load()
+        if control is not None:
+            config = config.replace(control=control)
+        if pickup_seconds is not None:
+            config = config.replace(pickup_seconds=pickup_seconds)
+        self.config = config
         self.app: Flask = create_app(self.config)
         self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._serve, name="otacm-mock", daemon=True)
