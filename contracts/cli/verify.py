@@ -1,4 +1,4 @@
-"""`otacm verify`: gate a deployment on the API contract (see contracts.verify)."""
+"""`otacm verify`: gate a deployment on the API contract (see contracts.verify.run)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,20 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from contracts.verify.schemathesis_run import PHASES
-from contracts.verify.run import (
-    CHECKS_BY_FAMILY,
-    EXIT_CODES,
-    EXIT_ERROR,
-    EXIT_USAGE,
-    FAMILIES,
-    VerifyOptions,
-    verify,
-)
+from contracts.checks.registry import Registry
+from contracts.target.address import FORMS
+from contracts.verify.options import STRICTNESS_LEVELS, VerifyOptions
+from contracts.verify.results import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
+from contracts.verify.schemathesis_run import PHASES, SCHEMATHESIS_CHECKS
 
+EPILOG = f"""the two forms of the address:
+{FORMS}
 
-def _exit_code_text() -> str:
-    return "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+verdicts: passed, failed, warning (a difference CONTRACT.md does not decide), skipped (nothing to judge, with
+the reason). Only failures make the run fail, unless --fail-on warning.
 
-
-def _families_text() -> str:
-    return "check families (--checks takes families or check names):\n" + "\n".join(
-        f"  {family:<10} {', '.join(CHECKS_BY_FAMILY[family])}" for family in FAMILIES)
+exit codes:
+""" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,56 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="verify an implementation against the contract (CI gate: JUnit/HTML/Markdown, exit codes)",
         description=(
             "Verify an implementation of the Orders API against the contract: Schemathesis on the spec "
-            "(examples, coverage, fuzzing, stateful via the spec's links), a lifecycle probe with the "
-            "async checks transition_legality, terminal_sticky, settles_within, a subscribed webhook "
-            "receiver (webhook_conformance, webhook_matches_status, ...) and the scenario library. "
-            "Without --base-url an embedded mock is verified."
+            "(family responses), a lifecycle probe of documented flows judged by every registered check "
+            "(--list-checks), and the scenario library. Without --base-url an embedded mock is verified."
         ),
-        epilog=_families_text() + "\n\n" + _exit_code_text(),
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    target = parser.add_argument_group("target")
-    target.add_argument("--base-url", metavar="URL", help="server root, e.g. https://api.npretail.app "
-                        "(default: an embedded mock)")
-    target.add_argument("--embedded", action="store_true",
-                        help="verify an embedded mock (what happens anyway without --base-url)")
-    target.add_argument("--api-key", metavar="KEY", help="API key sent as x-np-api-key (default for a mock: its own)")
-    target.add_argument("--partner-id", metavar="GUID", help="the partner to order for; creates must use it")
-    target.add_argument("--tenant", help="tenant path segment (default: the mock's)")
-    target.add_argument("--environment", help="environment path segment (default: the mock's)")
-    target.add_argument("--company", help="company path segment, unencoded (default: the mock's)")
-
-    what = parser.add_argument_group("what to check")
-    what.add_argument("--strictness", choices=["documented", "strict"], default="documented",
-                      help="documented: doc facts and the spec's shapes (default); strict: every line of "
-                           "CONTRACT.md — x-strict schemas, key order, exact error messages")
-    what.add_argument("--checks", metavar="LIST", default="",
-                      help="comma list of families (responses, lifecycle, webhooks, scenarios) and/or check "
-                           "names; default: everything")
-    what.add_argument("--phases", metavar="LIST", default=",".join(PHASES),
-                      help=f"Schemathesis phases (default {','.join(PHASES)})")
-    what.add_argument("--operations", metavar="LIST", default="",
-                      help="Schemathesis: only these operationIds (comma list)")
-    what.add_argument("--no-scenarios", action="store_true", help="skip the scenario library")
-    what.add_argument("--no-webhooks", action="store_true", help="no webhook receiver (and no webhook checks)")
-    what.add_argument("-k", "--scenario", metavar="TEXT", help="only scenarios whose name contains TEXT")
-
-    budget = parser.add_argument_group("budget and replay")
-    budget.add_argument("--max-examples", type=int, default=25, metavar="N",
-                        help="Schemathesis examples per operation and phase (default 25)")
-    budget.add_argument("--max-time", type=float, default=90.0, metavar="SECONDS",
-                        help="hard stop of the Schemathesis part (default 90)")
-    budget.add_argument("--seed", type=int, help="Schemathesis seed; the summary prints the one used, pass it "
-                        "again to replay a failure")
-    budget.add_argument("--settle-within", type=float, default=10.0, metavar="SECONDS",
-                        help="settles_within: seconds an order may take to settle after pickup (the spec's "
-                             "60 s pickup interval and one polling interval are added; default 10)")
-    budget.add_argument("--poll-interval", type=float, metavar="SECONDS",
-                        help="lifecycle polling cadence (default 1 s warped, 2 s on a real target)")
-    budget.add_argument("--webhook-wait", type=float, default=30.0, metavar="SECONDS",
-                        help="how long to wait for a webhook on a real target (default 30)")
-    budget.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per-request timeout")
-
+    _target_arguments(parser.add_argument_group("target"))
+    _selection_arguments(parser.add_argument_group("what to check"))
+    _budget_arguments(parser.add_argument_group("budget and replay"))
     output = parser.add_argument_group("reports")
     output.add_argument("--junit", metavar="PATH", help="write JUnit XML (one test case per check per subject)")
     output.add_argument("--html", metavar="PATH", help="write a self-contained HTML report")
@@ -93,37 +47,102 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=verify_command)
 
 
+def _target_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--base-url", metavar="URL",
+                       help="the API's base {server}/{tenant}/{environment}/{company}, exactly as `otacm mock` "
+                            "prints it (%%20, + or %%2520 in the company), or the server root together with "
+                            "--tenant/--environment/--company (default: an embedded mock)")
+    group.add_argument("--embedded", action="store_true",
+                       help="verify an embedded mock (what happens anyway without --base-url)")
+    group.add_argument("--api-key", metavar="KEY", help="API key sent as x-np-api-key (default for a mock: its own)")
+    group.add_argument("--partner-id", metavar="GUID", help="the partner to order for; creates must use it")
+    group.add_argument("--tenant", help="tenant segment, with a server root as --base-url")
+    group.add_argument("--environment", help="environment segment, with a server root as --base-url")
+    group.add_argument("--company", help="company segment, unencoded, with a server root as --base-url")
+
+
+def _selection_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--strictness", choices=STRICTNESS_LEVELS, default="documented",
+                       help="documented: doc facts only (default); strict: every line of CONTRACT.md")
+    group.add_argument("--checks", metavar="LIST", default="",
+                       help="comma list of families and/or check names (--list-checks); default: everything")
+    group.add_argument("--vars", metavar="FILE", action="append", default=[],
+                       help="venue facts (YAML) overriding scenarios/vars.yaml: the items and times the probe and "
+                            "the scenarios order (repeatable)")
+    group.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="one venue fact (repeatable)")
+    group.add_argument("--fail-on", choices=("failure", "warning"), default="failure",
+                       help="what makes the exit code non-zero: failures only (default), or warnings too")
+    group.add_argument("--phases", metavar="LIST", default=",".join(PHASES),
+                       help=f"Schemathesis phases (default {','.join(PHASES)})")
+    group.add_argument("--operations", metavar="LIST", default="", help="Schemathesis: only these operationIds")
+    group.add_argument("--no-scenarios", action="store_true", help="skip the scenario library")
+    group.add_argument("--no-webhooks", action="store_true", help="no webhook receiver (webhook checks are skipped)")
+    group.add_argument("-k", "--scenario", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    group.add_argument("--list-rules", action="store_true",
+                       help="print every documented rule, its source and level, and the checks asserting it; exit")
+    group.add_argument("--list-checks", action="store_true", help="print every check with its family and level; exit")
+
+
+def _budget_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--max-examples", type=int, default=25, metavar="N",
+                       help="Schemathesis examples per operation and phase (default 25)")
+    group.add_argument("--max-time", type=float, default=90.0, metavar="SECONDS",
+                       help="hard stop of the Schemathesis part (default 90)")
+    group.add_argument("--seed", type=int, help="Schemathesis seed; the summary prints it, pass it again to replay")
+    group.add_argument("--settle-within", type=float, default=10.0, metavar="SECONDS",
+                       help="seconds an order may take to settle after pickup (the pickup interval and one poll "
+                            "are added; default 10)")
+    group.add_argument("--pickup-seconds", type=float, metavar="SECONDS",
+                       help="the target's pickup cadence when it is not the documented 60 s (tightens settles_within)")
+    group.add_argument("--poll-interval", type=float, metavar="SECONDS",
+                       help="polling cadence of waits (default 1 s warped, 2 s on a real target)")
+    group.add_argument("--close-poll", type=float, default=0.25, metavar="SECONDS",
+                       help="cadence around the pickup, to see Scheduled and Processing (default 0.25)")
+    group.add_argument("--quiet-window", type=float, metavar="SECONDS",
+                       help="wait once, at the end, for late or duplicate webhooks (default 20 real, 0 warped)")
+    group.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per-request timeout")
+
+
 def _split(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from contracts.reports import html_page, junit_xml, markdown, summary_text
-
-    out = out or sys.stdout
-    if args.embedded and args.base_url:
-        print("otacm verify: --embedded and --base-url exclude each other", file=sys.stderr)
-        return EXIT_USAGE
-    phases = _split(args.phases)
-    bad = [p for p in phases if p not in PHASES]
-    if bad:
-        print(f"otacm verify: unknown phase(s) {', '.join(bad)}; known: {', '.join(PHASES)}", file=sys.stderr)
-        return EXIT_USAGE
+def _options(args: argparse.Namespace, out: TextIO) -> VerifyOptions:
+    from contracts.scenarios.loader import load_venue
 
     def progress(text: str) -> None:
         print(text, file=out, flush=True)
 
-    options = VerifyOptions(
+    return VerifyOptions(
         base_url=args.base_url, api_key=args.api_key, partner_id=args.partner_id, tenant=args.tenant,
         environment=args.environment, company=args.company, strictness=args.strictness,
-        checks=_split(args.checks), phases=phases, operations=_split(args.operations),
-        max_examples=args.max_examples, max_time=args.max_time, seed=args.seed,
+        checks=_split(args.checks), venue=load_venue(args.vars, args.var), phases=_split(args.phases),
+        operations=_split(args.operations), max_examples=args.max_examples, max_time=args.max_time, seed=args.seed,
         scenarios=not args.no_scenarios, scenario_filter=args.scenario, webhooks=not args.no_webhooks,
-        poll_interval=args.poll_interval, settle_within=args.settle_within, webhook_wait=args.webhook_wait,
-        request_timeout=args.timeout, progress=None if args.quiet else progress,
+        poll_interval=args.poll_interval, close_poll=args.close_poll, settle_within=args.settle_within,
+        quiet_window=args.quiet_window, pickup_interval=args.pickup_seconds, request_timeout=args.timeout,
+        fail_on_warning=args.fail_on == "warning", progress=None if args.quiet else progress,
     )
+
+
+def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from contracts.reports import WRITERS, summary_text
+    from contracts.verify.run import verify
+
+    out = out or sys.stdout
+    if args.list_rules or args.list_checks:
+        from contracts.cli.rules import print_checks, print_rules
+
+        return print_rules(out) if args.list_rules else print_checks(out)
+    if args.embedded and args.base_url:
+        print("otacm verify: --embedded and --base-url exclude each other", file=sys.stderr)
+        return EXIT_USAGE
+    bad = [p for p in _split(args.phases) if p not in PHASES]
+    if bad:
+        print(f"otacm verify: unknown phase(s) {', '.join(bad)}; known: {', '.join(PHASES)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        report = verify(options)
+        report = verify(_options(args, out))
     except ValueError as error:
         print(f"otacm verify: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -131,13 +150,23 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         traceback.print_exc()
         print("otacm verify: internal error (exit 4); please report it with the output above", file=sys.stderr)
         return EXIT_ERROR
+    if report.problem and report.exit_code == EXIT_USAGE:
+        print(f"otacm verify: {report.problem}", file=sys.stderr)
     print(summary_text(report), file=out, flush=True)
-    for path, render in ((args.junit, junit_xml), (args.html, html_page), (args.markdown, markdown)):
+    for name, path in (("junit", args.junit), ("html", args.html), ("markdown", args.markdown)):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            Path(path).write_text(render(report), encoding="utf-8")
+            Path(path).write_text(WRITERS[name](report), encoding="utf-8")
             print(f"wrote {path}", file=out)
     return report.exit_code
+
+
+def all_check_names() -> list[tuple[str, str, str]]:
+    """(family, check, level) of everything --checks accepts."""
+    rows = [("responses", name, "documented") for name in SCHEMATHESIS_CHECKS]
+    rows += [(c.family, c.name, c.level) for c in Registry.collect()]
+    rows.append(("scenarios", "scenario_steps", "documented"))
+    return rows
 
 
 # for `python -m contracts.cli.verify`
@@ -150,3 +179,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+

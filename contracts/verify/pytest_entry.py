@@ -31,8 +31,11 @@ from typing import Any, Callable
 
 import pytest
 
-from contracts.verify.schemathesis_run import STRICT_CHECK_NAMES
-from contracts.verify.run import CHECKS_BY_FAMILY, EXIT_UNREACHABLE, EXIT_USAGE, FAMILIES, VerifyOptions, VerifyReport, verify
+from contracts.checks.registry import Registry
+from contracts.verify.options import RESPONSES, SCENARIOS, VerifyOptions
+from contracts.verify.results import EXIT_UNREACHABLE, EXIT_USAGE, Report
+from contracts.verify.run import SCENARIO_CHECK, selection, verify
+from contracts.verify.schemathesis_run import SCHEMATHESIS_CHECKS
 
 _ENV = {
     "base_url": "OTACM_BASE_URL",
@@ -56,13 +59,12 @@ def options_from(**overrides: Any) -> VerifyOptions:
 
 def check_ids(options: VerifyOptions) -> list[str]:
     """`family/check` for every check the options select (the tests' ids)."""
-    ids = []
-    for family in FAMILIES:
-        for check in CHECKS_BY_FAMILY[family]:
-            if check in STRICT_CHECK_NAMES and options.strictness != "strict":
-                continue
-            if options.check_selected(family, check):
-                ids.append(f"{family}/{check}")
+    ids = [f"{RESPONSES}/{c}" for c in SCHEMATHESIS_CHECKS
+           if options.wants(RESPONSES, SCHEMATHESIS_CHECKS) and (not options.checks or c in options.checks
+                                                                  or RESPONSES in options.checks)]
+    ids += [f"{c.family}/{c.name}" for c in selection(options, Registry.collect())]
+    if options.wants(SCENARIOS, (SCENARIO_CHECK,)):
+        ids.append(f"{SCENARIOS}/{SCENARIO_CHECK}")
     return ids
 
 
@@ -70,9 +72,9 @@ def contract_tests(**keywords: Any) -> Callable[[str], None]:
     """A parametrized pytest test function: one test per selected check."""
     options = options_from(**keywords)
     lock = threading.Lock()
-    cache: dict[str, VerifyReport] = {}
+    cache: dict[str, Report] = {}
 
-    def report() -> VerifyReport:
+    def report() -> Report:
         with lock:
             if "report" not in cache:
                 cache["report"] = verify(options)
@@ -85,8 +87,9 @@ def contract_tests(**keywords: Any) -> Callable[[str], None]:
             pytest.fail(f"otacm verify could not check {result.target}: {result.problem}", pytrace=False)
         family, check = check_id.split("/", 1)
         outcomes = [o for o in result.outcomes if o.family == family and o.check == check]
-        if not outcomes or all(o.status == "skipped" for o in outcomes):
-            pytest.skip(f"{check_id} did not run against {result.target}")
+        if not outcomes or all(o.verdict == "skipped" for o in outcomes):
+            reasons = "; ".join(dict.fromkeys(m for o in outcomes for m in o.messages[:1]))
+            pytest.skip(f"{check_id} had nothing to judge against {result.target}" + (f": {reasons}" if reasons else ""))
         failed = [o for o in outcomes if o.failed]
         if failed:
             lines = [f"{len(failed)} of {len(outcomes)} subject(s) failed {check}"

@@ -1,0 +1,38 @@
+"""`otacm verify --list-rules` and `--list-checks`: the registry and the rules, as tables."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from contracts.checks.registry import Registry
+from contracts.verify.rules import rule_table
+
+
+def _console(out: TextIO) -> Console:
+    return Console(file=out, width=160, no_color=True, highlight=False, soft_wrap=False)
+
+
+def print_rules(out: TextIO) -> int:
+    """Every rule: id, source, level, the checks asserting it and the broken-target test showing them fail."""
+    registry = Registry.collect()
+    table = Table("rule", "source", "level", "checks", "rule text", title="documented rules and their checks")
+    rows = rule_table(registry)
+    for row in rows:
+        table.add_row(row.rule.id, row.rule.source, row.rule.level, ", ".join(row.checks) or "(none)", row.rule.text)
+    _console(out).print(table)
+    print(f"{len(rows)} rules; broken-target tests: tests/verify/test_broken_targets.py "
+          "(one broken target per rule, failing on the checks above)", file=out)
+    return 0
+
+
+def print_checks(out: TextIO) -> int:
+    from contracts.cli.verify import all_check_names
+
+    table = Table("family", "check", "level", title="checks (--checks takes these names or their families)")
+    for family, name, level in all_check_names():
+        table.add_row(family, name, level)
+    _console(out).print(table)
+    return 0

@@ -1,0 +1,49 @@
+"""What one `otacm verify` run is asked to do (the CLI and the pytest entry fill it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from contracts.verify.schemathesis_run import PHASES
+
+STRICTNESS_LEVELS = ("documented", "strict")
+# The families that are not registry checks: Schemathesis' own checks and the scenario library.
+RESPONSES, SCENARIOS = "responses", "scenarios"
+
+
+@dataclass
+class VerifyOptions:
+    base_url: str | None = None  # the full base, or a server root with the three segments; None: the embedded mock
+    api_key: str | None = None
+    partner_id: str | None = None
+    tenant: str | None = None
+    environment: str | None = None
+    company: str | None = None
+    strictness: str = "documented"
+    checks: tuple[str, ...] = ()  # check names or family names; empty: everything
+    venue: dict[str, Any] = field(default_factory=dict)  # venue facts (scenarios/vars.yaml + --vars/--var)
+    phases: tuple[str, ...] = PHASES
+    operations: tuple[str, ...] = ()  # Schemathesis: only these operationIds
+    max_examples: int = 25
+    max_time: float | None = 90.0  # Schemathesis' share, seconds
+    seed: int | None = None
+    scenarios: bool = True
+    scenario_filter: str | None = None  # only scenarios whose name contains this
+    webhooks: bool = True
+    poll_interval: float | None = None  # default: 1 s warped, 2 s real
+    close_poll: float = 0.25  # cadence around the pickup, to see Scheduled and Processing
+    settle_within: float = 10.0  # seconds after pickup (x-lifecycle's pickup interval is added)
+    quiet_window: float | None = None  # seconds to wait for late or duplicate webhooks (default 20 real, 0 warped)
+    pickup_interval: float | None = None  # the target's pickup cadence if not the documented 60 s
+    request_timeout: float = 15.0
+    fail_on_warning: bool = False
+    progress: Callable[[str], None] | None = None
+
+    def wants(self, family: str, names: tuple[str, ...] = ()) -> bool:
+        """Whether a family runs: selected by name (or one of its checks), and not switched off."""
+        if family == SCENARIOS and not self.scenarios:
+            return False
+        if not self.checks:
+            return True
+        return family in self.checks or any(name in self.checks for name in names)
