@@ -1,0 +1,105 @@
+"""The report writers, on `Report`s built by hand: one per verdict, a known divergence, hostile text."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.reports import summary_text
+from contracts.verify.results import EXIT_OK, CoverageRow, Outcome, Report
+
+CURL = "curl -X POST 'http://127.0.0.1:8080/t/sandbox/c/orders' -H 'Content-Type: application/json' -d '{}'"
+DIVERGENCE = ("known divergence: the production server is known to do this "
+              "(pageSize below 1 is taken as 20000)")
+HOSTILE = "body was <script>alert(1)</script> & [bold]not markup[/bold]"
+
+
+def _outcomes() -> list[Outcome]:
+    return [
+        Outcome("responses", "status_code_conformance", "createOrder", "passed"),
+        Outcome("responses", "status_code_conformance", "getOrder", "passed"),
+        Outcome("lifecycle", "terminal_sticky", "unpaid order (Draft, then confirmed)", "failed",
+                ["Issued → Draft after settling", HOSTILE], [CURL, "statuses seen: Draft, Issued, Draft"]),
+        Outcome("listing", "page_size_bounds", "listOrdersByPartner", "failed",
+                ["pageSize=0 answered 200, not 400"], [CURL], divergence=DIVERGENCE),
+        Outcome("responses", "negative_data_rejection", "createWebhookSubscription", "warning",
+                ['"clientState": null accepted (CONTRACT.md is silent)']),
+        Outcome("scenarios", "wallet_group", "(nothing to judge)", "skipped",
+                ["the venue has no group item"]),
+        Outcome("scenarios", "wallet_group", "group of 3", "skipped", ["the venue has no group item"]),
+    ]
+
+
+def make_report(outcomes: list[Outcome] | None = None, exit_code: int | None = None) -> Report:
+    """A report as a run would leave it: outcomes, coverage, seed, timings, and its exit code settled."""
+    report = Report(
+        target="http://127.0.0.1:8080/t/sandbox/c", embedded=False, strictness="documented",
+        families=["responses", "lifecycle", "listing", "scenarios"],
+        outcomes=_outcomes() if outcomes is None else outcomes,
+        coverage=[CoverageRow("operations", ["createOrder", "getOrder", "deleteOrder"], {"createOrder", "getOrder"}),
+                  CoverageRow("stateful links", [])],
+        seconds=12.5, seed=3, timings={"responses": 4.0, "lifecycle": 8.5}, requests=42,
+    )
+    if exit_code is None:
+        report.settle_exit_code()
+    else:
+        report.exit_code = exit_code
+    return report
+
+
+@pytest.fixture
+def report() -> Report:
+    return make_report()
+
+
+def _row(text: str, name: str) -> str:
+    rows = [line.strip() for line in text.splitlines() if line.strip().startswith(name)]
+    assert len(rows) == 1, text
+    return rows[0]
+
+
+# -- terminal ------------------------------------------------------------------------------------------
+def test_terminal_rows_are_one_line_each_ending_with_the_row_verdict(report: Report) -> None:
+    text = summary_text(report)
+    assert _row(text, "responses/status_code_conformance").split() == [
+        "responses/status_code_conformance", "2", "0", "0", "0", "ok"]
+    assert _row(text, "lifecycle/terminal_sticky").endswith("FAIL")
+    assert _row(text, "responses/negative_data_rejection").endswith("WARN")
+    assert _row(text, "scenarios/wallet_group").split()[1:] == ["0", "0", "0", "2", "skip"]
+
+
+def test_terminal_lists_failures_warnings_skips_and_coverage_in_that_order(report: Report) -> None:
+    text = summary_text(report)
+    order = [text.index(s) for s in ("Failures:", "Warnings:", "Skipped", "Coverage:", "FAILED")]
+    assert order == sorted(order), text
+    assert "[terminal_sticky] lifecycle: unpaid order (Draft, then confirmed)" in text
+    assert "[negative_data_rejection]" in text.split("Warnings:")[1]
+    assert f"reproduce: {CURL}" in text  # the curl line is never wrapped
+    assert DIVERGENCE in text
+    assert "[bold]not markup[/bold]" in text  # text from the target is never read as rich markup
+    assert "- scenarios/wallet_group: the venue has no group item ((nothing to judge), group of 3)" in text
+    coverage = _row(text, "operations")
+    assert "2/3 (67%)" in coverage and "not covered: deleteOrder" in coverage
+    assert "stateful links" not in text  # nothing to cover is not a vacuous 100 %
+
+
+def test_terminal_ends_with_headline_seed_and_timings(report: Report) -> None:
+    lines = [line for line in summary_text(report).splitlines() if line.strip()]
+    assert lines[-2] == report.headline()
+    assert "seed 3" in lines[-1] and "12.5 s (responses 4.0 s, lifecycle 8.5 s)" in lines[-1]
+
+
+def test_terminal_is_plain_without_colour_and_coloured_on_request(report: Report) -> None:
+    assert "\x1b[" not in summary_text(report)
+    assert "\x1b[" in summary_text(report, color=True)
+
+
+def test_terminal_table_never_wraps_a_long_check_name() -> None:
+    name = "a_check_whose_name_is_much_longer_than_any_real_one_is_likely_to_be"
+    text = summary_text(make_report([Outcome("strict", name, "getOrder", "failed", ["m"])]), width=40)
+    assert _row(text, f"strict/{name}").endswith("FAIL")
+
+
+def test_terminal_passing_run() -> None:
+    text = summary_text(make_report([Outcome("responses", "status_code_conformance", "getOrder", "passed")]))
+    assert "PASSED" in text and "Failures:" not in text and "Warnings:" not in text
+    assert make_report([]).exit_code == EXIT_OK
