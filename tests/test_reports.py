@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from contracts.reports import summary_text
-from contracts.verify.results import EXIT_OK, CoverageRow, Outcome, Report
+from contracts.reports import junit_xml, summary_text
+from contracts.verify.results import EXIT_OK, EXIT_UNREACHABLE, CoverageRow, Outcome, Report
 
 CURL = "curl -X POST 'http://127.0.0.1:8080/t/sandbox/c/orders' -H 'Content-Type: application/json' -d '{}'"
 DIVERGENCE = ("known divergence: the production server is known to do this "
@@ -103,3 +105,57 @@ def test_terminal_passing_run() -> None:
     text = summary_text(make_report([Outcome("responses", "status_code_conformance", "getOrder", "passed")]))
     assert "PASSED" in text and "Failures:" not in text and "Warnings:" not in text
     assert make_report([]).exit_code == EXIT_OK
+
+
+# -- JUnit ---------------------------------------------------------------------------------------------
+def _junit(report: Report, tmp_path: Path):  # noqa: ANN202 — junitparser's JUnitXml
+    from junitparser import JUnitXml
+
+    path = tmp_path / "verify.xml"
+    path.write_text(junit_xml(report), encoding="utf-8")
+    return JUnitXml.fromfile(str(path))
+
+
+def _properties(case) -> dict[str, str]:  # noqa: ANN001 — junitparser's TestCase
+    return {p.get("name"): p.get("value") for p in case._elem.iter("property")}
+
+
+def test_junit_has_one_suite_per_family_and_right_counts(report: Report, tmp_path: Path) -> None:
+    xml = _junit(report, tmp_path)
+    suites = {suite.name: suite for suite in xml}
+    assert set(suites) == {f"otacm verify.{f}" for f in ("responses", "lifecycle", "listing", "scenarios")}
+    assert [(s.tests, s.failures, s.skipped) for s in suites.values()] == [(3, 0, 0), (1, 1, 0), (1, 1, 0), (2, 0, 2)]
+    assert (xml.tests, xml.failures, xml.skipped) == (7, 2, 2)
+    assert sum(1 for suite in xml for _ in suite) == len(report.outcomes)
+
+
+def test_junit_cases_carry_failures_skips_warnings_and_divergences(report: Report, tmp_path: Path) -> None:
+    from junitparser import Failure, Skipped
+
+    cases = {(case.classname, case.name): case for suite in _junit(report, tmp_path) for case in suite}
+    sticky = cases["lifecycle.terminal_sticky", "terminal_sticky [unpaid order (Draft, then confirmed)]"]
+    failure = next(r for r in sticky.result if isinstance(r, Failure))
+    assert failure.message == "Issued → Draft after settling"
+    assert HOSTILE in failure.text and CURL in failure.text  # the messages, then what reproduces it
+
+    diverging = cases["listing.page_size_bounds", "page_size_bounds [listOrdersByPartner]"]
+    assert _properties(diverging) == {"known-divergence": DIVERGENCE}
+    assert diverging.is_failure and DIVERGENCE in diverging.result[0].text
+
+    skipped = cases["scenarios.wallet_group", "wallet_group [group of 3]"]
+    assert skipped.is_skipped
+    assert [r.message for r in skipped.result if isinstance(r, Skipped)] == ["the venue has no group item"]
+
+    warned = cases["responses.negative_data_rejection", "negative_data_rejection [createWebhookSubscription]"]
+    assert warned.is_passed  # a warning never turns the CI test tab red
+    assert _properties(warned)["warning"].startswith('"clientState": null accepted')
+    assert "CONTRACT.md is silent" in warned.system_out
+
+
+def test_junit_of_an_unreachable_target_is_an_error(tmp_path: Path) -> None:
+    report = make_report([], exit_code=EXIT_UNREACHABLE)
+    report.problem = "could not reach the target: connection refused"
+    xml = _junit(report, tmp_path)
+    assert xml.errors == 1
+    case = next(case for suite in xml for case in suite)
+    assert case.result[0].message == report.problem

@@ -13,6 +13,7 @@ caller is switched.
 
 from __future__ import annotations
 
+from contracts.reports.junit import junit_xml
 from contracts.reports.terminal import summary_text
 
-__all__ = ["summary_text"]
+__all__ = ["junit_xml", "summary_text"]
