@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import struct
+import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
 
-from contracts.reports import junit_xml, summary_text
+from contracts.reports import html_page, junit_xml, summary_text
 from contracts.verify.results import EXIT_OK, EXIT_UNREACHABLE, CoverageRow, Outcome, Report
 
 CURL = "curl -X POST 'http://127.0.0.1:8080/t/sandbox/c/orders' -H 'Content-Type: application/json' -d '{}'"
@@ -159,3 +163,54 @@ def test_junit_of_an_unreachable_target_is_an_error(tmp_path: Path) -> None:
     assert xml.errors == 1
     case = next(case for suite in xml for case in suite)
     assert case.result[0].message == report.problem
+
+
+# -- HTML ----------------------------------------------------------------------------------------------
+def test_html_shows_the_four_verdicts_table_failures_skips_and_coverage(report: Report) -> None:
+    page = html_page(report)
+    assert page.startswith("<!DOCTYPE html>")
+    for verdict, count in (("passed", 2), ("failed", 2), ("warning", 1), ("skipped", 2)):
+        assert f'<div class="{verdict}"><b>{count}</b>{verdict}</div>' in page
+    assert '<td class="FAIL">FAIL</td>' in page and '<td class="WARN">WARN</td>' in page
+    assert '<td class="skip">skip</td>' in page and '<td class="ok">ok</td>' in page
+    assert page.index("<h2>Failures</h2>") < page.index("<h2>Warnings</h2>") < page.index("<h2>Skipped</h2>")
+    assert f'<div class="divergence">{DIVERGENCE}</div>' in page
+    assert "the venue has no group item" in page and "2/3 (67%)" in page
+    assert report.headline() in page
+
+
+def test_html_escapes_the_targets_text_and_fetches_nothing(report: Report) -> None:
+    page = html_page(report)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in page
+    assert "<link" not in page and " src=" not in page and "@import" not in page and "url(" not in page
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def _png_colours(png: bytes) -> int:
+    """Distinct byte values in a PNG's decompressed image data: a blank page has two or three."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    data, at = b"", 8
+    while at < len(png):
+        (length,), kind = struct.unpack(">I", png[at:at + 4]), png[at + 4:at + 8]
+        if kind == b"IDAT":
+            data += png[at + 8:at + 8 + length]
+        at += 12 + length
+    return len(set(zlib.decompress(data)))
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed "
+                    "(apt-get install -y chromium); the HTML report cannot be rendered to an image")
+def test_html_renders_to_a_non_blank_image_in_headless_chromium(report: Report, tmp_path: Path) -> None:
+    page, shot = tmp_path / "verify.html", tmp_path / "verify.png"
+    page.write_text(html_page(report), encoding="utf-8")
+    result = subprocess.run(
+        [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600",
+         f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and shot.exists(), result.stderr
+    assert _png_colours(shot.read_bytes()) > 16, "the rendered page is blank"

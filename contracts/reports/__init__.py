@@ -13,7 +13,8 @@ caller is switched.
 
 from __future__ import annotations
 
+from contracts.reports.html import html_page
 from contracts.reports.junit import junit_xml
 from contracts.reports.terminal import summary_text
 
-__all__ = ["junit_xml", "summary_text"]
+__all__ = ["html_page", "junit_xml", "summary_text"]
