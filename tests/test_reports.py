@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.reports import html_page, junit_xml, summary_text
+from contracts.reports import WRITERS, html_page, junit_xml, markdown, summary_text
 from contracts.verify.results import EXIT_OK, EXIT_UNREACHABLE, CoverageRow, Outcome, Report
 
 CURL = "curl -X POST 'http://127.0.0.1:8080/t/sandbox/c/orders' -H 'Content-Type: application/json' -d '{}'"
@@ -214,3 +214,29 @@ def test_html_renders_to_a_non_blank_image_in_headless_chromium(report: Report, 
     )
     assert result.returncode == 0 and shot.exists(), result.stderr
     assert _png_colours(shot.read_bytes()) > 16, "the rendered page is blank"
+
+
+# -- Markdown ------------------------------------------------------------------------------------------
+def test_markdown_puts_the_verdicts_then_the_failures_first(report: Report) -> None:
+    text = markdown(report)
+    assert "| ✅ passed | ❌ failed | ⚠️ warning | ⏭️ skipped |" in text and "| 2 | 2 | 1 | 2 |" in text
+    assert text.index("### Failures") < text.index("### Checks") < text.index("### Warnings") < text.index("### Skipped")
+    assert "<code>[terminal_sticky]</code> lifecycle: unpaid order (Draft, then confirmed)" in text
+    assert f"> **{DIVERGENCE}**" in text and CURL in text
+    assert "| family | check | passed | failed | skipped |" in text  # the former report's columns, then warning
+    assert "| lifecycle | `terminal_sticky` ❌ | 0 | 1 | 0 | 0 | FAIL |" in text
+    assert "| `scenarios/wallet_group` | the venue has no group item |" in text
+    assert "| operations | 2/3 (67%) | deleteOrder |" in text
+
+
+def test_markdown_text_from_the_target_cannot_break_out() -> None:
+    nasty = "a | b\n``` </details> <img src=x>"
+    text = markdown(make_report([Outcome("responses", "c", f"subject {nasty}", "failed", [nasty])]))
+    assert "<img" not in text.split("````")[0]  # escaped in the summary line
+    assert "````" in text  # the fence is longer than the backticks it holds
+    assert text.count("</details>") == 2  # the closing tag, and the quoted one inside the fence
+
+
+def test_writers_map_each_file_format(report: Report) -> None:
+    assert WRITERS == {"junit": junit_xml, "html": html_page, "markdown": markdown}
+    assert all(isinstance(write(report), str) for write in WRITERS.values())
