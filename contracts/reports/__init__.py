@@ -18,7 +18,8 @@ module, attribute access on this package gives the function).
 
 from __future__ import annotations
 
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 from contracts.reports.html import html_page
 from contracts.reports.junit import junit_xml
@@ -26,6 +27,8 @@ from contracts.reports.markdown import markdown
 from contracts.reports.terminal import summary_text
 from contracts.verify.results import Report
 
-WRITERS: dict[str, Callable[[Report], str]] = {"junit": junit_xml, "html": html_page, "markdown": markdown}
+# read-only: a module-level mapping nobody can change at run time
+WRITERS: Mapping[str, Callable[[Report], str]] = MappingProxyType(
+    {"junit": junit_xml, "html": html_page, "markdown": markdown})
 
 __all__ = ["WRITERS", "html_page", "junit_xml", "markdown", "summary_text"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from types import MappingProxyType
 
 from contracts.reports.common import (
     CheckRow,
@@ -26,8 +27,8 @@ from contracts.reports.common import (
 )
 from contracts.verify.results import EXIT_OK, Outcome, Report
 
-ICONS = {"passed": "✅", "failed": "❌", "warning": "⚠️", "skipped": "⏭️"}
-ROW_MARKS = {"FAIL": " ❌", "WARN": " ⚠️", "ok": "", "skip": ""}
+ICONS = MappingProxyType({"passed": "✅", "failed": "❌", "warning": "⚠️", "skipped": "⏭️"})
+ROW_MARKS = MappingProxyType({"FAIL": " ❌", "WARN": " ⚠️", "ok": "", "skip": ""})
 MAX_OUTCOMES = 50  # a job summary is capped at 1 MiB; the HTML and JUnit reports have everything
 MAX_MESSAGES = 5
 

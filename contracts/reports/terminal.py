@@ -15,6 +15,7 @@ headline, seed and timings as the last lines a terminal leaves on screen.
 from __future__ import annotations
 
 import io
+from types import MappingProxyType
 
 from rich.console import Console
 from rich.padding import Padding
@@ -32,7 +33,7 @@ from contracts.reports.common import (
 )
 from contracts.verify.results import EXIT_OK, EXIT_VIOLATION, Outcome, Report
 
-ROW_STYLES = {"FAIL": "bold red", "WARN": "yellow", "ok": "green", "skip": "dim"}
+ROW_STYLES = MappingProxyType({"FAIL": "bold red", "WARN": "yellow", "ok": "green", "skip": "dim"})
 MAX_MESSAGES = 5
 MAX_MESSAGE_LINES = 12
 MAX_SKIPPED_SUBJECTS = 3
