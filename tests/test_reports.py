@@ -105,6 +105,13 @@ def test_terminal_table_never_wraps_a_long_check_name() -> None:
     assert _row(text, f"strict/{name}").endswith("FAIL")
 
 
+def test_terminal_keeps_a_long_target_on_the_title_line() -> None:
+    report = make_report([])
+    report.target = "http://127.0.0.1:41841/01234567-89ab-cdef-0123-456789abcdef/sandbox/CRONUS%20International%20Ltd."
+    title = [line for line in summary_text(report, width=60).splitlines() if line.strip()][0]
+    assert title == f"otacm verify — {report.target} — documented strictness"
+
+
 def test_terminal_passing_run() -> None:
     text = summary_text(make_report([Outcome("responses", "status_code_conformance", "getOrder", "passed")]))
     assert "PASSED" in text and "Failures:" not in text and "Warnings:" not in text

@@ -70,7 +70,8 @@ def _console(report: Report, width: int, color: bool) -> Console:
 
 def _print_title(console: Console, report: Report) -> None:
     console.print()
-    console.print(Text(f"otacm verify — {report.target} — {report.strictness} strictness", style="bold"))
+    console.print(Text(f"otacm verify — {report.target} — {report.strictness} strictness", style="bold"),
+                  soft_wrap=True)
 
 
 def _print_table(console: Console, report: Report) -> None:
