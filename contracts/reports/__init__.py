@@ -8,8 +8,6 @@
 Every writer takes a `Report` and returns text; none imports the run
 orchestration. `WRITERS` maps the file formats (`--junit`, `--html`,
 `--markdown`) to their writer, so the CLI adds a format without branching.
-The writers of the former `VerifyReport` stay importable as
-`contracts.reports.legacy` until their last caller is switched.
 
 Note: the `markdown` name here is the function; the module is reached with
 `from contracts.reports.markdown import ...` (the import system uses the
