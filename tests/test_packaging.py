@@ -76,3 +76,27 @@ def test_installed_package_finds_its_spec_without_the_repo(wheel: Path, tmp_path
     assert "usage: otacm" in help_text
     printed = _run([sys.executable, "-m", "contracts.cli", "spec"], cwd=elsewhere, env=env).stdout.strip()
     assert Path(printed).resolve() == spec_file
+
+
+def test_installed_package_renders_the_html_report_from_its_template(wheel: Path, tmp_path: Path) -> None:
+    """The report's Jinja2 template is a package file: it must ship in the wheel and load from there."""
+    with zipfile.ZipFile(wheel) as archive:
+        assert "contracts/reports/templates/report.html.j2" in archive.namelist()
+    target = tmp_path / "site"
+    _run([
+        sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
+        "--target", str(target), str(wheel),
+    ])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = (
+        "import contracts.reports as reports\n"
+        "from contracts.verify.results import Outcome, Report\n"
+        "report = Report('t', False, 'documented', ['lifecycle'], [Outcome('lifecycle', 'c', 's', 'skipped', ['why'])])\n"
+        "print(reports.__file__)\n"
+        "print(reports.html_page(report))\n"
+    )
+    lines = _run([sys.executable, "-c", probe], cwd=elsewhere,
+                 env={**os.environ, "PYTHONPATH": str(target)}).stdout.splitlines()
+    assert target.resolve() in Path(lines[0]).resolve().parents, f"imported {lines[0]}, not the installed copy"
+    assert lines[1] == "<!DOCTYPE html>" and any("why" in line for line in lines)
