@@ -16,6 +16,7 @@ import requests
 
 from contracts.cli import build_parser
 from contracts.spec import load_spec
+from contracts.target import Address, Target
 from contracts.checks.webhooks import (
     Violation,
     webhook_after_terminal,
@@ -27,9 +28,7 @@ from contracts.webhooks.receiver import WebhookReceiver
 from contracts.cli.webhooks import (
     format_delivery,
     format_delivery_json,
-    get_order_url,
     make_order_lookup,
-    mock_defaults,
     run_listen,
 )
 
@@ -309,8 +308,7 @@ def test_listen_help_explains_every_flag() -> None:
 def test_listen_parses_its_flags() -> None:
     args = build_parser().parse_args(["webhooks", "listen", "--port", "0", "--client-state", "s", "--json"])
     assert (args.host, args.port, args.client_state, args.json) == ("127.0.0.1", 0, "s", True)
-    assert (args.tenant, args.environment, args.company) == tuple(mock_defaults()[k] for k in
-                                                                  ("tenant", "environment", "company"))
+    assert (args.tenant, args.environment, args.company) == (None, None, None)  # read from --base-url
 
 
 def test_listen_prints_each_delivery_and_stops_cleanly() -> None:
@@ -341,14 +339,16 @@ def test_base_url_without_api_key_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 def test_get_order_lookup_calls_get_order_with_the_api_key() -> None:
     seen: queue.Queue[tuple[str, str | None]] = queue.Queue()
     order = {"orderId": "o", "status": "Issued"}
-    with _fake_get_order(seen, order) as base_url:
-        lookup = make_order_lookup(base_url, "key-1", "t", "e", "CRONUS International Ltd.")
+    with _fake_get_order(seen, order) as server:
+        target = Target(Address(server, "t", "e", "CRONUS International Ltd."), "key-1", "")
+        lookup = make_order_lookup(target)
         assert lookup("9c6b2f4e-2b71-4d23-9d6a-a3b4c5d6e7f8") == order
         assert lookup("missing") is None
     path, key = seen.get_nowait()
     assert path == "/t/e/CRONUS%20International%20Ltd./channelManager/9c6b2f4e-2b71-4d23-9d6a-a3b4c5d6e7f8"
     assert key == "key-1"
-    assert get_order_url("http://x/", "t", "e", "A/B", "id") == "http://x/t/e/A%2FB/channelManager/id"
+    assert Address("http://x", "t", "e", "A/B").url("/{tenant}/{environment}/{company}/channelManager/{orderId}",
+                                                    {"orderId": "id"}) == "http://x/t/e/A%2FB/channelManager/id"
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return EXIT_ERROR
     if report.problem and report.exit_code == EXIT_USAGE:
         print(f"otacm verify: {report.problem}", file=sys.stderr)
-    print(summary_text(report), file=out, flush=True)
+    print(summary_text(report, color=out.isatty()), file=out, flush=True)
     for name, path in (("junit", args.junit), ("html", args.html), ("markdown", args.markdown)):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -8,25 +8,17 @@ compared with what getOrder says about its order at arrival.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import signal
 import sys
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
-import requests
-import yaml
-
-from contracts.spec import load_spec
-from contracts.target import Address
+from contracts.target import FORMS, Target, TargetClient, TargetOptions, Unreachable, UsageProblem
+from contracts.target.resolve import resolve_target
 from contracts.webhooks.receiver import Delivery, WebhookReceiver
-
-FALLBACK_DEFAULTS = {"tenant": "sandbox", "environment": "sandbox", "company": "CRONUS International Ltd."}
-DEFAULTS_FILE = Path("data") / "defaults.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_listen(actions: argparse._SubParsersAction) -> None:
-    defaults = mock_defaults()
     listen = actions.add_parser(
         "listen",
         help="run a local endpoint that prints and validates every webhook POST",
@@ -49,9 +40,10 @@ def _register_listen(actions: argparse._SubParsersAction) -> None:
             "WebhookEnvelope (the envelope's `values` key, eventName, clientState, payload). "
             "With --base-url each event's orderId is looked up with getOrder at arrival to check "
             "that the payload's status matches and that the order had settled. Always answers 200 "
-            "so the sender does not retry. Defaults for --tenant/--environment/--company come from "
-            "mockserver/data/defaults.yaml when it exists. Ctrl-C stops."
+            "so the sender does not retry. Ctrl-C stops."
         ),
+        epilog=f"the two forms of --base-url:\n{FORMS}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     listen.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     listen.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default: %(default)s)")
@@ -60,68 +52,30 @@ def _register_listen(actions: argparse._SubParsersAction) -> None:
     listen.add_argument("--strict", action="store_true",
                         help="also apply the spec's x-strict rules (lower-case GUIDs, UTC 'Z' timestamps)")
     listen.add_argument("--base-url", metavar="URL", default=None,
-                        help="API base URL, e.g. http://127.0.0.1:8080 for the mock; enables the getOrder checks "
-                             "(payload status matches the order, event only after the order settled)")
+                        help="the API's base as `otacm mock` prints it, or a server root with --tenant/--environment/"
+                             "--company; enables the getOrder checks (payload status matches the order, event only "
+                             "after the order settled)")
     listen.add_argument("--api-key", metavar="K", default=None,
-                        help="API key sent as x-np-api-key to getOrder (default: $OTACM_API_KEY)")
-    listen.add_argument("--tenant", metavar="T", default=defaults["tenant"], help="tenant path segment for getOrder (default: %(default)s)")
-    listen.add_argument("--environment", metavar="E", default=defaults["environment"],
-                        help="environment path segment for getOrder (default: %(default)s)")
-    listen.add_argument("--company", metavar="C", default=defaults["company"],
-                        help="company path segment for getOrder, URL-encoded for you (default: %(default)s)")
+                        help="API key sent as x-np-api-key to getOrder (default: $OTACM_API_KEY, or the mock's own)")
+    listen.add_argument("--tenant", metavar="T", help="tenant segment, with a server root as --base-url")
+    listen.add_argument("--environment", metavar="E", help="environment segment, with a server root as --base-url")
+    listen.add_argument("--company", metavar="C", help="company segment, unencoded, with a server root as --base-url")
     listen.add_argument("--json", action="store_true", help="print one JSON line per delivery instead of text blocks")
     listen.set_defaults(handler=run_listen, _parser=listen)
 
 
-def mock_defaults() -> dict[str, str]:
-    """Tenant/environment/company the mock serves by default, so getOrder hits the right URL."""
-    found = dict(FALLBACK_DEFAULTS)
-    path = _defaults_path()
-    if path is None:
-        return found
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return found
-    found.update({key: str(data[key]) for key in FALLBACK_DEFAULTS if isinstance(data, dict) and data.get(key)})
-    return found
-
-
-def _defaults_path() -> Path | None:
-    """`mockserver/data/defaults.yaml`, located without importing the mock."""
-    candidates = [Path(__file__).resolve().parents[1] / "mockserver" / DEFAULTS_FILE]
-    spec = importlib.util.find_spec("mockserver")
-    if spec is not None and spec.submodule_search_locations:
-        candidates = [Path(location) / DEFAULTS_FILE for location in spec.submodule_search_locations] + candidates
-    return next((path for path in candidates if path.is_file()), None)
-
-
-def get_order_url(server: str, tenant: str, environment: str, company: str, order_id: str) -> str:
-    """getOrder's URL, built from the spec's path like every other call."""
-    return Address(server.rstrip("/"), tenant, environment, company).url(
-        load_spec().operations["getOrder"].path, {"orderId": order_id})
-
-
-def make_order_lookup(
-    base_url: str,
-    api_key: str,
-    tenant: str = FALLBACK_DEFAULTS["tenant"],
-    environment: str = FALLBACK_DEFAULTS["environment"],
-    company: str = FALLBACK_DEFAULTS["company"],
-    timeout: float = 10.0,
-    session: requests.Session | None = None,
-) -> Callable[[str], dict[str, Any] | None]:
+def make_order_lookup(target: Target, timeout: float = 10.0) -> Callable[[str], dict[str, Any] | None]:
     """An `order_lookup` doing getOrder: the order's JSON, None on 404, an error otherwise."""
-    http = session or requests.Session()
+    client = TargetClient(target, timeout)
 
     def lookup(order_id: str) -> dict[str, Any] | None:
-        url = get_order_url(base_url, tenant, environment, company, order_id)
-        response = http.get(url, headers={"x-np-api-key": api_key, "Accept": "application/json"}, timeout=timeout)
-        if response.status_code == 404:
+        exchange = client.call("getOrder", {"orderId": order_id})
+        if exchange.status == 404:
             return None
-        if response.status_code != 200:
-            raise RuntimeError(f"GET {url} answered {response.status_code}: {response.text[:200]}")
-        return response.json()
+        if exchange.status != 200:
+            raise RuntimeError(f"GET {exchange.url} answered {exchange.status or exchange.error}: "
+                               f"{str(exchange.response)[:200]}")
+        return exchange.response
 
     return lookup
 
@@ -153,12 +107,14 @@ def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: thread
     """Serve until Ctrl-C (or `stop` is set, for callers embedding it)."""
     out = out or sys.stdout
     stop = stop or threading.Event()
-    api_key = args.api_key or os.environ.get("OTACM_API_KEY")
-    if args.base_url and not api_key:
-        args._parser.error("--base-url needs --api-key (or $OTACM_API_KEY) to call getOrder")
     lookup = None
     if args.base_url:
-        lookup = make_order_lookup(args.base_url, api_key, args.tenant, args.environment, args.company)
+        options = TargetOptions(args.base_url, args.api_key or os.environ.get("OTACM_API_KEY"), None, args.tenant,
+                                args.environment, args.company)
+        try:
+            lookup = make_order_lookup(resolve_target(options, need_partner=False))
+        except (UsageProblem, Unreachable) as error:
+            args._parser.error(str(error))
     render = format_delivery_json if args.json else format_delivery
     printing = threading.Lock()  # deliveries arrive on several threads; keep blocks whole
 

@@ -73,7 +73,8 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
     yield resolve_target(options)
 
 
-def resolve_target(options: TargetOptions) -> Target:
+def resolve_target(options: TargetOptions, need_partner: bool = True) -> Target:
+    """The target a URL names; `need_partner=False` for callers that only read orders (webhooks listen)."""
     try:
         parsed = parse_address(str(options.base_url), options.tenant, options.environment, options.company)
     except AddressError as error:
@@ -95,8 +96,9 @@ def resolve_target(options: TargetOptions) -> Target:
         parsed = Address(server, info["tenant"], info["environment"], info["company"])
     target = Target(parsed, options.api_key or info.get("apiKey") or "", options.partner_id or info.get("partnerId") or "",
                     options.other_api_key, options.other_partner_id, capabilities)
-    if not target.api_key or not target.partner_id:
-        raise UsageProblem("--api-key and --partner-id are required for a target that is not an otacm mock")
+    if not target.api_key or (need_partner and not target.partner_id):
+        needed = "--api-key and --partner-id are" if need_partner else "--api-key is"
+        raise UsageProblem(f"{needed} required for a target that is not an otacm mock")
     return target
 
 

@@ -200,7 +200,12 @@ class SchemathesisRun:
         result = FuzzResult(seed=seed)
         started = time.monotonic()
         schema = schemathesis.openapi.from_dict(_schema_document(), config=_config(self.target, self.options, seed))
-        schema.hook("before_call")(self.before_call)
+        run = self
+
+        def before_call(context: Any, case: Any, kwargs: Any) -> None:
+            run.before_call(context, case, kwargs)  # Schemathesis marks the function it registers: not a bound method
+
+        schema.hook(before_call)
         if self.options.operations:
             schema = schema.include(operation_id=list(self.options.operations))
         stream = from_schema(schema).execute()
