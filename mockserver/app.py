@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
@@ -11,7 +12,9 @@ from contracts.spec import load_spec
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
+from mockserver.access import guard, token_for
 from mockserver.control import control
+from mockserver.dashboard import dashboard
 from mockserver.errors import ApiError
 from mockserver.responses import api, json_response
 from mockserver.urls import UrlTable
@@ -27,6 +30,7 @@ class MockState:
     backend: ChannelManagerBackend
     urls: UrlTable
     webhooks: Webhooks
+    control_token: Optional[str] = None  # None: the control side is open (loopback)
 
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
@@ -38,10 +42,12 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None)
     app.json.sort_keys = False  # the server's key order matters in strict runs
     backend = ChannelManagerBackend(config, clock)
     webhooks = Webhooks(backend, config.webhooks).attach()
-    app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks)
-    if config.control:  # otherwise `/_mock/` falls through to the API's own 401/404
-        app.register_blueprint(control)
-        app.register_blueprint(webhook_control)
+    token = token_for(config.host, config.control_token)
+    app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks, token)
+    if config.control:  # otherwise `/_mock/` and `/` fall through to the API's own 401/404
+        for blueprint in (dashboard, control, webhook_control):  # the dashboard's `/` before the API's
+            app.register_blueprint(blueprint)
+            app.before_request_funcs.setdefault(blueprint.name, []).append(guard)
     app.register_blueprint(api)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -12,6 +12,7 @@ concurrent requests and the background ticker never see half an update.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import secrets
 import threading
@@ -216,6 +217,21 @@ class ChannelManagerBackend:
             for listener in self.reset_listeners:
                 listener(partner_id.lower() if partner_id else None)
             return len(removed)
+
+    def recent_orders(self, limit: int, partner_id: str = "", statuses: frozenset[str] = frozenset(),
+                      reference: str = "", before_seq: int | None = None) -> tuple[list[Order], bool]:
+        """A page of every order, newest first (the dashboard), and whether more follow."""
+        with self.lock:
+            self.catch_up()
+            orders = self.store.newest_first(partner_id.lower(), statuses, reference.upper(), before_seq)
+            page = list(itertools.islice(orders, limit + 1))
+            return page[:limit], len(page) > limit
+
+    def order(self, order_id: str) -> Order | None:
+        """Any order by id, whoever owns it (the control side, not the API)."""
+        with self.lock:
+            self.catch_up()
+            return self.store.get(order_id)
 
     def orders(self) -> list[Order]:
         with self.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
+import os
 import signal
 import socket
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import requests
 
+from mockserver.access import TOKEN_HEADER, token_for
 from mockserver.clock import parse_duration, parse_instant
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
 
@@ -63,6 +65,10 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-control", action="store_true",
                         help="look like a real server: no /_mock/ control API (its paths answer as unknown API "
                         "routes), no dashboard, real-time clock only [config: control: true]")
+    parser.add_argument("--control-token", metavar="TOKEN",
+                        help="require this token for /_mock/ and the dashboard (header x-otacm-control-token, or "
+                        "open /_mock/ui?token=TOKEN); off loopback one is generated and printed if unset "
+                        "[config: controlToken]")
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
                         help="WSGI server, always one process (the store is in memory): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
@@ -75,7 +81,10 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
 
 def mock_config(args: argparse.Namespace) -> MockConfig:
     config = MockConfig.load(args.config)
-    changes: dict[str, Any] = {"clock_mode": args.clock, "validate_responses": args.validate_responses}
+    changes: dict[str, Any] = {"clock_mode": args.clock, "validate_responses": args.validate_responses,
+                               "host": args.host}
+    # Decided here, not in the server process, so the banner can print it.
+    changes["control_token"] = token_for(args.host, args.control_token or config.control_token)
     if args.api_mode:
         changes["api_mode"] = args.api_mode
     if args.clock_start:
@@ -118,7 +127,12 @@ def _announce(config: MockConfig, url: str) -> None:
     if config.pickup_seconds is not None:
         print(f"  pickups     every {config.pickup_seconds:g} s")
     if config.control:
-        print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url})")
+        token = f"?token={config.control_token}" if config.control_token else ""
+        print(f"  dashboard   {url}/_mock/ui{token}")
+        print(f"  control     {url}/_mock/clock   (otacm clock advance 5m --url {url}"
+              f"{' --token ' + config.control_token if config.control_token else ''})")
+        if config.control_token:
+            print(f"  token       {config.control_token}   (header {TOKEN_HEADER}; needed off loopback)")
     sys.stdout.flush()
 
 
@@ -201,6 +215,8 @@ def _register_clock(subparsers: argparse._SubParsersAction) -> None:
         "and webhook that comes due on the way, in time order.",
     )
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the mock's root URL (default {DEFAULT_URL})")
+    parser.add_argument("--token", default=os.environ.get("OTACM_CONTROL_TOKEN"),
+                        help="the control token a mock off loopback printed (default $OTACM_CONTROL_TOKEN)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("show", help="print the mock's time")
     advance = actions.add_parser("advance", help="move forward by a duration: 90s, 5m, 2h, 1d, 1h30m")
@@ -213,16 +229,19 @@ def _register_clock(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_clock(args: argparse.Namespace) -> int:
+    session = requests.Session()
+    if getattr(args, "token", None):
+        session.headers[TOKEN_HEADER] = args.token
     try:
         if args.action == "advance":
             parse_duration(args.duration)  # fail early with a clear message
-            response = requests.post(f"{args.url}/_mock/clock/advance", json={"by": args.duration}, timeout=300)
+            response = session.post(f"{args.url}/_mock/clock/advance", json={"by": args.duration}, timeout=300)
         elif args.action == "jump":
-            response = requests.post(f"{args.url}/_mock/clock/jump", json={"to": args.instant}, timeout=300)
+            response = session.post(f"{args.url}/_mock/clock/jump", json={"to": args.instant}, timeout=300)
         elif args.action in ("freeze", "resume"):
-            response = requests.post(f"{args.url}/_mock/clock/{args.action}", timeout=30)
+            response = session.post(f"{args.url}/_mock/clock/{args.action}", timeout=30)
         else:
-            response = requests.get(f"{args.url}/_mock/clock", timeout=30)
+            response = session.get(f"{args.url}/_mock/clock", timeout=30)
     except ValueError as error:
         print(f"otacm clock: {error}", file=sys.stderr)
         return 2

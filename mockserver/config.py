@@ -55,6 +55,10 @@ class MockConfig:
     control: bool = True
     # Seconds between pickups on the mock's clock; None: the spec's 60 s.
     pickup_seconds: Optional[float] = None
+    # The interface the mock is bound to (set by whoever serves it): off
+    # loopback the control side needs `control_token` (generated if unset).
+    host: str = "127.0.0.1"
+    control_token: Optional[str] = None  # `controlToken`; set: always required
 
     @property
     def default_api_key(self) -> str:
@@ -98,6 +102,7 @@ class MockConfig:
             webhooks=webhook_config(raw.get("webhooks")),
             control=_flag(raw.get("control", True), "control"),
             pickup_seconds=pickup_seconds(raw.get("pickupSeconds")),
+            control_token=str(raw["controlToken"]) if raw.get("controlToken") else None,
         )
 
 

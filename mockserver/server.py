@@ -94,7 +94,7 @@ class MockServer:
             config = config.replace(control=control)
         if pickup_seconds is not None:
             config = config.replace(pickup_seconds=pickup_seconds)
-        self.config = config
+        self.config = config.replace(host=host)
         self.app: Flask = create_app(self.config)
         self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._serve, name="otacm-mock", daemon=True)
@@ -122,6 +122,11 @@ class MockServer:
     def base_url(self) -> str:
         """The API base `{server}/{tenant}/{environment}/{company}`."""
         return api_base_url(self.url, self.config)
+
+    @property
+    def control_token(self) -> str | None:
+        """What `/_mock/` and the dashboard require (None: open, on loopback)."""
+        return self.app.extensions["otacm"].control_token
 
     @property
     def api_key(self) -> str:

@@ -124,6 +124,25 @@ class OrderStore:
             if order_id is not None:
                 yield self._orders[order_id]
 
+    def newest_first(self, partner_id: str = "", statuses: frozenset[str] = frozenset(), reference: str = "",
+                     before_seq: Optional[int] = None) -> Iterator[Order]:
+        """Every scope's orders, newest first, filtered (the dashboard): from
+        the indexes, so a page costs about its size, never the store's."""
+        if reference:  # one lookup per (scope, partner): no walk at all
+            found = [o for (scope, partner) in list(self._seqs) if not partner_id or partner == partner_id
+                     for o in [self.find_by_reference(scope, partner, reference)] if o is not None]
+            candidates: Iterable[Order] = sorted(found, key=lambda o: -o.seq)
+        elif statuses and self.count_in(statuses) <= 2000:  # few matches: sort just those
+            candidates = sorted((o for s in statuses for o in self._by_status[s].values()), key=lambda o: -o.seq)
+        else:
+            candidates = (self._orders[self._by_seq[seq]] for seq in reversed(self._by_seq))
+        for order in candidates:
+            if before_seq is not None and order.seq >= before_seq:
+                continue
+            if (partner_id and order.partner_id != partner_id) or (statuses and order.status not in statuses):
+                continue
+            yield order
+
     def clear(self, partner_id: Optional[str] = None) -> list[Order]:
         """Forget every order (or one partner's); returns what was removed."""
         doomed = [o for o in self._orders.values() if partner_id is None or o.partner_id == partner_id]

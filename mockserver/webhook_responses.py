@@ -113,3 +113,15 @@ def all_subscriptions() -> Response:
         {**subscription_json(s), "tenant": s.scope[0], "environment": s.scope[1], "company": s.scope[2]}
         for s in webhooks().subscriptions()
     ]})
+
+
+@webhook_control.post("/deliveries/<delivery_id>/retry")
+def retry_delivery(delivery_id: str) -> Response:
+    """Send a delivery's waiting retry now (the dashboard's "deliver now")."""
+    if not webhooks().dispatcher.retry_now(delivery_id):
+        response = jsonify({"code": "generic_error",
+                            "message": f"delivery {delivery_id!r} has no retry waiting (delivered, given up, "
+                                       "dropped, in flight or unknown)"})
+        response.status_code = 409
+        return response
+    return jsonify({"deliveryId": delivery_id, "retrying": True})

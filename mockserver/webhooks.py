@@ -99,6 +99,7 @@ class Delivery:
     duplicate: bool = False
     delivery_id: str = field(default_factory=lambda: f"d{next(_delivery_numbers)}")
     cancelled: bool = False
+    waiting: int | None = None  # the attempt number booked on the clock, if a retry waits
 
     def body(self) -> bytes:
         return json.dumps({"values": [event.data for event in self.events]}, ensure_ascii=False).encode("utf-8")
@@ -240,8 +241,9 @@ class WebhookDispatcher:
 
     def _retry(self, delivery: Delivery, number: int, due: float, generation: int) -> None:
         """Schedule action for a retry that came due."""
-        if delivery.cancelled or generation != self._generation:
-            return
+        if delivery.cancelled or generation != self._generation or delivery.waiting != number:
+            return  # voided, or already sent early by retry_now
+        delivery.waiting = None
         if self.registry.find(delivery.subscription.id) is None:
             self._pending.pop(delivery.delivery_id, None)
             self._log_dropped(delivery, delivery.subscription.id, delivery.events, due,
@@ -329,6 +331,7 @@ class WebhookDispatcher:
             outcome = "retrying"
             next_due = attempt.due + self.config.retry.backoff(attempt.number)
             number, generation = attempt.number + 1, attempt.generation
+            delivery.waiting = number
             self.backend.schedule.at(next_due, f"webhook retry {delivery.delivery_id}#{number}",
                                      lambda due: self._retry(delivery, number, due, generation))
         if next_due is None:
@@ -365,6 +368,22 @@ class WebhookDispatcher:
         """Every attempt so far, oldest first (optionally only those carrying `order_id`)."""
         with self.backend.lock:
             return [dict(e) for e in self._log if order_id is None or order_id in e["orderIds"]]
+
+    def latest(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` attempts, newest first (the dashboard's log)."""
+        with self.backend.lock:
+            return [dict(e) for e in itertools.islice(reversed(self._log), limit)]
+
+    def retry_now(self, delivery_id: str) -> bool:
+        """Send a delivery's booked retry now rather than at its clock time
+        (the dashboard's "deliver now"); False when no retry is waiting."""
+        with self.backend.lock:
+            delivery = self._pending.get(delivery_id)
+            if delivery is None or delivery.waiting is None:
+                return False
+            number, delivery.waiting = delivery.waiting, None
+            self._ready(Attempt(delivery, number, self.backend.clock.now(), self._generation))
+            return True
 
     def pending_count(self) -> int:
         """Deliveries not yet delivered, given up or dropped (held events not counted)."""

@@ -1,0 +1,186 @@
+"""The sandbox dashboard: one server-rendered page at `/` and `/_mock/ui`.
+
+The page is Jinja templates (templates/), plain CSS and a little JavaScript
+(static/): no build step, no CDN, so it works offline. Its panels are HTML
+fragments under `/_mock/ui/...` that the script re-fetches to stay live;
+actions go through the JSON control API (`/_mock/clock/...`,
+`/_mock/webhooks/deliveries/<id>/retry`) and createOrder itself. Every read
+is a page from the store's indexes: never a sort or scan of the whole store.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from mockserver.backend import ChannelManagerBackend
+from mockserver.clock import iso, to_datetime
+from mockserver.control import clock_state, order_history
+from mockserver.models import Order
+from mockserver.representation import order_json
+
+dashboard = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/_mock/ui/static")
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+LATEST_DELIVERIES = 50
+STATUSES = ("Submitted", "Scheduled", "Processing", "Issued", "Draft", "Error", "Cancelled")
+# The "Try an order" outcomes: label → (Prefer header, paymentReference?).
+OUTCOMES = {
+    "Issued": ("", True),
+    "Draft (no paymentReference)": ("", False),
+    "Error": ('outcome=Error; message="Forced from the dashboard"', True),
+    "Stall in Scheduled (once)": ("stall=Scheduled", True),
+    "Stall in Processing (→ Error after 1 h)": ("stall=Processing", True),
+}
+
+
+def _state() -> Any:
+    return current_app.extensions["otacm"]
+
+
+def _backend() -> ChannelManagerBackend:
+    return _state().backend
+
+
+def _bad(message: str) -> Response:
+    """A flat JSON error, as the rest of the control API answers."""
+    response = Response(json.dumps({"code": "generic_error", "message": message}), 400, mimetype="application/json")
+    return response
+
+
+def is_api_call() -> bool:
+    """A request carrying an API key is an API client's, even at `/`."""
+    return bool(request.headers.get("x-np-api-key") or request.headers.get("Authorization"))
+
+
+@dashboard.route("/", methods=["GET"], provide_automatic_options=False)
+def root() -> Any:
+    """The page, unless the caller is an API client: then `/` stays the
+    API's own answer (401/404), exactly as before the dashboard."""
+    if is_api_call():
+        from mockserver.responses import dispatch
+
+        return dispatch("")
+    return page()
+
+
+@dashboard.get("/_mock/ui")
+def page() -> Any:
+    query = _orders_query()
+    if isinstance(query, Response):
+        return query
+    return render_template("dashboard.html", **_page_context(query))
+
+
+@dashboard.get("/_mock/ui/orders")
+def orders_fragment() -> Any:
+    query = _orders_query()
+    if isinstance(query, Response):
+        return query
+    return render_template("_orders.html", **_orders_context(query))
+
+
+@dashboard.get("/_mock/ui/orders/<order_id>")
+def order_fragment(order_id: str) -> Any:
+    order = _backend().order(order_id)
+    if order is None:
+        response = _bad(f"no order {order_id!r} in the sandbox")
+        response.status_code = 404
+        return response
+    return render_template("_order.html", **_order_context(order))
+
+
+@dashboard.get("/_mock/ui/clock")
+def clock_fragment() -> Any:
+    return render_template("_clock.html", clock=clock_state())
+
+
+@dashboard.get("/_mock/ui/webhooks")
+def webhooks_fragment() -> Any:
+    return render_template("_webhooks.html", **_webhooks_context())
+
+
+# -- context ----------------------------------------------------------------------------
+def _orders_query() -> dict[str, Any] | Response:
+    """The filters and page key from the query string; a bad one is a 400."""
+    args = request.args
+    statuses = frozenset(s for s in args.get("status", "").split(",") if s)
+    unknown = statuses - set(STATUSES)
+    if unknown:
+        return _bad(f"status must be one of {', '.join(STATUSES)} (got {', '.join(sorted(unknown))})")
+    try:
+        before = int(args["before"]) if args.get("before") else None
+        size = int(args.get("size", PAGE_SIZE))
+    except ValueError:
+        return _bad("before and size must be whole numbers")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        return _bad(f"size must be between 1 and {MAX_PAGE_SIZE} (got {size})")
+    return {"partner": args.get("partner", "").strip(), "statuses": statuses,
+            "reference": args.get("reference", "").strip(), "before": before, "size": size}
+
+
+def _orders_context(query: dict[str, Any]) -> dict[str, Any]:
+    orders, more = _backend().recent_orders(query["size"], query["partner"], query["statuses"],
+                                            query["reference"], query["before"])
+    partners = _state().config.partners
+    rows = [{
+        "id": o.order_id, "seq": o.seq, "received": iso(o.received_at), "status": o.status,
+        "partner": partners[o.partner_id].name if o.partner_id in partners else o.partner_id,
+        "reference": o.sell_to_order_reference, "lines": len(o.lines),
+    } for o in orders]
+    older = rows[-1]["seq"] if more and rows else None
+    return {"rows": rows, "older": older, "query": query, "total": _store_size()}
+
+
+def _store_size() -> int:
+    with _backend().lock:
+        return len(_backend().store)
+
+
+def _order_context(order: Order) -> dict[str, Any]:
+    body = order_json(order)
+    wallets = [wallet for line in body.get("items", []) for wallet in line.get("wallets", [])]
+    return {
+        "order": order_history(order),
+        "json": json.dumps(body, indent=2, ensure_ascii=False),
+        "wallets": wallets,
+        "deliveries": _state().webhooks.dispatcher.deliveries(order.order_id),
+    }
+
+
+def _webhooks_context() -> dict[str, Any]:
+    webhooks = _state().webhooks
+    return {
+        "subscriptions": webhooks.subscriptions(),
+        "deliveries": webhooks.dispatcher.latest(LATEST_DELIVERIES),
+        "pending": webhooks.dispatcher.pending_count(),
+        "held": webhooks.dispatcher.held_count(),
+    }
+
+
+def _page_context(query: dict[str, Any]) -> dict[str, Any]:
+    from mockserver.server import api_base_url  # imported here: server.py imports the app
+
+    state = _state()
+    config = state.config
+    visit = (to_datetime(_backend().clock.now()) + timedelta(days=30)).date().isoformat()
+    catalog = state.backend.issuer.catalog
+    return {
+        **_orders_context(query),
+        **_webhooks_context(),
+        "clock": clock_state(),
+        "statuses": STATUSES,
+        "partners": config.partners,
+        "catalog": catalog.items.values(),
+        "outcomes": OUTCOMES,
+        "visit_date": visit,
+        "api_base": api_base_url("", config),
+        "api_key": config.default_api_key,
+        "partner_id": config.default_partner_id,
+        "mode": config.api_mode,
+    }

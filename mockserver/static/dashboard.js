@@ -1,0 +1,118 @@
+// The otacm dashboard: re-fetch the server-rendered panels, drive the control API.
+// No framework and no build step; every panel is an HTML fragment under /_mock/ui/.
+(function () {
+  "use strict";
+  const body = document.body;
+  const apiBase = body.dataset.apiBase;
+  const apiKey = body.dataset.apiKey;
+  const refreshMs = Number(body.dataset.refreshMs) || 2000;
+  const state = { filters: "", before: "", selected: null, busy: false };
+
+  function $(id) { return document.getElementById(id); }
+
+  async function fragment(path) {
+    const response = await fetch(path, { credentials: "same-origin" });
+    if (!response.ok) { throw new Error(path + ": HTTP " + response.status); }
+    return response.text();
+  }
+
+  function ordersPath() {
+    const params = new URLSearchParams(state.filters);
+    if (state.before) { params.set("before", state.before); }
+    return "/_mock/ui/orders?" + params.toString();
+  }
+
+  async function refresh() {
+    if (state.busy) { return; }
+    state.busy = true;
+    try {
+      const jobs = [
+        fragment("/_mock/ui/clock").then((html) => { $("clock").innerHTML = html; }),
+        fragment(ordersPath()).then((html) => { $("orders").innerHTML = html; markSelected(); }),
+        fragment("/_mock/ui/webhooks").then((html) => { $("webhooks").innerHTML = html; }),
+      ];
+      if (state.selected) {
+        jobs.push(fragment("/_mock/ui/orders/" + state.selected).then((html) => { $("detail").innerHTML = html; }));
+      }
+      await Promise.all(jobs);
+      body.dataset.refreshed = String(Date.now());
+    } catch (error) {
+      $("clock-message").textContent = String(error);
+    } finally {
+      state.busy = false;
+    }
+  }
+
+  function markSelected() {
+    document.querySelectorAll(".order-row").forEach((row) => {
+      row.classList.toggle("selected", row.dataset.orderId === state.selected);
+    });
+  }
+
+  async function openOrder(orderId) {
+    state.selected = orderId;
+    markSelected();
+    $("detail").innerHTML = await fragment("/_mock/ui/orders/" + orderId);
+  }
+
+  async function control(path, payload) {
+    const response = await fetch("/_mock/" + path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload || {}),
+    });
+    const answer = await response.json();
+    $("clock-message").textContent = response.ok ? "" : answer.message;
+    await refresh();
+    return answer;
+  }
+
+  async function tryOrder(form) {
+    const data = new FormData(form);
+    const outcome = form.elements.outcome.selectedOptions[0];
+    const reference = "UI-" + Date.now().toString(36).toUpperCase();
+    const order = {
+      partnerId: data.get("partnerId"), sellToOrderReference: reference,
+      items: [{ itemNumber: data.get("itemNumber"), quantity: Number(data.get("quantity")),
+                visitDate: data.get("visitDate"), visitTime: data.get("visitTime") }],
+    };
+    if (outcome.dataset.paid === "1") { order.paymentReference = "PAY-" + reference; }
+    const headers = { "Content-Type": "application/json", "x-np-api-key": apiKey };
+    if (outcome.value) { headers.Prefer = outcome.value; }
+    const response = await fetch(apiBase + "/channelManager", { method: "POST", headers, body: JSON.stringify(order) });
+    const answer = await response.json();
+    if (!response.ok) {
+      $("try-message").textContent = "createOrder answered " + response.status + ": " + answer.message;
+      return;
+    }
+    $("try-message").textContent = "created " + answer.orderId + " (" + answer.status + ")";
+    state.selected = answer.orderId;
+    await refresh();
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target.closest("button, a, .order-row");
+    if (!target) { return; }
+    if (target.dataset.advance) { control("clock/advance", { by: target.dataset.advance, waitForWebhooks: true }); }
+    else if (target.dataset.clock) { control("clock/" + target.dataset.clock); }
+    else if (target.dataset.retry) { control("webhooks/deliveries/" + target.dataset.retry + "/retry"); }
+    else if (target.dataset.page !== undefined) { event.preventDefault(); state.before = target.dataset.page; refresh(); }
+    else if (target.classList.contains("order-row")) { openOrder(target.dataset.orderId); }
+  });
+
+  function onSubmit(id, handler) {
+    $(id).addEventListener("submit", (event) => { event.preventDefault(); handler(event.target); });
+  }
+  onSubmit("advance-custom", (form) => control("clock/advance", { by: form.elements.by.value, waitForWebhooks: true }));
+  onSubmit("jump", (form) => control("clock/jump", { to: form.elements.to.value }));
+  onSubmit("try-order", tryOrder);
+  onSubmit("filters", (form) => {
+    const params = new URLSearchParams(new FormData(form));
+    for (const [key, value] of [...params.entries()]) { if (!value) { params.delete(key); } }
+    state.filters = params.toString();
+    state.before = "";
+    refresh();
+  });
+
+  setInterval(() => { if (document.visibilityState === "visible") { refresh(); } }, refreshMs);
+  body.dataset.ready = "1";
+})();

@@ -1,0 +1,106 @@
+"""Access to the control side: open on loopback, token-guarded elsewhere."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+import requests
+
+from contracts.cli import build_parser
+from mockserver.access import TOKEN_COOKIE, TOKEN_HEADER, is_loopback
+from mockserver.cli import mock_config
+from mockserver.server import MockServer, frozen_config
+
+GUARDED = ["/", "/_mock/ui", "/_mock/ui/orders", "/_mock/clock", "/_mock/info", "/_mock/orders",
+           "/_mock/webhooks/deliveries", "/_mock/webhooks/subscriptions"]
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[MockServer]:
+    """Bound to every interface, as a team would share it."""
+    with MockServer(frozen_config(), host="0.0.0.0") as server:
+        yield server
+
+
+def _url(server: MockServer, path: str) -> str:
+    return f"http://127.0.0.1:{server.url.rsplit(':', 1)[1]}{path}"
+
+
+@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("::1", True), ("localhost", True),
+                                            ("0.0.0.0", False), ("192.168.1.5", False), ("example.com", False)])
+def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("path", GUARDED)
+def test_off_loopback_every_control_path_needs_the_token(shared: MockServer, path: str) -> None:
+    assert shared.control_token and len(shared.control_token) >= 24
+    denied = requests.get(_url(shared, path))
+    assert denied.status_code == 401 and set(denied.json()) == {"code", "message"}
+    assert "otacm-sandbox-key" not in denied.text
+    wrong = requests.get(_url(shared, path), headers={TOKEN_HEADER: shared.control_token + "x"})
+    assert wrong.status_code == 401
+    allowed = requests.get(_url(shared, path), headers={TOKEN_HEADER: shared.control_token})
+    assert allowed.status_code == 200
+
+
+def test_info_shows_the_api_key_only_with_the_token(shared: MockServer) -> None:
+    assert "apiKey" not in requests.get(_url(shared, "/_mock/info")).text
+    info = requests.get(_url(shared, "/_mock/info"), headers={TOKEN_HEADER: shared.control_token}).json()
+    assert info["apiKey"] == shared.api_key
+
+
+def test_posts_need_the_token_too(shared: MockServer) -> None:
+    before = shared.backend.clock.now()
+    assert requests.post(_url(shared, "/_mock/clock/advance"), json={"by": "1h"}).status_code == 401
+    assert requests.post(_url(shared, "/_mock/reset"), json={}).status_code == 401
+    assert shared.backend.clock.now() == before
+
+
+def test_a_browser_gets_a_cookie_from_the_token_link(shared: MockServer) -> None:
+    browser = requests.Session()
+    first = browser.get(_url(shared, f"/_mock/ui?token={shared.control_token}"), allow_redirects=False)
+    assert first.status_code == 302 and first.headers["Location"] == "/_mock/ui"
+    assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Strict" in first.headers["Set-Cookie"]
+    assert TOKEN_COOKIE in browser.cookies
+    assert browser.get(_url(shared, "/_mock/ui")).status_code == 200
+    assert browser.post(_url(shared, "/_mock/clock/advance"), json={"by": "1m"}).status_code == 200
+
+
+def test_the_orders_api_keeps_its_own_rules(shared: MockServer) -> None:
+    base = _url(shared, shared.base_url.split(str(shared.url), 1)[1])
+    orders = f"{base}/channelManager/orders/{shared.partner_id}"
+    assert requests.get(orders).status_code == 401
+    assert requests.get(orders, headers={"x-np-api-key": shared.api_key}).status_code == 200
+    # an API client at `/` gets the API's answer, not the guard's
+    assert requests.get(_url(shared, "/"), headers={"x-np-api-key": shared.api_key}).status_code == 404
+
+
+def test_on_loopback_nothing_changes(mock: MockServer) -> None:
+    assert mock.control_token is None
+    assert requests.get(mock.url + "/_mock/info").json()["apiKey"] == mock.api_key
+    assert requests.get(mock.url + "/_mock/ui").status_code == 200
+
+
+def test_a_configured_token_is_required_even_on_loopback() -> None:
+    with MockServer(frozen_config(control_token="s3cret-token")) as server:
+        assert requests.get(server.url + "/_mock/clock").status_code == 401
+        assert requests.get(server.url + "/_mock/clock", headers={TOKEN_HEADER: "s3cret-token"}).status_code == 200
+
+
+def test_cli_generates_a_token_off_loopback_and_takes_one_given() -> None:
+    assert mock_config(build_parser().parse_args(["mock"])).control_token is None
+    generated = mock_config(build_parser().parse_args(["mock", "--host", "0.0.0.0"])).control_token
+    assert generated and len(generated) >= 24
+    given = mock_config(build_parser().parse_args(["mock", "--host", "0.0.0.0", "--control-token", "abc"]))
+    assert given.control_token == "abc"
+
+
+def test_otacm_clock_sends_the_token(shared: MockServer, capsys) -> None:
+    url = _url(shared, "")
+    assert build_parser().parse_args(["clock", "--url", url, "show"]).handler(
+        build_parser().parse_args(["clock", "--url", url, "show"])) == 2
+    args = build_parser().parse_args(["clock", "--url", url, "--token", shared.control_token, "show"])
+    assert args.handler(args) == 0
+    assert "pending" in capsys.readouterr().out

@@ -1,0 +1,102 @@
+"""The dashboard's server side: the page, its fragments, filters, paging, errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from bench.apps import fill
+from mockclient import Api, order_body
+from mockserver.server import MockServer
+
+UI = "/_mock/ui"
+
+
+def test_root_and_ui_serve_the_page_offline(mock: MockServer) -> None:
+    for path in ("/", UI):
+        page = requests.get(mock.url + path)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+        for panel in ('id="clock"', 'id="orders"', 'id="webhooks"', 'id="try-order"', 'id="detail"'):
+            assert panel in page.text
+        assert "http://" not in page.text.replace(mock.url, "") and "https://" not in page.text  # no CDN
+    for asset in ("dashboard.js", "dashboard.css"):
+        assert requests.get(f"{mock.url}{UI}/static/{asset}").status_code == 200
+
+
+def test_root_keeps_the_api_answers_for_api_clients_and_other_methods(mock: MockServer) -> None:
+    keyed = requests.get(mock.url + "/", headers={"x-np-api-key": mock.api_key})
+    assert keyed.status_code == 404 and keyed.json()["code"] == "resource_not_found"
+    assert requests.get(mock.url + "/", headers={"x-np-api-key": "wrong"}).status_code == 401
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        answer = requests.request(method, mock.url + "/")
+        assert answer.status_code == 401 and set(answer.json()) == {"code", "message"}
+    assert requests.get(mock.url + "/anything/else").status_code == 401
+
+
+def test_orders_newest_first_filtered_and_paged(api: Api) -> None:
+    ids = [api.create(order_body(api.mock.partner_id, reference=f"DASH-{i}")).json()["orderId"] for i in range(5)]
+    page = requests.get(f"{api.mock.url}{UI}/orders", params={"size": 2}).text
+    assert page.index(ids[4]) < page.index(ids[3]) and ids[2] not in page
+    older = page.split('data-page="')[1].split('"')[0]
+    second = requests.get(f"{api.mock.url}{UI}/orders", params={"size": 2, "before": older}).text
+    assert ids[2] in second and ids[1] in second and ids[4] not in second
+    by_reference = requests.get(f"{api.mock.url}{UI}/orders", params={"reference": "dash-3"}).text
+    assert ids[3] in by_reference and ids[2] not in by_reference
+    assert ids[0] in requests.get(f"{api.mock.url}{UI}/orders", params={"status": "Submitted"}).text
+    assert ids[0] not in requests.get(f"{api.mock.url}{UI}/orders", params={"status": "Issued"}).text
+    other = requests.get(f"{api.mock.url}{UI}/orders", params={"partner": "7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812"})
+    assert ids[0] not in other.text and "No orders match" in other.text
+
+
+@pytest.mark.parametrize("params, word", [({"status": "Done"}, "status"), ({"size": "0"}, "size"),
+                                          ({"size": "x"}, "whole"), ({"before": "1.5"}, "whole")])
+def test_bad_filters_are_a_flat_400(mock: MockServer, params: dict[str, str], word: str) -> None:
+    answer = requests.get(f"{mock.url}{UI}/orders", params=params)
+    assert answer.status_code == 400 and set(answer.json()) == {"code", "message"}
+    assert word in answer.json()["message"]
+
+
+def test_order_detail_has_timeline_wallets_and_deliveries(api: Api) -> None:
+    order_id = api.create(order_body(api.mock.partner_id)).json()["orderId"]
+    api.mock.clock.advance(120)
+    detail = requests.get(f"{api.mock.url}{UI}/orders/{order_id}").text
+    for status in ("Submitted", "Scheduled", "Processing", "Issued"):
+        assert f'data-status="{status}"' in detail
+    assert "pickup" in detail and "getOrder JSON" in detail and "ticket" in detail
+    missing = requests.get(f"{api.mock.url}{UI}/orders/nope")
+    assert missing.status_code == 404 and set(missing.json()) == {"code", "message"}
+
+
+def test_deliver_now_sends_a_waiting_retry(api: Api) -> None:
+    subscription = {"notificationUrl": "http://127.0.0.1:9/hooks", "eventName": "ota_cm_order_processed"}
+    assert api.session.post(api.base + "/webhook", json=subscription).status_code == 201
+    api.create(order_body(api.mock.partner_id))
+    api.mock.clock.advance(70)  # settles at +64 s; the first retry is booked 30 s later
+    assert api.mock.webhooks.wait_idle(10)
+    log = requests.get(api.mock.url + "/_mock/webhooks/deliveries").json()["deliveries"]
+    assert [e["outcome"] for e in log] == ["retrying"]
+    assert 'data-retry="' in requests.get(f"{api.mock.url}{UI}/webhooks").text
+    retried = requests.post(f"{api.mock.url}/_mock/webhooks/deliveries/{log[0]['deliveryId']}/retry")
+    assert retried.status_code == 200 and api.mock.webhooks.wait_idle(10)
+    log = requests.get(api.mock.url + "/_mock/webhooks/deliveries").json()["deliveries"]
+    assert [e["attempt"] for e in log] == [1, 2]
+    api.mock.clock.advance(31)  # the booked retry no longer fires: attempt 2 was sent early
+    assert api.mock.webhooks.wait_idle(10)
+    assert len(requests.get(api.mock.url + "/_mock/webhooks/deliveries").json()["deliveries"]) == 2
+    again = requests.post(f"{api.mock.url}/_mock/webhooks/deliveries/nope/retry")
+    assert again.status_code == 409 and set(again.json()) == {"code", "message"}
+
+
+def test_first_page_renders_under_300_ms_with_10000_orders(mock: MockServer) -> None:
+    fill(mock.backend, 10_000)
+    client = mock.app.test_client()
+    client.get(UI)  # templates compiled once
+    timings = []
+    for params in ({}, {"status": "Draft"}, {"status": "Issued"}, {"reference": "FILL-77"}, {"before": "5000"}):
+        began = time.perf_counter()
+        answer = client.get(UI, query_string=params)
+        timings.append(time.perf_counter() - began)
+        assert answer.status_code == 200
+    assert max(timings) < 0.3, timings
