@@ -11,6 +11,8 @@
    advance, against the 64 s the same lifecycle takes in real time.
 3. Memory per stored order at 100,000 and 1,000,000 orders (RSS growth).
 4. `otacm verify` against the embedded mock, if the command exists.
+5. The dashboard (bench/dashboard.py): its first page's server time with
+   10,000 orders, and getOrder throughput while the page is open and refreshing.
 
 Figures are noisy on a shared 2-core machine; ratios measured in the same
 run hold. See bench/README.md.
@@ -373,8 +375,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--warp-orders", type=int, default=10_000)
     parser.add_argument("--memory", default="100000,1000000", help="store sizes for memory per order ('' skips)")
     parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
-    parser.add_argument("--sections", default="servers,warp,memory,verify", help="which parts to run")
+    parser.add_argument("--sections", default="servers,warp,memory,verify,dashboard", help="which parts to run")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
+    parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 5")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = parser.parse_args(argv)
     if args.quick:
@@ -419,6 +422,12 @@ def main(argv: Optional[list[str]] = None) -> int:
                 log(f"    | {line}")
         else:
             log(f"  not available: `otacm verify` is not in this tree yet ({' '.join(verify['why'])})")
+
+    if "dashboard" in sections:
+        from bench.dashboard import bench_dashboard_section
+
+        with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
+            bench_dashboard_section(args.dashboard_orders, Path(tmp), args.seconds, args.connections, figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total
