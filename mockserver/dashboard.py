@@ -149,15 +149,26 @@ def _order_context(order: Order) -> dict[str, Any]:
         "order": order_history(order),
         "json": json.dumps(body, indent=2, ensure_ascii=False),
         "wallets": wallets,
-        "deliveries": _state().webhooks.dispatcher.deliveries(order.order_id),
+        "deliveries": _actionable(_state().webhooks.dispatcher.deliveries(order.order_id)[::-1]),
     }
+
+
+def _actionable(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mark, in a newest-first log, the entries a "deliver now" applies to:
+    a delivery's newest attempt, when it is still waiting for its retry."""
+    seen: set[str] = set()
+    for entry in entries:
+        delivery_id = entry.get("deliveryId")
+        entry["actionable"] = entry["outcome"] == "retrying" and bool(delivery_id) and delivery_id not in seen
+        seen.add(delivery_id or "")
+    return entries
 
 
 def _webhooks_context() -> dict[str, Any]:
     webhooks = _state().webhooks
     return {
         "subscriptions": webhooks.subscriptions(),
-        "deliveries": webhooks.dispatcher.latest(LATEST_DELIVERIES),
+        "deliveries": _actionable(webhooks.dispatcher.latest(LATEST_DELIVERIES)),
         "pending": webhooks.dispatcher.pending_count(),
         "held": webhooks.dispatcher.held_count(),
     }

@@ -82,6 +82,7 @@ def test_deliver_now_sends_a_waiting_retry(api: Api) -> None:
     assert retried.status_code == 200 and api.mock.webhooks.wait_idle(10)
     log = requests.get(api.mock.url + "/_mock/webhooks/deliveries").json()["deliveries"]
     assert [e["attempt"] for e in log] == [1, 2]
+    assert requests.get(f"{api.mock.url}{UI}/webhooks").text.count('data-retry="') == 1  # the newest attempt only
     api.mock.clock.advance(31)  # the booked retry no longer fires: attempt 2 was sent early
     assert api.mock.webhooks.wait_idle(10)
     assert len(requests.get(api.mock.url + "/_mock/webhooks/deliveries").json()["deliveries"]) == 2
