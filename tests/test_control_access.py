@@ -104,3 +104,15 @@ def test_otacm_clock_sends_the_token(shared: MockServer, capsys) -> None:
     args = build_parser().parse_args(["clock", "--url", url, "--token", shared.control_token, "show"])
     assert args.handler(args) == 0
     assert "pending" in capsys.readouterr().out
+
+
+def test_banner_prints_the_dashboard_and_the_token_off_loopback(capsys) -> None:
+    from mockserver.cli import _announce
+
+    config = mock_config(build_parser().parse_args(["mock", "--host", "0.0.0.0", "--control-token", "tok-123"]))
+    _announce(config, "http://0.0.0.0:8080")
+    text = capsys.readouterr().out
+    assert "http://0.0.0.0:8080/_mock/ui?token=tok-123" in text and "--token tok-123" in text
+    _announce(mock_config(build_parser().parse_args(["mock"])), "http://127.0.0.1:8080")
+    text = capsys.readouterr().out
+    assert "http://127.0.0.1:8080/_mock/ui\n" in text and "token" not in text

@@ -140,7 +140,8 @@ def test_mock_help_explains_every_flag(capsys) -> None:
         build_parser().parse_args(["mock", "--help"])
     text = capsys.readouterr().out
     for flag in ("--port", "--config", "--api-mode", "--clock", "--clock-start", "--api-key", "--partner-id",
-                 "--processing-seconds", "--scheduled-seconds", "--threads", "--validate-responses"):
+                 "--processing-seconds", "--scheduled-seconds", "--threads", "--validate-responses",
+                 "--no-control", "--pickup-seconds", "--control-token"):
         assert flag in text
     assert "8080" in text
 

@@ -17,7 +17,7 @@ from mockserver.cli import mock_config
 from mockserver.config import MockConfig
 from mockserver.server import MockServer
 
-CONTROL_PATHS = ["/_mock/clock", "/_mock/info", "/_mock/orders", "/_mock/webhooks/deliveries"]
+CONTROL_PATHS = ["/_mock/clock", "/_mock/info", "/_mock/orders", "/_mock/webhooks/deliveries", "/_mock/ui", "/"]
 
 
 @pytest.fixture
