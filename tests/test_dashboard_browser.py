@@ -52,6 +52,7 @@ def test_form_button_timeline_and_delivery_in_the_rendered_page(browser: Browser
         browser.wait_for(f"!!document.querySelector('tr.order-row[data-order-id=\"{order_id}\"]')")
         browser.wait_for(f"({_text('#detail-status')}) === 'Submitted'")
 
+        browser.evaluate("document.querySelector('#detail details').open = true")  # the JSON, being read
         browser.evaluate("document.getElementById('advance-5m').click()")
         browser.wait_for("!!document.querySelector('#timeline li[data-status=\"Issued\"]')")
         timeline = browser.evaluate("[...document.querySelectorAll('#timeline li')].map(li => li.dataset.status)")
@@ -61,6 +62,7 @@ def test_form_button_timeline_and_delivery_in_the_rendered_page(browser: Browser
         row = browser.evaluate(f"document.querySelector('tr.order-row[data-order-id=\"{order_id}\"]').textContent")
         assert "Issued" in row
         assert [e.status for e in receiver.events()] == ["Issued"]
+        assert browser.evaluate("document.querySelector('#detail details').open") is True  # kept open
 
         png = browser.screenshot()
     assert_not_blank(png)

@@ -16,6 +16,18 @@
     return response.text();
   }
 
+  // Replace a panel only when its HTML changed, keeping open <details> open:
+  // a refresh must not fold the JSON the user is reading.
+  function swap(id, html) {
+    const panel = $(id);
+    if (panel.dataset.html === html) { return false; }
+    const open = [...panel.querySelectorAll("details")].map((d) => d.open);
+    panel.innerHTML = html;
+    panel.dataset.html = html;
+    panel.querySelectorAll("details").forEach((d, i) => { if (open[i]) { d.open = true; } });
+    return true;
+  }
+
   function ordersPath() {
     const params = new URLSearchParams(state.filters);
     if (state.before) { params.set("before", state.before); }
@@ -27,12 +39,12 @@
     state.busy = true;
     try {
       const jobs = [
-        fragment("/_mock/ui/clock").then((html) => { $("clock").innerHTML = html; }),
-        fragment(ordersPath()).then((html) => { $("orders").innerHTML = html; markSelected(); }),
-        fragment("/_mock/ui/webhooks").then((html) => { $("webhooks").innerHTML = html; }),
+        fragment("/_mock/ui/clock").then((html) => swap("clock", html)),
+        fragment(ordersPath()).then((html) => { swap("orders", html); markSelected(); }),
+        fragment("/_mock/ui/webhooks").then((html) => swap("webhooks", html)),
       ];
       if (state.selected) {
-        jobs.push(fragment("/_mock/ui/orders/" + state.selected).then((html) => { $("detail").innerHTML = html; }));
+        jobs.push(fragment("/_mock/ui/orders/" + state.selected).then((html) => swap("detail", html)));
       }
       await Promise.all(jobs);
       body.dataset.refreshed = String(Date.now());
@@ -52,7 +64,7 @@
   async function openOrder(orderId) {
     state.selected = orderId;
     markSelected();
-    $("detail").innerHTML = await fragment("/_mock/ui/orders/" + orderId);
+    swap("detail", await fragment("/_mock/ui/orders/" + orderId));
   }
 
   async function control(path, payload) {
