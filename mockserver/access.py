@@ -50,11 +50,12 @@ def guard() -> Response | None:
         return None
     if request.method == "GET" and _matches(request.args.get("token"), token):
         return _remember(token)
-    response = jsonify({
-        "code": "unauthorized",
-        "message": f"the control API needs the control token printed at start: header {TOKEN_HEADER}, "
-                   "or open /_mock/ui?token=... in a browser",
-    })
+    message = (f"the control API needs the control token printed at start: header {TOKEN_HEADER}, "
+               "or open /_mock/ui?token=... in a browser")
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":  # a browser
+        page = f"<!doctype html><title>otacm sandbox</title><h1>Control token needed</h1><p>{message}.</p>"
+        return Response(page, 401, mimetype="text/html")
+    response = jsonify({"code": "unauthorized", "message": message})
     response.status_code = 401
     return response
 

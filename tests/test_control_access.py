@@ -45,6 +45,12 @@ def test_off_loopback_every_control_path_needs_the_token(shared: MockServer, pat
     assert allowed.status_code == 200
 
 
+def test_a_browser_without_the_token_gets_a_page_saying_how(shared: MockServer) -> None:
+    page = requests.get(_url(shared, "/_mock/ui"), headers={"Accept": "text/html,*/*;q=0.8"})
+    assert page.status_code == 401 and "text/html" in page.headers["Content-Type"]
+    assert "?token=" in page.text and shared.control_token not in page.text
+
+
 def test_info_shows_the_api_key_only_with_the_token(shared: MockServer) -> None:
     assert "apiKey" not in requests.get(_url(shared, "/_mock/info")).text
     info = requests.get(_url(shared, "/_mock/info"), headers={TOKEN_HEADER: shared.control_token}).json()
