@@ -2,11 +2,14 @@
 
 - Server time of the dashboard's first page (and its filtered variants),
   rendered by the Flask app in-process (no network), median and max.
+- The server time of one refresh of an open page (its four fragment
+  requests), in-process: the share of a core an open page costs.
 - getOrder throughput from the load generator (another process) against one
-  granian server, without the page, then while a viewer "keeps the page
-  open": every refresh period it fetches what the page's script fetches
-  (clock, orders, webhooks and an open order's panel), then without again
-  (drift). The drop is measured against the mean of both runs without.
+  granian server, in rounds: without the page, while a viewer "keeps the
+  page open" (every refresh period it fetches what the page's script
+  fetches: clock, orders, webhooks and an open order's panel) at the page's
+  2 s and at 0.5 s, then without again; each run with the page is compared
+  to its own round's runs without.
 """
 
 from __future__ import annotations
@@ -68,33 +71,56 @@ class PageViewer:
         self._thread.join(timeout=30)
 
 
+def refresh_cost_ms(orders: int, repeat: int = 20) -> float:
+    """Server time of one page refresh (its four fragment requests), in-process:
+    divided by the refresh period, the share of one core an open page takes."""
+    app, info = bench_app(orders)
+    client = app.test_client()
+    paths = PageViewer(0, info["ids"][0], 0).paths
+    for path in paths:
+        client.get(path)
+    times = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        for path in paths:
+            assert client.get(path).status_code == 200, path
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times)
+
+
 def throughput_with_page(orders: int, workdir: Path, seconds: float, connections: int,
-                         rounds: int = 5) -> dict[str, Any]:
-    """Interleaved rounds (without, with the page at its period, with it 4x
-    faster), medians compared: a shared machine's drift hits all alike."""
+                         rounds: int = 4) -> dict[str, Any]:
+    """Rounds of (without, with the page at its period, with it 4x faster,
+    without): each "with" run is compared to the mean of its own round's two
+    "without" runs, and the ratios' median is the figure, so the drift of a
+    shared machine (±50 % between runs here) cancels out as far as it can."""
     periods = (PAGE_REFRESH_SECONDS, PAGE_REFRESH_SECONDS / 4)
-    samples: dict[str, list[float]] = {"without": [], **{f"{p:g}": [] for p in periods}}
+    ratios: dict[str, list[float]] = {f"{p:g}": [] for p in periods}
     refreshes = {f"{p:g}": 0 for p in periods}
+    without: list[float] = []
     zygote = Zygote(orders, workdir)
     try:
         server = zygote.serve("granian", 2)  # what `otacm mock` runs
         try:
             server.wait_ready()
             for _ in range(rounds):
-                samples["without"].append(loadgen(server, "get", seconds, connections)["rps"])
+                first = loadgen(server, "get", seconds, connections)["rps"]
+                open_runs = {}
                 for period in periods:
                     with PageViewer(server.port, zygote.info["ids"][0], period) as viewer:
-                        samples[f"{period:g}"].append(loadgen(server, "get", seconds, connections)["rps"])
+                        open_runs[f"{period:g}"] = loadgen(server, "get", seconds, connections)["rps"]
                     refreshes[f"{period:g}"] += viewer.refreshes
+                last = loadgen(server, "get", seconds, connections)["rps"]
+                without += [first, last]
+                for label, rps in open_runs.items():
+                    ratios[label].append(rps / ((first + last) / 2))
         finally:
             server.stop()
     finally:
         zygote.stop()
-    baseline = statistics.median(samples["without"])
-    with_page = {label: {"rps": statistics.median(values), "samples": values, "refreshes": refreshes[label],
-                         "drop": 1 - statistics.median(values) / baseline}
-                 for label, values in samples.items() if label != "without"}
-    return {"without_page_rps": baseline, "without_samples": samples["without"], "with_page": with_page}
+    with_page = {label: {"ratios": values, "refreshes": refreshes[label], "drop": 1 - statistics.median(values)}
+                 for label, values in ratios.items()}
+    return {"without_rps": without, "with_page": with_page}
 
 
 def bench_dashboard_section(orders: int, workdir: Path, seconds: float, connections: int,
@@ -104,11 +130,14 @@ def bench_dashboard_section(orders: int, workdir: Path, seconds: float, connecti
     for label, timing in renders.items():
         log(f"  {label:<16} rendered in {timing['median_ms']:.1f} ms median, {timing['max_ms']:.1f} ms max "
             "(server time, budget 300 ms)")
+    cost = figures["dashboard_refresh_ms"] = refresh_cost_ms(orders)
+    log(f"  one refresh (clock, orders, webhooks, an open order) costs {cost:.1f} ms of server time: "
+        f"{cost / (PAGE_REFRESH_SECONDS * 1000) * 100:.2f} % of one core at the page's {PAGE_REFRESH_SECONDS:g} s period")
     result = figures["dashboard_throughput"] = throughput_with_page(orders, workdir, seconds, connections)
-    samples = " / ".join(f"{x:.0f}" for x in result["without_samples"])
-    log(f"  getOrder on granian@2, median of interleaved rounds: without the page {result['without_page_rps']:.0f} "
-        f"req/s ({samples})")
+    samples = " / ".join(f"{x:.0f}" for x in result["without_rps"])
+    log(f"  getOrder on granian@2 without the page: {samples} req/s")
     for period, run in result["with_page"].items():
-        samples = " / ".join(f"{x:.0f}" for x in run["samples"])
-        log(f"  with the page open, refreshing every {period} s ({run['refreshes']} refreshes): {run['rps']:.0f} req/s "
-            f"({samples}), drop {run['drop'] * 100:.1f} %{' (budget < 10 %)' if period == '2' else ''}")
+        ratios = " / ".join(f"{x:.2f}" for x in run["ratios"])
+        log(f"  with the page open, refreshing every {period} s ({run['refreshes']} refreshes): "
+            f"ratio to its round's runs without {ratios}, median drop {run['drop'] * 100:.1f} %"
+            f"{' (budget < 10 %)' if period == '2' else ''}")
