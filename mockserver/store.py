@@ -10,6 +10,7 @@ and status filters.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
@@ -135,13 +136,27 @@ class OrderStore:
         elif statuses and self.count_in(statuses) <= 2000:  # few matches: sort just those
             candidates = sorted((o for s in statuses for o in self._by_status[s].values()), key=lambda o: -o.seq)
         else:
-            candidates = (self._orders[self._by_seq[seq]] for seq in reversed(self._by_seq))
+            candidates = self._arrivals_backwards(partner_id, before_seq)
         for order in candidates:
             if before_seq is not None and order.seq >= before_seq:
                 continue
             if (partner_id and order.partner_id != partner_id) or (statuses and order.status not in statuses):
                 continue
             yield order
+
+    def _arrivals_backwards(self, partner_id: str, before_seq: Optional[int]) -> Iterator[Order]:
+        """The per-(scope, partner) arrival lists merged newest first, each
+        entered by bisection below `before_seq`: a deep page costs its size."""
+        walks = []
+        for (_, partner), seqs in list(self._seqs.items()):
+            if partner_id and partner != partner_id:
+                continue
+            top = len(seqs) if before_seq is None else bisect.bisect_left(seqs, before_seq)
+            walks.append(_backwards(seqs, top))
+        for seq in heapq.merge(*walks, reverse=True):
+            order_id = self._by_seq.get(seq)
+            if order_id is not None:  # removed orders stay in the lists, skipped here
+                yield self._orders[order_id]
 
     def clear(self, partner_id: Optional[str] = None) -> list[Order]:
         """Forget every order (or one partner's); returns what was removed."""
@@ -151,6 +166,12 @@ class OrderStore:
         if partner_id is None:
             self._empty()  # also drops the arrival-order lists of removed orders
         return doomed
+
+
+def _backwards(values: list[int], top: int) -> Iterator[int]:
+    """values[top - 1], values[top - 2], ... without copying the list."""
+    for index in range(top - 1, -1, -1):
+        yield values[index]
 
 
 def _matches(order: Order, query: ListQuery) -> bool:

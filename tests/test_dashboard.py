@@ -101,3 +101,22 @@ def test_first_page_renders_under_300_ms_with_10000_orders(mock: MockServer) -> 
         timings.append(time.perf_counter() - began)
         assert answer.status_code == 200 and answer.text.count('class="order-row') == (1 if "reference" in params else 50)
     assert max(timings) < 0.3, timings
+
+
+def test_newest_first_merges_companies_and_skips_reset_orders(api: Api) -> None:
+    other_company = Api(api.mock, base_url=api.mock.base_url.rsplit("/", 1)[0] + "/Other%20Company")
+    second_partner = "7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812"
+    made = []
+    for i in range(6):
+        client = api if i % 2 else other_company
+        partner = second_partner if i == 4 else api.mock.partner_id
+        made.append(client.create(order_body(partner, reference=f"MIX-{i}")).json()["orderId"])
+    backend = api.mock.backend
+    page, more = backend.recent_orders(10)
+    assert [o.order_id for o in page] == made[::-1] and not more
+    page, more = backend.recent_orders(2, before_seq=backend.store.get(made[4]).seq)
+    assert [o.order_id for o in page] == [made[3], made[2]] and more
+    page, _ = backend.recent_orders(10, partner_id=api.mock.partner_id.upper(), before_seq=backend.store.get(made[3]).seq)
+    assert [o.order_id for o in page] == [made[2], made[1], made[0]]
+    backend.reset(second_partner)
+    assert made[4] not in [o.order_id for o in backend.recent_orders(10)[0]]
