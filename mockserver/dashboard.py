@@ -47,10 +47,9 @@ def _backend() -> ChannelManagerBackend:
     return _state().backend
 
 
-def _bad(message: str) -> Response:
+def _bad(message: str, status: int = 400) -> Response:
     """A flat JSON error, as the rest of the control API answers."""
-    response = Response(json.dumps({"code": "generic_error", "message": message}), 400, mimetype="application/json")
-    return response
+    return Response(json.dumps({"code": "generic_error", "message": message}), status, mimetype="application/json")
 
 
 def is_api_call() -> bool:
@@ -89,9 +88,7 @@ def orders_fragment() -> Any:
 def order_fragment(order_id: str) -> Any:
     order = _backend().order(order_id)
     if order is None:
-        response = _bad(f"no order {order_id!r} in the sandbox")
-        response.status_code = 404
-        return response
+        return _bad(f"no order {order_id!r} in the sandbox", 404)
     return render_template("_order.html", **_order_context(order))
 
 

@@ -111,6 +111,11 @@
     else if (target.classList.contains("order-row")) { openOrder(target.dataset.orderId); }
   });
 
+  document.addEventListener("keydown", (event) => {  // rows open from the keyboard too
+    const row = event.target.closest && event.target.closest(".order-row");
+    if (row && event.key === "Enter") { openOrder(row.dataset.orderId); }
+  });
+
   function onSubmit(id, handler) {
     $(id).addEventListener("submit", (event) => { event.preventDefault(); handler(event.target); });
   }
