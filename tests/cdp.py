@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,13 +33,14 @@ class Browser:
     """One headless browser with one page; use as a context manager."""
 
     def __init__(self, binary: str, width: int = 1280, height: int = 1400) -> None:
-        self._profile = tempfile.TemporaryDirectory(prefix="otacm-chromium-")
+        # chromium's helper processes may still write to the profile as it is removed
+        self._profile = tempfile.TemporaryDirectory(prefix="otacm-chromium-", ignore_cleanup_errors=True)
         self._process = subprocess.Popen(
             [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--remote-debugging-port=0",
              "--remote-allow-origins=*", f"--user-data-dir={self._profile.name}", f"--window-size={width},{height}",
              "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         self._ids = itertools.count(1)
         self._socket = self._connect(self._port())
@@ -102,13 +105,19 @@ class Browser:
         try:
             self._socket.close()
         finally:
-            self._process.terminate()
+            self._signal(signal.SIGTERM)  # the group: renderer and helper processes too
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                self._signal(signal.SIGKILL)
                 self._process.wait()
             self._profile.cleanup()
+
+    def _signal(self, number: int) -> None:
+        try:
+            os.killpg(self._process.pid, number)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> "Browser":
         return self
