@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -30,13 +31,13 @@ MAX_PAGE_SIZE = 500
 LATEST_DELIVERIES = 50
 STATUSES = ("Submitted", "Scheduled", "Processing", "Issued", "Draft", "Error", "Cancelled")
 # The "Try an order" outcomes: label → (Prefer header, paymentReference?).
-OUTCOMES = {
+OUTCOMES = MappingProxyType({
     "Issued": ("", True),
     "Draft (no paymentReference)": ("", False),
     "Error": ('outcome=Error; message="Forced from the dashboard"', True),
     "Stall in Scheduled (once)": ("stall=Scheduled", True),
     "Stall in Processing (→ Error after 1 h)": ("stall=Processing", True),
-}
+})
 
 
 def _state() -> Any:
