@@ -7,11 +7,10 @@ import contextlib
 import sys
 from typing import Any, Iterator, TextIO
 
-import yaml
-
 from contracts.scenarios.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
+from contracts.scenarios.loader import VenueError, load_venue
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,8 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--webhook-url", metavar="URL", help="URL the target must call, if not the receiver's own "
                      "(e.g. a tunnel to it)")
     run.add_argument("--vars", metavar="FILE", action="append", default=[],
-                     help="YAML of variables overriding scenarios/vars.yaml (e.g. another venue's catalog items)")
-    run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="one variable (repeatable)")
+                     help="the venue's facts (a copy of scenarios/vars.yaml with its items), used instead of "
+                          "scenarios/vars.yaml; a fact it leaves out or sets to null is one the venue does not "
+                          "have, and the scenarios needing it are skipped (repeatable: later files win)")
+    run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
+                     help="one venue fact, over the files (repeatable; NAME= removes it)")
     run.add_argument("-k", "--name", metavar="TEXT", help="only scenarios whose name contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--quiet", action="store_true", help="print failures and the summary only")
@@ -97,22 +99,6 @@ def _filter(library: Library, name: str | None, tags: list[str]) -> list[Any]:
     for tag in tags:
         chosen = [s for s in chosen if tag in s.tags or tag in s.modes]
     return chosen
-
-
-def _variables(args: argparse.Namespace) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    for file in args.vars:
-        with open(file, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise SystemExit(f"otacm scenarios: {file} must hold a YAML mapping of variables")
-        variables.update(data)
-    for pair in args.var:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"otacm scenarios: --var {pair!r} must be NAME=VALUE")
-        variables[name.strip()] = yaml.safe_load(value) if value else ""
-    return variables
 
 
 @contextlib.contextmanager
@@ -164,7 +150,11 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     library = _library(args.paths)
     if library is None:
         return 2
-    library.variables.update(_variables(args))
+    try:
+        library.variables = load_venue(args.vars, args.var, defaults=library.variables)
+    except VenueError as error:
+        print(f"otacm scenarios: {error}", file=sys.stderr)
+        return 2
     scenarios = _filter(library, args.name, args.tag)
     strictness = args.strictness or ("strict" if not args.base_url else "documented")
     options = RunOptions(
@@ -211,7 +201,7 @@ def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if tags:
             extras.append("tags " + ",".join(tags))
         if scenario.requires:
-            extras.append("needs " + ",".join(sorted(scenario.requires)))
+            extras.append("requires " + ",".join(sorted(scenario.requires)))
         file = scenario.path
         try:
             file = scenario.path.relative_to(root) if scenario.path else None
@@ -220,6 +210,8 @@ def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{scenario.name}  [{'; '.join(extras)}]", file=out)
         print(f"    {scenario.title}", file=out)
         print(f"    from {scenario.source}  ({file})", file=out)
+        if scenario.needs:
+            print(f"    venue facts: {', '.join(scenario.needs)}", file=out)
     print(f"\n{len(scenarios)} scenario(s)", file=out)
     return 0
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
 from contracts.spec import load_spec
-from contracts.scenarios.model import FIXTURES_DIR, VARS_FILE, Expect, Library, Scenario, ScenarioFormatError, Step, parse_duration, scenarios_dir
+from contracts.scenarios.model import (
+    BUILTIN_VARIABLES,
+    FIXTURES_DIR,
+    VARS_FILE,
+    Expect,
+    Library,
+    Scenario,
+    ScenarioFormatError,
+    Step,
+    parse_duration,
+    scenarios_dir,
+)
 from contracts.scenarios.matchers import check_matcher
+from contracts.scenarios.templates import template_names
 
 # -- loading -----------------------------------------------------------------------
 def load_library(paths: Iterable[Path | str] | None = None, root: Path | None = None) -> Library:
@@ -42,6 +54,7 @@ def load_library(paths: Iterable[Path | str] | None = None, root: Path | None = 
             scenarios.append(scenario)
     for scenario in scenarios:
         _check_fixture_refs(scenario, fixtures)
+        scenario.needs = facts_needed(scenario, fixtures)
     return Library(scenarios, fixtures, variables)
 
 
@@ -90,7 +103,7 @@ def load_file(path: Path) -> list[Scenario]:
     return [_scenario(raw, path, i, data.get("doc"), file_tags) for i, raw in enumerate(raw_list)]
 
 
-_SCENARIO_KEYS = {"name", "title", "doc", "section", "tags", "steps", "requires"}
+_SCENARIO_KEYS = {"name", "title", "doc", "section", "tags", "steps", "requires", "needs"}
 
 
 def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[str]) -> Scenario:
@@ -120,7 +133,7 @@ def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[s
     bad = requires - {"clock", "webhook"}
     if bad:
         raise ScenarioFormatError(f"{where}: unknown requirement(s) {sorted(bad)}; expected clock, webhook")
-    return Scenario(
+    scenario = Scenario(
         name=name,
         title=str(raw.get("title", "")),
         doc=str(doc),
@@ -129,7 +142,10 @@ def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[s
         steps=steps,
         path=path,
         requires=frozenset(requires),
+        needs=tuple(_str_list(raw.get("needs", []), f"{where}: needs")),
     )
+    scenario.needs = facts_needed(scenario, {})
+    return scenario
 
 
 def _str_list(value: Any, where: str) -> list[str]:
@@ -240,6 +256,29 @@ def _expect(raw: Any, where: str) -> Expect:
     )
 
 
+def facts_needed(scenario: Scenario, fixtures: Mapping[str, Any]) -> tuple[str, ...]:
+    """The venue facts a scenario needs: its declared `needs:`, then every `{{ name }}` its
+    steps (and the fixtures they use) reference that is neither built in nor saved by a step.
+    A venue without one of them cannot run the scenario: it is skipped, never failed."""
+    saved = {name for step in scenario.steps for name in step.save}
+    names = list(scenario.needs)
+    for step in scenario.steps:
+        names += template_names([step.params, step.query, step.headers, step.order, step.expect.fields])
+        names += template_names(_fixture_source(step.body, fixtures))
+    ignored = saved | set(BUILTIN_VARIABLES)
+    return tuple(dict.fromkeys(n for n in names if n not in ignored or n in scenario.needs))
+
+
+def _fixture_source(body: Any, fixtures: Mapping[str, Any]) -> Any:
+    """A body as it will be sent (a fixture with its `with`/`without` applied), before templates:
+    a line that `with` replaces does not make the scenario need the fixture's item."""
+    if isinstance(body, dict) and "fixture" in body:
+        if body["fixture"] not in fixtures:
+            return body.get("with")  # load_library reports the unknown fixture
+        return build_body(body, fixtures)
+    return body
+
+
 def _check_fixture_refs(scenario: Scenario, fixtures: Mapping[str, Any]) -> None:
     for step in scenario.steps:
         if isinstance(step.body, dict) and "fixture" in step.body:
@@ -293,3 +332,75 @@ def _remove(node: Any, parts: list[str]) -> None:
             del node[head]
 
 
+
+
+# -- venue facts ---------------------------------------------------------------------------------
+class VenueError(ValueError):
+    """A `--vars` file or `--var` pair that cannot be read; the message names it."""
+
+
+def load_venue(files: Sequence[Path | str] = (), pairs: Sequence[str] = (),
+               defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The venue facts of a run, for `otacm scenarios run` and `otacm verify` alike.
+
+    Without `files` the facts are `defaults` (the shipped `vars.yaml`: the
+    sandbox's catalog). A venue file describes a whole venue, so with `files`
+    the defaults are not used: later files override earlier ones, and a fact
+    no file names (or names as `null`) is one the venue does not have — the
+    scenarios needing it are skipped. `pairs` (`NAME=VALUE`) come last;
+    `NAME=` or `NAME=null` removes a fact. A value takes the type the fact has
+    in the defaults (item numbers and times are text, counts integers).
+    """
+    defaults = dict(_read_yaml(scenarios_dir() / VARS_FILE) if defaults is None else defaults)
+    venue: dict[str, Any] = {} if files else dict(defaults)
+    for file in files:
+        venue.update({name: _typed(name, value, defaults, f"--vars {file}")
+                      for name, value in _venue_file(Path(file)).items()})
+    for pair in pairs:
+        name, value = _pair(pair, defaults)
+        venue[name] = value
+    return {name: value for name, value in venue.items() if value is not None}
+
+
+def _venue_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise VenueError(f"--vars {path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise VenueError(f"--vars {path}: not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise VenueError(f"--vars {path}: expected a YAML mapping of fact names to values (see scenarios/vars.yaml)")
+    return data
+
+
+def _pair(pair: str, defaults: Mapping[str, Any]) -> tuple[str, Any]:
+    name, sep, text = pair.partition("=")
+    name = name.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise VenueError(f"--var {pair!r}: expected NAME=VALUE, e.g. --var group_item=31010")
+    if text.strip() in ("", "null", "~"):
+        return name, None
+    if isinstance(defaults.get(name), str):
+        return name, text  # item numbers and times stay text (YAML would read 31001 or 10:30:00 as numbers)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise VenueError(f"--var {pair!r}: the value is not valid YAML: {error}") from None
+    return name, _typed(name, value, defaults, f"--var {pair!r}")
+
+
+def _typed(name: str, value: Any, defaults: Mapping[str, Any], where: str) -> Any:
+    """`value` checked against the type of the fact's default, so a mistyped fact fails here,
+    naming its source, instead of as a puzzling answer of the target."""
+    default = defaults.get(name)
+    if value is None or default is None or isinstance(value, type(default)) and not isinstance(value, bool):
+        return value
+    if isinstance(default, str):
+        raise VenueError(f"{where}: {name} must be text; quote it ({name}: \"{value}\") — YAML reads "
+                         "unquoted numbers and times such as 10:30:00 as numbers")
+    kind = "an integer" if isinstance(default, int) else type(default).__name__
+    raise VenueError(f"{where}: {name} must be {kind} like {default!r} (got {value!r})")

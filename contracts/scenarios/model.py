@@ -14,6 +14,9 @@ FIXTURES_DIR = "fixtures"
 VARS_FILE = "vars.yaml"
 MODE_TAGS = ("async", "sync")
 KNOWN_TAGS_HINT = "async, sync, strict, mock-only, webhook, clock"
+# Variables the runner defines for every scenario; any other `{{ name }}` not
+# saved by a step is a venue fact (vars.yaml, --vars, --var) the scenario needs.
+BUILTIN_VARIABLES = ("partner_id", "other_partner_id", "unique", "today", "visit_date", "now")
 
 
 class ScenarioFormatError(ValueError):
@@ -98,6 +101,7 @@ class Scenario:
     steps: list[Step]
     path: Path | None = None
     requires: frozenset[str] = frozenset()  # clock | webhook
+    needs: tuple[str, ...] = ()  # venue facts: declared `needs:` plus every `{{ fact }}` it references
 
     @property
     def modes(self) -> frozenset[str]:

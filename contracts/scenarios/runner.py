@@ -20,9 +20,11 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Sequence
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 from contracts.scenarios import Library, Scenario
+from contracts.scenarios.loader import facts_needed
 from contracts.scenarios.results import (
     DEFAULT_DEADLINE,
     DEFAULT_POLL_INTERVAL,
@@ -36,11 +38,13 @@ from contracts.scenarios.steps import ScenarioRun
 from contracts.target import SubscriptionFailed, Target, TargetClient
 
 __all__ = ["DEFAULT_DEADLINE", "DEFAULT_POLL_INTERVAL", "Failure", "RunOptions", "RunReport", "Runner",
-           "ScenarioResult", "ScenarioRun", "run_scenarios", "select", "skip_reason"]
+           "ScenarioResult", "ScenarioRun", "missing_facts_reason", "run_scenarios", "select",
+           "skip_reason"]
 
 
 # -- selection ------------------------------------------------------------------------------
-def skip_reason(scenario: Scenario, target: Target, options: RunOptions, warp: bool) -> str:
+def skip_reason(scenario: Scenario, target: Target, options: RunOptions, warp: bool,
+                venue: Mapping[str, Any] | None = None) -> str:
     """Why a selected scenario cannot run against this target ("" when it can)."""
     if "strict" in scenario.tags and options.strictness != "strict":
         return "strict only (a server fact or project decision per CONTRACT.md); run with --strictness strict"
@@ -51,7 +55,17 @@ def skip_reason(scenario: Scenario, target: Target, options: RunOptions, warp: b
             else "needs time warp, which --no-warp turned off"
     if "webhook" in scenario.requires and not options.webhooks:
         return "needs webhooks, which --no-webhooks turned off"
-    return ""
+    return missing_facts_reason(scenario.needs, venue) if venue is not None else ""
+
+
+def missing_facts_reason(needs: Sequence[str], venue: Mapping[str, Any]) -> str:
+    """`the venue has no group_item (...)` when a needed fact is absent or null; "" when all are there.
+    A venue without, say, group tickets cannot show how they issue: that is a skip, not a failure."""
+    missing = [name for name in needs if venue.get(name) is None]
+    if not missing:
+        return ""
+    also = f"; also missing: {', '.join(missing[1:])}" if missing[1:] else ""
+    return f"the venue has no {missing[0]} (set it with --var {missing[0]}=... or in --vars FILE{also})"
 
 
 def select(scenarios: Sequence[Scenario], api_mode: str) -> tuple[list[Scenario], int]:
@@ -75,6 +89,12 @@ class Runner:
         self._subscription = contextlib.ExitStack()
         self._webhook_problem = ""
         self.webhook_url = ""
+
+    def venue(self) -> dict[str, Any]:
+        """The venue facts: the library's (vars.yaml, or `load_venue`'s) under the options' overrides;
+        a fact set to null is one the venue does not have."""
+        merged = {**self.library.variables, **self.options.variables}
+        return {name: value for name, value in merged.items() if value is not None}
 
     def next_number(self) -> int:
         with self._lock:
@@ -118,8 +138,11 @@ class Runner:
         results: list[ScenarioResult | None] = [None] * total
         done = [0]
 
+        venue = self.venue()
+
         def one(index: int, scenario: Scenario) -> None:
-            reason = skip_reason(scenario, self.target, self.options, self.warp)
+            needs = facts_needed(scenario, self.library.fixtures)
+            reason = skip_reason(replace(scenario, needs=needs), self.target, self.options, self.warp, venue)
             result = ScenarioResult(scenario, "skipped", reason) if reason else ScenarioRun(self, scenario).run()
             with self._lock:
                 results[index] = result

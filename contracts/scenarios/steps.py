@@ -71,7 +71,7 @@ class ScenarioRun:
         started = time.monotonic()
         failures: list[Failure] = []
         try:
-            self.variables = {**self.runner.library.variables, **self._builtins(), **self.options.variables}
+            self.variables = {**self._builtins(), **self.runner.venue()}  # a venue may pin e.g. visit_date
             for step in self.scenario.steps:
                 self._run_step(step)
         except StepFailed as failed:
