@@ -7,7 +7,16 @@ import contextlib
 import sys
 from typing import Any, Iterator, TextIO
 
-from contracts.scenarios.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
+from contracts.scenarios.runner import (
+    DEFAULT_DEADLINE,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_QUIET_WINDOW,
+    REAL_TIME_JOBS,
+    RunOptions,
+    ScenarioResult,
+    run_scenarios,
+    select,
+)
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
 from contracts.scenarios.loader import VenueError, load_venue
@@ -51,7 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="DURATION",
                      help="deadline of waits that name no `within` (default 3m)")
     run.add_argument("--jobs", type=int, metavar="N",
-                     help="scenarios run at once (default: 1 on a warpable target — its clock is global — else 4)")
+                     help="scenarios run at once (default: 1 on a warpable target — its clock is global — else "
+                          f"all of them, up to {REAL_TIME_JOBS})")
+    run.add_argument("--quiet-window", type=_seconds, default=DEFAULT_QUIET_WINDOW, metavar="DURATION",
+                     help="after the last scenario, wait this long once, then re-count every expect_webhook's "
+                          "events: a late extra event fails its scenario (default 20s; a warped mock advances "
+                          "its clock instead, a mock that reports idle deliveries is not waited on)")
     run.add_argument("--no-warp", action="store_true", help="never warp the clock, even when the target allows it")
     run.add_argument("--no-webhooks", action="store_true", help="skip scenarios that need a webhook receiver")
     run.add_argument("--webhook-host", default="127.0.0.1", help="interface the webhook receiver listens on")
@@ -130,8 +144,12 @@ def _mock_other_partner() -> str | None:
     return sorted(bound[0].partners)[0] if bound and bound[0].partners else None
 
 
-def _printer(out: TextIO, quiet: bool) -> Any:
+def _printer(out: TextIO, quiet: bool, shown: set[str]) -> Any:
+    """Progress per finished scenario; `shown` collects the failures printed in full."""
+
     def progress(result: ScenarioResult, position: int, total: int) -> None:
+        if result.outcome == "failed":
+            shown.add(result.scenario.name)
         if quiet and result.outcome != "failed":
             return
         width = len(str(total))
@@ -157,6 +175,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     scenarios = _filter(library, args.name, args.tag)
     strictness = args.strictness or ("strict" if not args.base_url else "documented")
+    shown: set[str] = set()
     options = RunOptions(
         strictness=strictness,
         api_mode=args.api_mode,
@@ -168,7 +187,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         webhook_host=args.webhook_host,
         webhook_port=args.webhook_port,
         webhook_url=args.webhook_url,
-        progress=_printer(out, args.quiet),
+        quiet_window=args.quiet_window,
+        progress=_printer(out, args.quiet, shown),
     )
     with _target(args) as target:
         where = "the embedded mock" if not args.base_url else target.base
@@ -178,7 +198,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
               f"{strictness} strictness, against {where} ({how})", file=out)
         report = run_scenarios(library, target, options, scenarios)
     failed = [r for r in report.results if r.outcome == "failed"]
-    if failed and not args.quiet:
+    if args.quiet:  # progress printed failures already; add those of the run's final webhook re-count
+        failed = [r for r in failed if r.scenario.name not in shown]
+    if failed:
         print("\nFailures:", file=out)
         for result in failed:
             print(result.render(), file=out)

@@ -13,6 +13,7 @@ from contracts.spec import load_spec
 from contracts.scenarios.model import (
     BUILTIN_VARIABLES,
     FIXTURES_DIR,
+    TARGET_FACTS,
     VARS_FILE,
     Expect,
     Library,
@@ -265,7 +266,7 @@ def facts_needed(scenario: Scenario, fixtures: Mapping[str, Any]) -> tuple[str, 
     for step in scenario.steps:
         names += template_names([step.params, step.query, step.headers, step.order, step.expect.fields])
         names += template_names(_fixture_source(step.body, fixtures))
-    ignored = saved | set(BUILTIN_VARIABLES)
+    ignored = saved | (set(BUILTIN_VARIABLES) - set(TARGET_FACTS))
     return tuple(dict.fromkeys(n for n in names if n not in ignored or n in scenario.needs))
 
 

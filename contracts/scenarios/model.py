@@ -17,6 +17,8 @@ KNOWN_TAGS_HINT = "async, sync, strict, mock-only, webhook, clock"
 # Variables the runner defines for every scenario; any other `{{ name }}` not
 # saved by a step is a venue fact (vars.yaml, --vars, --var) the scenario needs.
 BUILTIN_VARIABLES = ("partner_id", "other_partner_id", "unique", "today", "visit_date", "now")
+# Built-ins a target may not have (flag that sets them): a scenario using one needs it like a venue fact.
+TARGET_FACTS = {"other_partner_id": "--other-partner-id"}
 
 
 class ScenarioFormatError(ValueError):

@@ -12,6 +12,12 @@ from contracts.target import Exchange, Target
 DEFAULT_POLL_INTERVAL = 10.0  # docs/001: "a polling cadence of 10–15 seconds is reasonable"
 DEFAULT_DEADLINE = 180.0  # pickup every ~60 s, then a few seconds to settle
 STRICTNESS = ("documented", "strict")
+# Real seconds the run waits once, after every scenario finished, before it re-counts the
+# webhooks of every "exactly N events" expectation: a late duplicate fails its scenario then.
+DEFAULT_QUIET_WINDOW = 20.0
+# Scenarios at once against a target that is not warped: all of the library (they spend
+# their time waiting for pickups, so a thread each costs nothing), within a bound.
+REAL_TIME_JOBS = 64
 
 
 # -- options and results ----------------------------------------------------------------
@@ -21,13 +27,14 @@ class RunOptions:
     api_mode: str = "async"
     poll_interval: float = DEFAULT_POLL_INTERVAL
     deadline: float = DEFAULT_DEADLINE  # for waits that name no `within`
-    jobs: int | None = None  # None: 1 when warping (the clock is global), else 4
+    jobs: int | None = None  # None: 1 when warping (the clock is global), else every scenario (≤ REAL_TIME_JOBS)
     warp: bool | None = None  # None: warp when the target has clock control
     webhooks: bool = True
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 0
     webhook_url: str | None = None  # the URL the target must call (default: the receiver's own)
     webhook_grace: float = 1.0  # real seconds a warped run still waits for a late delivery
+    quiet_window: float = DEFAULT_QUIET_WINDOW  # see DEFAULT_QUIET_WINDOW; on a warped target, clock seconds
     variables: dict[str, Any] = field(default_factory=dict)
     request_timeout: float = 30.0
     progress: Callable[["ScenarioResult", int, int], None] | None = None
@@ -56,6 +63,8 @@ class ScenarioResult:
     seconds: float = 0.0
     skipped_assertions: int = 0
     timelines: dict[str, list[Observation]] = field(default_factory=dict)
+    exact_counts: dict[str, "ExactCount"] = field(default_factory=dict)  # orderId → the last expect_webhook's count
+    ended: float = 0.0  # time.monotonic() when its last step finished
 
     def render(self) -> str:
         head = f"{self.outcome.upper():7} {self.scenario.name}"
@@ -94,6 +103,16 @@ class RunReport:
         unselected = f"; {self.not_selected} scenario(s) of the other API mode not selected" if self.not_selected else ""
         return f"{', '.join(parts)} in {self.seconds:.2f} s{extra}{unselected}"
 
+
+
+@dataclass
+class ExactCount:
+    """An `expect_webhook` saw exactly `count` events for an order; the run re-counts them once,
+    after its quiet window, so "no more events" costs one wait for the whole run."""
+
+    count: int
+    step: str  # the step's label, for the failure
+    quiet: float = 0.0  # the step's `quiet`: clock seconds a warped run lets pass before re-counting
 
 
 class StepFailed(Exception):

@@ -4,7 +4,9 @@ Against a target that offers the mock's clock control (`/_mock/clock`) every
 wait warps time: the runner polls, then advances the clock by the polling
 interval, so an hour of background work costs milliseconds. Against a real
 implementation it polls on real time at the configured cadence (default 10 s,
-as docs/001 advises) up to each wait's deadline.
+as docs/001 advises) up to each wait's deadline, running every scenario at
+once (their time goes into waiting for pickups); webhook counts are re-checked
+once for the whole run after a single quiet window (contracts.scenarios.waits).
 
 Every status the runner sees for an order is kept as an `Observation`
 (contracts.checks.lifecycle); after each step the order's timeline is checked
@@ -24,10 +26,13 @@ from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from contracts.scenarios import Library, Scenario
+from contracts.scenarios.model import TARGET_FACTS
 from contracts.scenarios.loader import facts_needed
 from contracts.scenarios.results import (
     DEFAULT_DEADLINE,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_QUIET_WINDOW,
+    REAL_TIME_JOBS,
     STRICTNESS,
     Failure,
     RunOptions,
@@ -35,9 +40,10 @@ from contracts.scenarios.results import (
     ScenarioResult,
 )
 from contracts.scenarios.steps import ScenarioRun
+from contracts.scenarios.waits import recheck_counts
 from contracts.target import SubscriptionFailed, Target, TargetClient
 
-__all__ = ["DEFAULT_DEADLINE", "DEFAULT_POLL_INTERVAL", "Failure", "RunOptions", "RunReport", "Runner",
+__all__ = ["DEFAULT_DEADLINE", "DEFAULT_POLL_INTERVAL", "DEFAULT_QUIET_WINDOW", "Failure", "RunOptions", "RunReport", "Runner",
            "ScenarioResult", "ScenarioRun", "missing_facts_reason", "run_scenarios", "select",
            "skip_reason"]
 
@@ -65,7 +71,8 @@ def missing_facts_reason(needs: Sequence[str], venue: Mapping[str, Any]) -> str:
     if not missing:
         return ""
     also = f"; also missing: {', '.join(missing[1:])}" if missing[1:] else ""
-    return f"the venue has no {missing[0]} (set it with --var {missing[0]}=... or in --vars FILE{also})"
+    where = f"{TARGET_FACTS[missing[0]]} or --var" if missing[0] in TARGET_FACTS else "--var"
+    return f"the venue has no {missing[0]} (set it with {where} {missing[0]}=... or in --vars FILE{also})"
 
 
 def select(scenarios: Sequence[Scenario], api_mode: str) -> tuple[list[Scenario], int]:
@@ -93,7 +100,8 @@ class Runner:
     def venue(self) -> dict[str, Any]:
         """The venue facts: the library's (vars.yaml, or `load_venue`'s) under the options' overrides;
         a fact set to null is one the venue does not have."""
-        merged = {**self.library.variables, **self.options.variables}
+        merged = {"other_partner_id": self.target.other_partner_id or None, **self.library.variables,
+                  **self.options.variables}
         return {name: value for name, value in merged.items() if value is not None}
 
     def next_number(self) -> int:
@@ -151,7 +159,7 @@ class Runner:
             if self.options.progress:
                 self.options.progress(result, position, total)
 
-        jobs = self.options.jobs or (1 if self.warp else 4)
+        jobs = self.options.jobs or (1 if self.warp else min(max(total, 1), REAL_TIME_JOBS))
         if self.options.webhooks and any("webhook" in s.requires for s in chosen):
             self.webhooks()  # subscribe before any order is submitted, so no settle is missed
         try:
@@ -162,6 +170,7 @@ class Runner:
                 with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="otacm-scenario") as pool:
                     for future in [pool.submit(one, i, s) for i, s in enumerate(chosen)]:
                         future.result()
+            recheck_counts(self, [r for r in results if r is not None])
         finally:
             self.stop.set()
             self._stop_webhooks()

@@ -28,7 +28,7 @@ from contracts.scenarios import (
     resolve,
     show,
 )
-from contracts.scenarios.results import Failure, ScenarioResult, StepFailed, human
+from contracts.scenarios.results import ExactCount, Failure, ScenarioResult, StepFailed, human
 from contracts.scenarios.waits import expect_webhook
 from contracts.spec import load_spec
 from contracts.target import Exchange, TargetClient
@@ -51,6 +51,7 @@ class ScenarioRun:
         self.references: dict[str, str] = {}  # orderId → buyFromOrderReference
         self.reported: dict[str, int] = {}  # orderId → lifecycle violations already reported
         self.skipped_assertions = 0
+        self.exact_counts: dict[str, ExactCount] = {}  # orderId → the count its last expect_webhook saw
         self.variables: dict[str, Any] = {}
 
     # -- setup ---------------------------------------------------------------------
@@ -87,6 +88,8 @@ class ScenarioRun:
             seconds=time.monotonic() - started,
             skipped_assertions=self.skipped_assertions,
             timelines=self.timelines,
+            exact_counts=self.exact_counts,
+            ended=time.monotonic(),
         )
 
     def _run_step(self, step: Step) -> None:
