@@ -1,6 +1,6 @@
 """Scenarios: documented behaviours as YAML steps, runnable against any target.
 
-The format lives in `model` (the dataclasses), `loader` (files → model),
+The format lives in `model` (the dataclasses), `loader` (files → model, venue facts), `bodies` (fixtures),
 `templates` (`{{ }}`), `paths` (field paths) and `matchers`; `runner` runs
 them. The names below are the package's public face.
 """

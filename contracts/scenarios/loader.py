@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from contracts.scenarios.model import (
     parse_duration,
     scenarios_dir,
 )
+from contracts.scenarios.bodies import build_body
 from contracts.scenarios.matchers import check_matcher
 from contracts.scenarios.templates import template_names
 
@@ -289,50 +289,6 @@ def _check_fixture_refs(scenario: Scenario, fixtures: Mapping[str, Any]) -> None
                     f"{scenario.path}: scenario {scenario.name!r}: {step.label()}: unknown fixture {name!r} "
                     f"(known: {', '.join(sorted(fixtures)) or 'none'})"
                 )
-
-
-# -- bodies from fixtures ------------------------------------------------------------
-def build_body(raw: Any, fixtures: Mapping[str, Any]) -> Any:
-    """A step's body: inline, or `{fixture: file.name, with: {...}, without: [paths]}`.
-
-    `with` is merged into the fixture (mappings deeply, anything else replaced);
-    `without` removes dotted paths (`paymentReference`, `items.0.wallet`).
-    """
-    if not (isinstance(raw, dict) and "fixture" in raw):
-        return copy.deepcopy(raw)
-    unknown = set(raw) - {"fixture", "with", "without"}
-    if unknown:
-        raise ScenarioFormatError(f"body: unknown key(s) {sorted(unknown)} next to `fixture` (with, without)")
-    body = copy.deepcopy(fixtures[raw["fixture"]])
-    body = _merge(body, copy.deepcopy(raw.get("with") or {}))
-    for dotted in _str_list(raw.get("without", []), "body.without"):
-        _remove(body, dotted.split("."))
-    return body
-
-
-def _merge(base: Any, overlay: Any) -> Any:
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        merged = dict(base)
-        for key, value in overlay.items():
-            merged[key] = _merge(base.get(key), value) if key in base else value
-        return merged
-    return overlay
-
-
-def _remove(node: Any, parts: list[str]) -> None:
-    head, rest = parts[0], parts[1:]
-    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
-        if rest:
-            _remove(node[int(head)], rest)
-        else:
-            del node[int(head)]
-    elif isinstance(node, dict) and head in node:
-        if rest:
-            _remove(node[head], rest)
-        else:
-            del node[head]
-
-
 
 
 # -- venue facts ---------------------------------------------------------------------------------
