@@ -212,8 +212,8 @@ def test_documented_run_skips_strict_scenarios_and_assertions() -> None:
     outcome = {r.scenario.name: r for r in report.results}
     assert outcome["partner-isolation"].outcome == "skipped"
     assert outcome["delete-error-removes"].outcome == "passed"
-    assert outcome["delete-error-removes"].skipped_assertions == 1
-    assert "1 strict-only assertion(s) not checked" in report.summary()
+    assert outcome["delete-error-removes"].skipped_assertions == 2  # the exact 404 and its message
+    assert "2 strict-only assertion(s) not checked" in report.summary()
 
 
 # -- the CLI --------------------------------------------------------------------------------------

@@ -241,9 +241,12 @@ def _expect(raw: Any, where: str) -> Expect:
         raise ScenarioFormatError(f"{where}: unknown key(s) {sorted(unknown)} in expect "
                                   "(status, order_status, fields, schema)")
     status = raw.get("status", [])
-    status = [status] if isinstance(status, int) else status
-    if not isinstance(status, list) or not all(isinstance(s, int) for s in status):
-        raise ScenarioFormatError(f"{where}: expect.status is an HTTP status code or a list of them")
+    status = [status] if isinstance(status, (int, str)) else status
+    if not isinstance(status, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) or isinstance(s, str) and re.fullmatch(r"[1-5]xx", s)
+            for s in status):
+        raise ScenarioFormatError(f"{where}: expect.status is an HTTP status code (400), a class (4xx) "
+                                  "or a list of them")
     fields = raw.get("fields", {})
     if not isinstance(fields, dict):
         raise ScenarioFormatError(f"{where}: expect.fields maps a field path to a value or a matcher")

@@ -49,10 +49,19 @@ def parse_duration(value: Any, where: str = "") -> float:
 class Expect:
     """What a step's answer must be. Empty fields assert nothing."""
 
-    status: list[int] = field(default_factory=list)  # HTTP status code(s)
+    status: list[int | str] = field(default_factory=list)  # HTTP status code(s), or a class such as "4xx"
     order_status: list[str] = field(default_factory=list)  # the body's `status`, any of
     fields: dict[str, Any] = field(default_factory=dict)  # path → matcher (see `match`)
     schema: bool = True  # validate the body against the spec's response schema
+
+
+def status_matches(status: int | None, expected: int | str) -> bool:
+    """`400` is that code; `4xx` any code of the class (the docs often say only "rejected")."""
+    if status is None:
+        return False
+    if isinstance(expected, str):
+        return str(status)[0] == expected[0]
+    return status == expected
 
 
 @dataclass
