@@ -105,3 +105,14 @@ def test_the_library_passes_on_another_venue_with_its_vars_file(capsys: pytest.C
 def test_cli_reports_a_malformed_venue_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert otacm(["scenarios", "run", "--var", "nonsense"]) == 2
     assert "--var 'nonsense': expected NAME=VALUE" in capsys.readouterr().err
+
+
+def test_run_options_carry_a_whole_venue_as_verify_passes_it() -> None:
+    """`otacm verify` passes `load_venue(...)` as RunOptions.variables: a fact it lacks stays lacking."""
+    library = load_library()
+    chosen = [s for s in library.scenarios if s.name == "group-single-wallet"]
+    venue = load_venue([DATA / "venue-other.yaml"])
+    with embedded_mock() as target:
+        report = run_scenarios(library, target, RunOptions(strictness="strict", variables=venue), chosen)
+    (result,) = report.results
+    assert (result.outcome, result.reason.split(";")[0]) == ("skipped", NO_GROUP)

@@ -104,7 +104,7 @@ def load_file(path: Path) -> list[Scenario]:
     return [_scenario(raw, path, i, data.get("doc"), file_tags) for i, raw in enumerate(raw_list)]
 
 
-_SCENARIO_KEYS = {"name", "title", "doc", "section", "tags", "steps", "requires", "needs"}
+_SCENARIO_KEYS = frozenset({"name", "title", "doc", "section", "tags", "steps", "requires", "needs"})
 
 
 def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[str]) -> Scenario:
@@ -158,8 +158,8 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 
 _STEP_KINDS = ("call", "wait_until", "expect_webhook", "advance_clock")
-_COMMON_KEYS = {"title", "expect", "save"}
-_CALL_KEYS = {"call", "params", "query", "headers", "body", "auth"}
+_COMMON_KEYS = frozenset({"title", "expect", "save"})
+_CALL_KEYS = frozenset({"call", "params", "query", "headers", "body", "auth"})
 
 
 def _step(raw: Any, index: int, where: str) -> Step:

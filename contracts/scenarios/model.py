@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 
@@ -18,7 +19,7 @@ KNOWN_TAGS_HINT = "async, sync, strict, mock-only, webhook, clock"
 # saved by a step is a venue fact (vars.yaml, --vars, --var) the scenario needs.
 BUILTIN_VARIABLES = ("partner_id", "other_partner_id", "unique", "today", "visit_date", "now")
 # Built-ins a target may not have (flag that sets them): a scenario using one needs it like a venue fact.
-TARGET_FACTS = {"other_partner_id": "--other-partner-id"}
+TARGET_FACTS = MappingProxyType({"other_partner_id": "--other-partner-id"})
 
 
 class ScenarioFormatError(ValueError):

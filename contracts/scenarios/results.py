@@ -35,7 +35,7 @@ class RunOptions:
     webhook_url: str | None = None  # the URL the target must call (default: the receiver's own)
     webhook_grace: float = 1.0  # real seconds a warped run still waits for a late delivery
     quiet_window: float = DEFAULT_QUIET_WINDOW  # see DEFAULT_QUIET_WINDOW; on a warped target, clock seconds
-    variables: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)  # the venue (load_venue); empty: the library's vars.yaml
     request_timeout: float = 30.0
     progress: Callable[["ScenarioResult", int, int], None] | None = None
 

@@ -98,10 +98,11 @@ class Runner:
         self.webhook_url = ""
 
     def venue(self) -> dict[str, Any]:
-        """The venue facts: the library's (vars.yaml, or `load_venue`'s) under the options' overrides;
-        a fact set to null is one the venue does not have."""
-        merged = {"other_partner_id": self.target.other_partner_id or None, **self.library.variables,
-                  **self.options.variables}
+        """The venue facts: the options' (a whole venue, as `load_venue` gives it), else the library's
+        vars.yaml. They replace rather than overlay vars.yaml, so a fact the venue left out stays out
+        (and the scenarios needing it are skipped); a fact set to null is one the venue does not have."""
+        merged = {"other_partner_id": self.target.other_partner_id or None,
+                  **(self.options.variables or self.library.variables)}
         return {name: value for name, value in merged.items() if value is not None}
 
     def next_number(self) -> int:

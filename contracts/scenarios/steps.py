@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from contracts.scenarios.runner import Runner
 
 VISIT_DAYS_AHEAD = 30
-ORDER_CALLS = {"createOrder", "replaceOrder", "confirmOrder", "deleteOrder", "getOrder"}
+ORDER_CALLS = frozenset({"createOrder", "replaceOrder", "confirmOrder", "deleteOrder", "getOrder"})
 
 
 class ScenarioRun:
