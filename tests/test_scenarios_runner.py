@@ -1,90 +1,25 @@
 """The scenario runner against the embedded mock and against broken targets.
 
-Broken targets are the mock's own Flask app behind a WSGI middleware that
-rewrites answers, served on 127.0.0.1; each breaks one kind of assertion and
+Broken targets (tests/rewriting.py) are the mock's own Flask app behind a WSGI
+middleware that rewrites answers, served on 127.0.0.1; each breaks one kind of assertion and
 the runner must fail with a message that says what was expected. Waits warp
 the mock's clock, so nothing here sleeps.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-from werkzeug.serving import make_server
 
 from contracts.cli import main as otacm
 from contracts.scenarios.runner import RunOptions, RunReport, run_scenarios
-from contracts.target import Address, Target, detect, embedded_mock
+from contracts.target import Target, embedded_mock
 from contracts.scenarios import load_file, load_library
-from mockserver.app import create_app
-from mockserver.server import frozen_config
-from mockserver.server import _QuietHandler  # noqa: PLC2701 (quiet access log in test output)
-
-Rewrite = Callable[[str, str, int, Any, dict], "tuple[int, Any] | None"]
-
-
-# -- broken targets ----------------------------------------------------------------------
-class Rewriting:
-    """WSGI middleware: `rewrite(method, path, status, body, state)` may return a new (status, body)."""
-
-    def __init__(self, app: Any, rewrite: Rewrite) -> None:
-        self.app, self.rewrite, self.state = app, rewrite, {}
-
-    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
-        """`rewrite` is first asked with status 0 and no body: an answer then replaces the call itself."""
-        instead = self.rewrite(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), 0, None, self.state)
-        if instead is not None:
-            raw = json.dumps(instead[1]).encode()
-            start_response(f"{instead[0]} X", [("Content-Type", "application/json"),
-                                               ("Content-Length", str(len(raw)))])
-            return [raw]
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        raw = b"".join(self.app(environ, capture))
-        status = int(captured["status"].split()[0])
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        changed = self.rewrite(environ["REQUEST_METHOD"], environ.get("PATH_INFO", ""), status, body, self.state)
-        if changed is not None:
-            status, body = changed
-            raw = json.dumps(body).encode()
-        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
-        start_response(f"{status} X", headers + [("Content-Length", str(len(raw)))])
-        return [raw]
-
-
-@pytest.fixture
-def broken() -> Iterator[Callable[[Rewrite], Target]]:
-    servers = []
-
-    def serve(rewrite: Rewrite) -> Target:
-        config = frozen_config(clock_start=float(int(time.time())))
-        server = make_server("127.0.0.1", 0, Rewriting(create_app(config), rewrite), threaded=True,
-                             request_handler=_QuietHandler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        host, port = server.server_address[:2]
-        server_url = f"http://{host}:{port}"
-        return Target(Address(server_url, config.tenant, config.environment, config.company),
-                      config.default_api_key, config.default_partner_id, capabilities=detect(server_url))
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+from rewriting import Rewrite, broken  # noqa: F401 (the fixture)
 
 
 def run_text(tmp_path: Path, text: str, target: Target, **options: Any) -> RunReport:
@@ -277,8 +212,8 @@ def test_documented_run_skips_strict_scenarios_and_assertions() -> None:
     outcome = {r.scenario.name: r for r in report.results}
     assert outcome["partner-isolation"].outcome == "skipped"
     assert outcome["delete-error-removes"].outcome == "passed"
-    assert outcome["delete-error-removes"].skipped_assertions == 1
-    assert "1 strict-only assertion(s) not checked" in report.summary()
+    assert outcome["delete-error-removes"].skipped_assertions == 2  # the exact 404 and its message
+    assert "2 strict-only assertion(s) not checked" in report.summary()
 
 
 # -- the CLI --------------------------------------------------------------------------------------

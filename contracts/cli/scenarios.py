@@ -7,11 +7,19 @@ import contextlib
 import sys
 from typing import Any, Iterator, TextIO
 
-import yaml
-
-from contracts.scenarios.runner import DEFAULT_DEADLINE, DEFAULT_POLL_INTERVAL, RunOptions, ScenarioResult, run_scenarios, select
+from contracts.scenarios.runner import (
+    DEFAULT_DEADLINE,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_QUIET_WINDOW,
+    REAL_TIME_JOBS,
+    RunOptions,
+    ScenarioResult,
+    run_scenarios,
+    select,
+)
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
+from contracts.scenarios.loader import VenueError, load_venue
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,7 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="DURATION",
                      help="deadline of waits that name no `within` (default 3m)")
     run.add_argument("--jobs", type=int, metavar="N",
-                     help="scenarios run at once (default: 1 on a warpable target — its clock is global — else 4)")
+                     help="scenarios run at once (default: 1 on a warpable target — its clock is global — else "
+                          f"all of them, up to {REAL_TIME_JOBS})")
+    run.add_argument("--quiet-window", type=_seconds, default=DEFAULT_QUIET_WINDOW, metavar="DURATION",
+                     help="after the last scenario, wait this long once, then re-count every expect_webhook's "
+                          "events: a late extra event fails its scenario (default 20s; a warped mock advances "
+                          "its clock instead, a mock that reports idle deliveries is not waited on)")
     run.add_argument("--no-warp", action="store_true", help="never warp the clock, even when the target allows it")
     run.add_argument("--no-webhooks", action="store_true", help="skip scenarios that need a webhook receiver")
     run.add_argument("--webhook-host", default="127.0.0.1", help="interface the webhook receiver listens on")
@@ -60,8 +73,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--webhook-url", metavar="URL", help="URL the target must call, if not the receiver's own "
                      "(e.g. a tunnel to it)")
     run.add_argument("--vars", metavar="FILE", action="append", default=[],
-                     help="YAML of variables overriding scenarios/vars.yaml (e.g. another venue's catalog items)")
-    run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[], help="one variable (repeatable)")
+                     help="the venue's facts (a copy of scenarios/vars.yaml with its items), used instead of "
+                          "scenarios/vars.yaml; a fact it leaves out or sets to null is one the venue does not "
+                          "have, and the scenarios needing it are skipped (repeatable: later files win)")
+    run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
+                     help="one venue fact, over the files (repeatable; NAME= removes it)")
     run.add_argument("-k", "--name", metavar="TEXT", help="only scenarios whose name contains TEXT")
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--quiet", action="store_true", help="print failures and the summary only")
@@ -99,22 +115,6 @@ def _filter(library: Library, name: str | None, tags: list[str]) -> list[Any]:
     return chosen
 
 
-def _variables(args: argparse.Namespace) -> dict[str, Any]:
-    variables: dict[str, Any] = {}
-    for file in args.vars:
-        with open(file, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
-        if not isinstance(data, dict):
-            raise SystemExit(f"otacm scenarios: {file} must hold a YAML mapping of variables")
-        variables.update(data)
-    for pair in args.var:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"otacm scenarios: --var {pair!r} must be NAME=VALUE")
-        variables[name.strip()] = yaml.safe_load(value) if value else ""
-    return variables
-
-
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[Target]:
     options = TargetOptions(args.base_url, args.api_key, args.partner_id, args.tenant, args.environment,
@@ -144,8 +144,12 @@ def _mock_other_partner() -> str | None:
     return sorted(bound[0].partners)[0] if bound and bound[0].partners else None
 
 
-def _printer(out: TextIO, quiet: bool) -> Any:
+def _printer(out: TextIO, quiet: bool, shown: set[str]) -> Any:
+    """Progress per finished scenario; `shown` collects the failures printed in full."""
+
     def progress(result: ScenarioResult, position: int, total: int) -> None:
+        if result.outcome == "failed":
+            shown.add(result.scenario.name)
         if quiet and result.outcome != "failed":
             return
         width = len(str(total))
@@ -164,9 +168,14 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     library = _library(args.paths)
     if library is None:
         return 2
-    library.variables.update(_variables(args))
+    try:
+        library.variables = load_venue(args.vars, args.var, defaults=library.variables)
+    except VenueError as error:
+        print(f"otacm scenarios: {error}", file=sys.stderr)
+        return 2
     scenarios = _filter(library, args.name, args.tag)
     strictness = args.strictness or ("strict" if not args.base_url else "documented")
+    shown: set[str] = set()
     options = RunOptions(
         strictness=strictness,
         api_mode=args.api_mode,
@@ -178,7 +187,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         webhook_host=args.webhook_host,
         webhook_port=args.webhook_port,
         webhook_url=args.webhook_url,
-        progress=_printer(out, args.quiet),
+        quiet_window=args.quiet_window,
+        progress=_printer(out, args.quiet, shown),
     )
     with _target(args) as target:
         where = "the embedded mock" if not args.base_url else target.base
@@ -188,7 +198,9 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
               f"{strictness} strictness, against {where} ({how})", file=out)
         report = run_scenarios(library, target, options, scenarios)
     failed = [r for r in report.results if r.outcome == "failed"]
-    if failed and not args.quiet:
+    if args.quiet:  # progress printed failures already; add those of the run's final webhook re-count
+        failed = [r for r in failed if r.scenario.name not in shown]
+    if failed:
         print("\nFailures:", file=out)
         for result in failed:
             print(result.render(), file=out)
@@ -211,7 +223,7 @@ def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if tags:
             extras.append("tags " + ",".join(tags))
         if scenario.requires:
-            extras.append("needs " + ",".join(sorted(scenario.requires)))
+            extras.append("requires " + ",".join(sorted(scenario.requires)))
         file = scenario.path
         try:
             file = scenario.path.relative_to(root) if scenario.path else None
@@ -220,6 +232,8 @@ def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"{scenario.name}  [{'; '.join(extras)}]", file=out)
         print(f"    {scenario.title}", file=out)
         print(f"    from {scenario.source}  ({file})", file=out)
+        if scenario.needs:
+            print(f"    venue facts: {', '.join(scenario.needs)}", file=out)
     print(f"\n{len(scenarios)} scenario(s)", file=out)
     return 0
 

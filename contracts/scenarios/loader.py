@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
 from contracts.spec import load_spec
-from contracts.scenarios.model import FIXTURES_DIR, VARS_FILE, Expect, Library, Scenario, ScenarioFormatError, Step, parse_duration, scenarios_dir
+from contracts.scenarios.model import (
+    BUILTIN_VARIABLES,
+    FIXTURES_DIR,
+    TARGET_FACTS,
+    VARS_FILE,
+    Expect,
+    Library,
+    Scenario,
+    ScenarioFormatError,
+    Step,
+    parse_duration,
+    scenarios_dir,
+)
+from contracts.scenarios.bodies import build_body
 from contracts.scenarios.matchers import check_matcher
+from contracts.scenarios.templates import template_names
 
 # -- loading -----------------------------------------------------------------------
 def load_library(paths: Iterable[Path | str] | None = None, root: Path | None = None) -> Library:
@@ -42,6 +55,7 @@ def load_library(paths: Iterable[Path | str] | None = None, root: Path | None = 
             scenarios.append(scenario)
     for scenario in scenarios:
         _check_fixture_refs(scenario, fixtures)
+        scenario.needs = facts_needed(scenario, fixtures)
     return Library(scenarios, fixtures, variables)
 
 
@@ -90,7 +104,7 @@ def load_file(path: Path) -> list[Scenario]:
     return [_scenario(raw, path, i, data.get("doc"), file_tags) for i, raw in enumerate(raw_list)]
 
 
-_SCENARIO_KEYS = {"name", "title", "doc", "section", "tags", "steps", "requires"}
+_SCENARIO_KEYS = frozenset({"name", "title", "doc", "section", "tags", "steps", "requires", "needs"})
 
 
 def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[str]) -> Scenario:
@@ -120,7 +134,7 @@ def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[s
     bad = requires - {"clock", "webhook"}
     if bad:
         raise ScenarioFormatError(f"{where}: unknown requirement(s) {sorted(bad)}; expected clock, webhook")
-    return Scenario(
+    scenario = Scenario(
         name=name,
         title=str(raw.get("title", "")),
         doc=str(doc),
@@ -129,7 +143,10 @@ def _scenario(raw: Any, path: Path, index: int, file_doc: Any, file_tags: list[s
         steps=steps,
         path=path,
         requires=frozenset(requires),
+        needs=tuple(_str_list(raw.get("needs", []), f"{where}: needs")),
     )
+    scenario.needs = facts_needed(scenario, {})
+    return scenario
 
 
 def _str_list(value: Any, where: str) -> list[str]:
@@ -141,8 +158,8 @@ def _str_list(value: Any, where: str) -> list[str]:
 
 
 _STEP_KINDS = ("call", "wait_until", "expect_webhook", "advance_clock")
-_COMMON_KEYS = {"title", "expect", "save"}
-_CALL_KEYS = {"call", "params", "query", "headers", "body", "auth"}
+_COMMON_KEYS = frozenset({"title", "expect", "save"})
+_CALL_KEYS = frozenset({"call", "params", "query", "headers", "body", "auth"})
 
 
 def _step(raw: Any, index: int, where: str) -> Step:
@@ -224,9 +241,12 @@ def _expect(raw: Any, where: str) -> Expect:
         raise ScenarioFormatError(f"{where}: unknown key(s) {sorted(unknown)} in expect "
                                   "(status, order_status, fields, schema)")
     status = raw.get("status", [])
-    status = [status] if isinstance(status, int) else status
-    if not isinstance(status, list) or not all(isinstance(s, int) for s in status):
-        raise ScenarioFormatError(f"{where}: expect.status is an HTTP status code or a list of them")
+    status = [status] if isinstance(status, (int, str)) else status
+    if not isinstance(status, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) or isinstance(s, str) and re.fullmatch(r"[1-5]xx", s)
+            for s in status):
+        raise ScenarioFormatError(f"{where}: expect.status is an HTTP status code (400), a class (4xx) "
+                                  "or a list of them")
     fields = raw.get("fields", {})
     if not isinstance(fields, dict):
         raise ScenarioFormatError(f"{where}: expect.fields maps a field path to a value or a matcher")
@@ -240,6 +260,29 @@ def _expect(raw: Any, where: str) -> Expect:
     )
 
 
+def facts_needed(scenario: Scenario, fixtures: Mapping[str, Any]) -> tuple[str, ...]:
+    """The venue facts a scenario needs: its declared `needs:`, then every `{{ name }}` its
+    steps (and the fixtures they use) reference that is neither built in nor saved by a step.
+    A venue without one of them cannot run the scenario: it is skipped, never failed."""
+    saved = {name for step in scenario.steps for name in step.save}
+    names = list(scenario.needs)
+    for step in scenario.steps:
+        names += template_names([step.params, step.query, step.headers, step.order, step.expect.fields])
+        names += template_names(_fixture_source(step.body, fixtures))
+    ignored = saved | (set(BUILTIN_VARIABLES) - set(TARGET_FACTS))
+    return tuple(dict.fromkeys(n for n in names if n not in ignored or n in scenario.needs))
+
+
+def _fixture_source(body: Any, fixtures: Mapping[str, Any]) -> Any:
+    """A body as it will be sent (a fixture with its `with`/`without` applied), before templates:
+    a line that `with` replaces does not make the scenario need the fixture's item."""
+    if isinstance(body, dict) and "fixture" in body:
+        if body["fixture"] not in fixtures:
+            return body.get("with")  # load_library reports the unknown fixture
+        return build_body(body, fixtures)
+    return body
+
+
 def _check_fixture_refs(scenario: Scenario, fixtures: Mapping[str, Any]) -> None:
     for step in scenario.steps:
         if isinstance(step.body, dict) and "fixture" in step.body:
@@ -251,45 +294,73 @@ def _check_fixture_refs(scenario: Scenario, fixtures: Mapping[str, Any]) -> None
                 )
 
 
-# -- bodies from fixtures ------------------------------------------------------------
-def build_body(raw: Any, fixtures: Mapping[str, Any]) -> Any:
-    """A step's body: inline, or `{fixture: file.name, with: {...}, without: [paths]}`.
+# -- venue facts ---------------------------------------------------------------------------------
+class VenueError(ValueError):
+    """A `--vars` file or `--var` pair that cannot be read; the message names it."""
 
-    `with` is merged into the fixture (mappings deeply, anything else replaced);
-    `without` removes dotted paths (`paymentReference`, `items.0.wallet`).
+
+def load_venue(files: Sequence[Path | str] = (), pairs: Sequence[str] = (),
+               defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The venue facts of a run, for `otacm scenarios run` and `otacm verify` alike.
+
+    Without `files` the facts are `defaults` (the shipped `vars.yaml`: the
+    sandbox's catalog). A venue file describes a whole venue, so with `files`
+    the defaults are not used: later files override earlier ones, and a fact
+    no file names (or names as `null`) is one the venue does not have — the
+    scenarios needing it are skipped. `pairs` (`NAME=VALUE`) come last;
+    `NAME=` or `NAME=null` removes a fact. A value takes the type the fact has
+    in the defaults (item numbers and times are text, counts integers).
     """
-    if not (isinstance(raw, dict) and "fixture" in raw):
-        return copy.deepcopy(raw)
-    unknown = set(raw) - {"fixture", "with", "without"}
-    if unknown:
-        raise ScenarioFormatError(f"body: unknown key(s) {sorted(unknown)} next to `fixture` (with, without)")
-    body = copy.deepcopy(fixtures[raw["fixture"]])
-    body = _merge(body, copy.deepcopy(raw.get("with") or {}))
-    for dotted in _str_list(raw.get("without", []), "body.without"):
-        _remove(body, dotted.split("."))
-    return body
+    defaults = dict(_read_yaml(scenarios_dir() / VARS_FILE) if defaults is None else defaults)
+    venue: dict[str, Any] = {} if files else dict(defaults)
+    for file in files:
+        venue.update({name: _typed(name, value, defaults, f"--vars {file}")
+                      for name, value in _venue_file(Path(file)).items()})
+    for pair in pairs:
+        name, value = _pair(pair, defaults)
+        venue[name] = value
+    return {name: value for name, value in venue.items() if value is not None}
 
 
-def _merge(base: Any, overlay: Any) -> Any:
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        merged = dict(base)
-        for key, value in overlay.items():
-            merged[key] = _merge(base.get(key), value) if key in base else value
-        return merged
-    return overlay
+def _venue_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise VenueError(f"--vars {path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise VenueError(f"--vars {path}: not valid YAML: {error}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise VenueError(f"--vars {path}: expected a YAML mapping of fact names to values (see scenarios/vars.yaml)")
+    return data
 
 
-def _remove(node: Any, parts: list[str]) -> None:
-    head, rest = parts[0], parts[1:]
-    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
-        if rest:
-            _remove(node[int(head)], rest)
-        else:
-            del node[int(head)]
-    elif isinstance(node, dict) and head in node:
-        if rest:
-            _remove(node[head], rest)
-        else:
-            del node[head]
+def _pair(pair: str, defaults: Mapping[str, Any]) -> tuple[str, Any]:
+    name, sep, text = pair.partition("=")
+    name = name.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise VenueError(f"--var {pair!r}: expected NAME=VALUE, e.g. --var group_item=31010")
+    if text.strip() in ("", "null", "~"):
+        return name, None
+    if isinstance(defaults.get(name), str):
+        return name, text  # item numbers and times stay text (YAML would read 31001 or 10:30:00 as numbers)
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise VenueError(f"--var {pair!r}: the value is not valid YAML: {error}") from None
+    return name, _typed(name, value, defaults, f"--var {pair!r}")
 
 
+def _typed(name: str, value: Any, defaults: Mapping[str, Any], where: str) -> Any:
+    """`value` checked against the type of the fact's default, so a mistyped fact fails here,
+    naming its source, instead of as a puzzling answer of the target."""
+    default = defaults.get(name)
+    if value is None or default is None or isinstance(value, type(default)) and not isinstance(value, bool):
+        return value
+    if isinstance(default, str):
+        raise VenueError(f"{where}: {name} must be text; quote it ({name}: \"{value}\") — YAML reads "
+                         "unquoted numbers and times such as 10:30:00 as numbers")
+    kind = "an integer" if isinstance(default, int) else type(default).__name__
+    raise VenueError(f"{where}: {name} must be {kind} like {default!r} (got {value!r})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from typing import Any
 
 
@@ -10,10 +11,10 @@ from contracts.scenarios.model import ScenarioFormatError
 from contracts.scenarios.paths import MISSING
 
 # -- matchers ------------------------------------------------------------------------------
-MATCHER_KEYS = {
+MATCHER_KEYS = frozenset({
     "equals", "equals_ci", "not_equals", "one_of", "contains", "matches", "length", "min_length",
     "present", "empty", "each", "includes", "excludes", "disjoint_from", "distinct", "counts", "strict", "because",
-}
+})
 
 
 def is_matcher(value: Any) -> bool:
@@ -165,9 +166,9 @@ def _counts(value: Any, expected: Any) -> str:
     return f"found {', '.join(wrong)} in {show(value)}" if wrong else ""
 
 
-_MATCHERS = {
+_MATCHERS = MappingProxyType({
     "equals": _equals, "equals_ci": _equals_ci, "not_equals": _not_equals, "one_of": _one_of,
     "contains": _contains, "matches": _matches, "length": _length, "min_length": _min_length,
     "present": _present, "empty": _empty, "each": _each, "includes": _includes, "excludes": _excludes,
     "disjoint_from": _disjoint_from, "distinct": _distinct, "counts": _counts,
-}
+})

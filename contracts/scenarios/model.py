@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 
@@ -14,6 +15,11 @@ FIXTURES_DIR = "fixtures"
 VARS_FILE = "vars.yaml"
 MODE_TAGS = ("async", "sync")
 KNOWN_TAGS_HINT = "async, sync, strict, mock-only, webhook, clock"
+# Variables the runner defines for every scenario; any other `{{ name }}` not
+# saved by a step is a venue fact (vars.yaml, --vars, --var) the scenario needs.
+BUILTIN_VARIABLES = ("partner_id", "other_partner_id", "unique", "today", "visit_date", "now")
+# Built-ins a target may not have (flag that sets them): a scenario using one needs it like a venue fact.
+TARGET_FACTS = MappingProxyType({"other_partner_id": "--other-partner-id"})
 
 
 class ScenarioFormatError(ValueError):
@@ -44,10 +50,19 @@ def parse_duration(value: Any, where: str = "") -> float:
 class Expect:
     """What a step's answer must be. Empty fields assert nothing."""
 
-    status: list[int] = field(default_factory=list)  # HTTP status code(s)
+    status: list[int | str] = field(default_factory=list)  # HTTP status code(s), or a class such as "4xx"
     order_status: list[str] = field(default_factory=list)  # the body's `status`, any of
     fields: dict[str, Any] = field(default_factory=dict)  # path → matcher (see `match`)
     schema: bool = True  # validate the body against the spec's response schema
+
+
+def status_matches(status: int | None, expected: int | str) -> bool:
+    """`400` is that code; `4xx` any code of the class (the docs often say only "rejected")."""
+    if status is None:
+        return False
+    if isinstance(expected, str):
+        return str(status)[0] == expected[0]
+    return status == expected
 
 
 @dataclass
@@ -98,6 +113,7 @@ class Scenario:
     steps: list[Step]
     path: Path | None = None
     requires: frozenset[str] = frozenset()  # clock | webhook
+    needs: tuple[str, ...] = ()  # venue facts: declared `needs:` plus every `{{ fact }}` it references
 
     @property
     def modes(self) -> frozenset[str]:

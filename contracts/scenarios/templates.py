@@ -38,6 +38,24 @@ def render(value: Any, variables: Mapping[str, Any]) -> Any:
     return value
 
 
+def template_names(value: Any) -> list[str]:
+    """The variable names `{{ }}` templates in `value` start with, in order of appearance
+    (recursively; `{{ order.items[0] | upper }}` names `order`): what a scenario needs defined."""
+    names: list[str] = []
+    if isinstance(value, str):
+        for expression in _TEMPLATE.findall(value):
+            head = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)", expression)
+            if head:
+                names.append(head.group(1))
+    elif isinstance(value, list):
+        for item in value:
+            names += template_names(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            names += template_names(key) + template_names(item)
+    return names
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -34,6 +34,8 @@ def run_library(target: Target, options: VerifyOptions, say: Callable[[str], Non
                              variables=dict(options.venue))
     if options.poll_interval and not target.clock_control:
         run_options.poll_interval = options.poll_interval
+    if options.quiet_window is not None:  # the run's one wait for late webhooks (contracts.scenarios.waits)
+        run_options.quiet_window = options.quiet_window
     run = run_scenarios(library, target, run_options, chosen)
     say(f"scenarios: {run.summary()}")
     family = ScenarioFamily()
