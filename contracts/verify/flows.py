@@ -41,7 +41,7 @@ class Flow:
     # -- building requests -----------------------------------------------------------------
     def reference(self) -> str:
         self._count += 1
-        return f"otacm-{self.probe.run_id}-{self.name}-{self._count}"[:50]
+        return f"otacm-{self.probe.run_id}-{self.name}-{self._count}".lower()[:50]
 
     def line(self, item: str, visit_time: str, quantity: int = 1, days: int = VISIT_DAYS_AHEAD,
              **extra: Any) -> dict[str, Any]:
@@ -113,8 +113,8 @@ def paid(flow: Flow) -> None:
     history = flow.order("paid order (Issued, confirmed again, deleted twice)", body)
     if flow.create(history).status != 201:
         return
-    duplicate = dict(body, sellToOrderReference=body["sellToOrderReference"].swapcase())
-    flow.call(None, "createOrder", body=duplicate)
+    for reference in (body["sellToOrderReference"], body["sellToOrderReference"].upper()):
+        flow.call(None, "createOrder", body=dict(body, sellToOrderReference=reference))
     if flow.settle(history, close=True) != "Issued":
         return
     flow.call(history, "confirmOrder", body={"paymentReference": f"OTHER-{flow.probe.run_id}"})
@@ -169,6 +169,15 @@ def failing_delete(flow: Flow) -> None:
     if flow.create(history).status == 201 and flow.settle(history) == "Error":
         flow.call(history, "deleteOrder")
         flow.call(history, "getOrder")
+
+
+def error_duplicate(flow: Flow) -> None:
+    """The reference of an Error order cannot be used again by createOrder (doc 000: replace it)."""
+    body = flow.individual(False, visit_time=flow.venue["failing_time"])
+    history = flow.order("failing order (Error; its reference submitted again; deleted)", body, expect="Error")
+    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+        flow.call(None, "createOrder", body=flow.individual(False) | {"sellToOrderReference": body["sellToOrderReference"]})
+        flow.call(history, "deleteOrder")
 
 
 def group(flow: Flow) -> None:
@@ -273,6 +282,7 @@ FLOWS: dict[str, tuple[tuple[str, ...], FlowFunction]] = {
     "unpaid-replace": (INDIVIDUAL, unpaid_replace),
     "failing-replace": (INDIVIDUAL + ("failing_time",), failing_replace),
     "failing-delete": (INDIVIDUAL + ("failing_time",), failing_delete),
+    "error-duplicate": (INDIVIDUAL + ("failing_time",), error_duplicate),
     "group": (("group_item", "group_time"), group),
     "package": (("package_item", "package_time", "package_tickets", "package_coupons"), package),
     "plain-package": (("plain_package_item", "plain_package_time", "plain_package_tickets"), plain_package),

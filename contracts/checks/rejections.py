@@ -1,0 +1,130 @@
+"""Checks on requests that must be refused: invalid input, duplicates, unknown orders, and the error body.
+
+What makes a request invalid is read from the request itself (the partnerId,
+the items, the visit date against the target's clock at the call), so the
+checks judge any call the probe made, not a list of cases it promised.
+The documented level asserts the status and the flat `{code, message}` body;
+the exact wording of CONTRACT.md's messages is `strict`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from contracts.checks.documents import error_shape, request_lines, shown
+from contracts.checks.orders import expected_wallets
+from contracts.checks.registry import Finding, check
+from contracts.checks.strict import strict_error_message
+
+if TYPE_CHECKING:
+    from contracts.target import Exchange
+    from contracts.verify.evidence import CheckContext, Evidence
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ORDER_OPERATIONS = ("getOrder", "confirmOrder", "replaceOrder", "deleteOrder")
+
+
+def _visit_in_past(line: dict[str, Any], at: float) -> bool:
+    """Before the target's today (a day of slack for the server's local time zone)."""
+    try:
+        visit = date.fromisoformat(str(line.get("visitDate")))
+    except ValueError:
+        return False
+    today = datetime.fromtimestamp(at, tz=timezone.utc).date() if at else date.today()
+    return visit < today - timedelta(days=1)
+
+
+def _line_problem(line: dict[str, Any], venue: dict[str, Any], at: float) -> str:
+    quantity = line.get("quantity", 1)
+    if isinstance(quantity, int) and quantity < 1:
+        return f"quantity {quantity} (must be >= 1)"
+    if _visit_in_past(line, at):
+        return f"visitDate {line.get('visitDate')} in the past"
+    wallet = line.get("wallet") if isinstance(line.get("wallet"), dict) else {}
+    for field in ("names", "externalReferenceNumbers"):
+        values = wallet.get(field)
+        if isinstance(values, list) and len(values) != expected_wallets(line, venue):
+            return f"wallet.{field} with {len(values)} entries for {expected_wallets(line, venue)} wallet(s)"
+    return ""
+
+
+def invalid_reason(body: Any, venue: dict[str, Any], at: float) -> str:
+    """Why a createOrder body must be refused ("" when it is valid as far as the docs say)."""
+    if not isinstance(body, dict):
+        return ""
+    if not GUID.match(str(body.get("partnerId", ""))):
+        return f"partnerId {body.get('partnerId')!r} is not a GUID"
+    if "items" not in body:
+        return "no items"
+    if body["items"] == []:
+        return "an empty items array"
+    return next((p for p in (_line_problem(line, venue, at) for line in request_lines(body)) if p), "")
+
+
+def _refused(exchange: "Exchange", why: str, status: int) -> list[Finding]:
+    if exchange.status != status:
+        return [shown(exchange, f"{why}: expected {status}, got {exchange.status}")]
+    problem = error_shape(exchange.response)
+    return [shown(exchange, f"{why}: {problem}")] if problem else []
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.invalid-input"])
+def invalid_input_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A createOrder with invalid input (partnerId not a GUID, no or empty items, quantity 0, past visit date,
+    wallet names of the wrong length) answers 400."""
+    if exchange.operation != "createOrder":
+        return None
+    why = invalid_reason(exchange.body, ctx.venue, exchange.at)
+    return _refused(exchange, f"createOrder with {why}", 400) if why else None
+
+
+@check(family="rejections", subject="run", rules=["rejections.duplicate", "rejections.duplicate-case"])
+def duplicate_reference_refused(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """A second createOrder with an existing sellToOrderReference answers 400 (at `strict` also in other case)."""
+    created = {str(h.request.get("sellToOrderReference")): h for h in evidence.histories
+               if any(e.status == 201 for e in h.calls("createOrder"))}
+    findings, judged = [], False
+    for exchange in evidence.exchanges:
+        sent = str(exchange.body.get("sellToOrderReference", "")) if isinstance(exchange.body, dict) else ""
+        if exchange.operation != "createOrder" or invalid_reason(exchange.body, ctx.venue, exchange.at):
+            continue
+        original = created.get(sent) or next((h for r, h in created.items() if r.casefold() == sent.casefold()), None)
+        if original is None or (sent not in created and ctx.strictness != "strict"):
+            continue
+        judged = True
+        state = " (an Error order)" if original.facts.get("expect") == "Error" else ""
+        case = "" if sent in created else " in other letter case"
+        findings += _refused(exchange, f"createOrder repeating the sellToOrderReference of order {original.order_id}"
+                                       f"{state}{case}", 400)
+    return findings if judged else None
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.unknown-order"])
+def unknown_order_not_found(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """getOrder, confirmOrder, replaceOrder and deleteOrder of an order id that never existed answer 404."""
+    order_id = exchange.params.get("orderId", "")
+    if exchange.operation not in ORDER_OPERATIONS or not GUID.match(order_id):
+        return None
+    if any(h.order_id.lower() == order_id.lower() for h in ctx.evidence.histories if h.order_id):
+        return None
+    return _refused(exchange, f"{exchange.operation} of the unknown order {order_id}", 404)
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.error-body"])
+def error_body_flat(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A 4xx answer is the flat error body `{code, message}`."""
+    if exchange.status is None or not 400 <= exchange.status < 500:
+        return None
+    problem = error_shape(exchange.response)
+    return [shown(exchange, f"{exchange.status} answer: {problem}")] if problem else []
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.error-message"], level="strict")
+def error_message_wording(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """An error's message is CONTRACT.md's text for the case (matched loosely: case, spaces, %N any value)."""
+    if exchange.status is None or exchange.status < 400 or not isinstance(exchange.response, dict):
+        return None
+    found = strict_error_message(exchange.operation or None, exchange.status, exchange.response, exchange.params)
+    return [shown(exchange, v.message) for v in found]
