@@ -1,0 +1,63 @@
+"""The probe against the embedded mock, warped: every flow runs, and a correct target passes both levels cleanly."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from contracts.checks.registry import Registry
+from contracts.checks.rules import load_divergences
+from contracts.target import embedded_mock, reach
+from contracts.verify.evidence import CheckContext, Evidence
+from contracts.verify.flows import FLOWS
+from contracts.verify.judge import judge
+from contracts.verify.probe import Probe
+
+VENUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "vars.yaml").read_text())
+
+
+def probe(target, venue: dict, **changes) -> tuple[Evidence, str, float]:
+    options = dict(strictness="strict", today=reach(target), poll=2.0, close_poll=0.5, timeout=120.0,
+                   webhooks=True, quiet_window=60.0) | changes
+    made = Probe(target, venue, **options)
+    started = time.monotonic()
+    evidence = made.run()
+    return evidence, made.client_state, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def warped() -> tuple[Evidence, str, float]:
+    with embedded_mock() as target:
+        return probe(target, VENUE)
+
+
+def test_every_flow_runs_in_a_few_seconds(warped) -> None:
+    evidence, _, seconds = warped
+    assert evidence.skipped_flows == {}
+    assert {h.flow for h in evidence.histories} == set(FLOWS) - {"invalid-input"}
+    assert all(h.order_id for h in evidence.histories)
+    assert evidence.deliveries and not evidence.webhook_problem
+    assert seconds < 15, f"the warped probe took {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("level", ["documented", "strict"])
+def test_the_mock_passes_cleanly(warped, level: str) -> None:
+    evidence, state, _ = warped
+    outcomes = judge(Registry.collect().select([], level), CheckContext(level, VENUE, evidence, 70.0, state),
+                     load_divergences())
+    verdicts = Counter(o.verdict for o in outcomes)
+    bad = [(o.check, o.subject, o.messages[:2]) for o in outcomes if o.verdict in ("failed", "warning", "skipped")]
+    assert verdicts["failed"] == verdicts["warning"] == verdicts["skipped"] == 0, bad
+
+
+def test_a_missing_venue_fact_skips_its_flows() -> None:
+    venue = {k: v for k, v in VENUE.items() if k not in ("group_item", "failing_time")}
+    with embedded_mock() as target:
+        evidence, _, _ = probe(target, venue, webhooks=False)
+    assert evidence.skipped_flows["group"] == "needs venue fact group_item (--var group_item=...)"
+    assert {"failing-replace", "failing-delete", "error-duplicate", "sync-failure"} <= set(evidence.skipped_flows)
+    assert evidence.webhook_problem and not evidence.deliveries
