@@ -168,7 +168,7 @@ def _closely(*statuses: str) -> Evidence:
 
 CASES: dict[str, tuple[Build, Build, Build]] = {
     # orders
-    "wallet_counts": (lambda: history(created(wallets=1), body=request(quantity=2)),
+    "wallet_counts": (lambda: history(call("getOrder", 200, order("Issued", wallets=1)), body=request(quantity=2)),
                       lambda: history(created(wallets=2), body=request(quantity=2)),
                       lambda: history(call("getOrder", 200, order("Cancelled")))),
     "package_wallet_assets": (lambda: history(call("getOrder", 200, order("Issued", items=[{"wallets": [wallet(1, True, assets=TICKETS)]}])), **PKG),
@@ -303,9 +303,9 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
 }
 
 
-def context(subject: Any) -> CheckContext:
+def context(subject: Any, level: str = "strict") -> CheckContext:
     evidence = subject if isinstance(subject, Evidence) else run(subject) if isinstance(subject, OrderHistory) else run()
-    return CheckContext("strict", VENUE, evidence, 70.0, STATE)
+    return CheckContext(level, VENUE, evidence, 70.0, STATE)
 
 
 REGISTRY = Registry.collect()
@@ -327,6 +327,13 @@ def test_check_fails_passes_and_skips(name: str) -> None:
     if absent is not None:
         subject = absent()
         assert check(context(subject), subject) is None, f"{name} judged a subject without its situation"
+
+
+def test_shell_counts_are_strict_only() -> None:
+    """Doc 002 shows the Submitted answer without wallets: only CONTRACT.md (server) puts one shell per wallet."""
+    check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))
+    assert check(context(shells, "documented"), shells) is None
+    assert check(context(shells, "strict"), shells)
 
 
 def test_delivery_checks_are_skipped_without_deliveries() -> None:

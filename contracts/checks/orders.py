@@ -35,10 +35,15 @@ def expected_wallets(line: dict[str, Any], venue: dict[str, Any]) -> int:
     return quantity if isinstance(quantity, int) else 1
 
 
-@check(family="orders", subject="order", rules=["orders.wallet-count"])
+@check(family="orders", subject="order", rules=["orders.wallet-count", "orders.shell-count"])
 def wallet_counts(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
-    """Each line carries one wallet per expected wallet: 1 for a group ticket, `quantity` otherwise."""
-    pairs = [(e, d) for e, d in documents(history) if d["status"] in IN_FLIGHT | MINTED]
+    """Each line carries one wallet per expected wallet: 1 for a group ticket, `quantity` otherwise.
+
+    Draft and Issued orders at both levels; the shells of an order in flight
+    only at `strict` (doc 002 says the Submitted answer's wallets are empty).
+    """
+    judged = MINTED | (IN_FLIGHT if ctx.strictness == "strict" else frozenset())
+    pairs = [(e, d) for e, d in documents(history) if d["status"] in judged]
     findings = []
     for exchange, order in pairs:
         wanted = [expected_wallets(line, ctx.venue) for line in request_lines(sent_body(history, exchange))]
