@@ -98,7 +98,9 @@ def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | 
         ref = query["sellToOrderReference"].casefold()
         problems += [f"row {r.get('orderId')} has reference {r.get('sellToOrderReference')}" for r in found
                      if str(r.get("sellToOrderReference")).casefold() != ref]
+        partner = str(exchange.params.get("partnerId", "")).lower()
         ours = [h.order_id for h in evidence.histories if h.order_id and not _removed(h)
+                and str(h.request.get("partnerId", "")).lower() == partner
                 and str(h.request.get("sellToOrderReference")).casefold() == ref]
         if ours and ours[0] not in {r.get("orderId") for r in found}:
             problems.append(f"order {ours[0]} with that reference is missing")

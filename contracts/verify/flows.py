@@ -29,6 +29,13 @@ def missing_fact(venue: dict[str, Any], needs: Iterable[str]) -> str:
     return next((name for name in needs if venue.get(name) in (None, "")), "")
 
 
+def why_skipped(fact: str) -> str:
+    """What to give so a flow can run."""
+    if fact == "other_partner_id":
+        return "needs a second partner of the target (--other-partner-id)"
+    return f"needs venue fact {fact} (--var {fact}=...)"
+
+
 class Flow:
     """What one flow uses: its own client, the probe's recorder and the shared poller."""
 
@@ -180,6 +187,14 @@ def error_duplicate(flow: Flow) -> None:
         flow.call(history, "deleteOrder")
 
 
+def other_partner(flow: Flow) -> None:
+    """An order of a second partner: our partner's list must not show it."""
+    body = flow.individual(True) | {"partnerId": flow.venue["other_partner_id"]}
+    history = flow.order("another partner's order (kept out of our list)", body, other_partner=True)
+    if flow.create(history).status == 201:
+        flow.settle(history)
+
+
 def group(flow: Flow) -> None:
     """A group ticket for 3: one wallet."""
     line = flow.line(flow.venue["group_item"], flow.venue["group_time"], 3)
@@ -262,7 +277,8 @@ def invalid_input(flow: Flow) -> None:
 
 def listing(probe: Probe, client: Any) -> None:
     """The list, after the flows: by status, by reference (lower-cased), by a receivedAt window, one per page."""
-    histories = [h for h in probe.evidence.histories if h.order_id]
+    histories = [h for h in probe.evidence.histories if h.order_id and not h.facts.get("other_partner")
+                 and not any(o.status == "removed" for o in h.observations)]
     received = sorted(str(e.response.get("receivedAt")) for h in histories for e in h.calls("createOrder")
                       if e.status == 201 and isinstance(e.response, dict) and e.response.get("receivedAt"))
     queries: list[dict[str, Any]] = [{"status": "Issued"}, {"status": "Draft,Error"}, {"pageSize": 1}]
@@ -283,6 +299,7 @@ FLOWS: dict[str, tuple[tuple[str, ...], FlowFunction]] = {
     "failing-replace": (INDIVIDUAL + ("failing_time",), failing_replace),
     "failing-delete": (INDIVIDUAL + ("failing_time",), failing_delete),
     "error-duplicate": (INDIVIDUAL + ("failing_time",), error_duplicate),
+    "other-partner": (INDIVIDUAL + ("other_partner_id",), other_partner),
     "group": (("group_item", "group_time"), group),
     "package": (("package_item", "package_time", "package_tickets", "package_coupons"), package),
     "plain-package": (("plain_package_item", "plain_package_time", "plain_package_tickets"), plain_package),

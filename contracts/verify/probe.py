@@ -24,7 +24,7 @@ import requests
 
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
 from contracts.verify.evidence import Evidence, OrderHistory
-from contracts.verify.flows import FLOWS, Flow, listing, missing_fact
+from contracts.verify.flows import FLOWS, Flow, listing, missing_fact, why_skipped
 from contracts.verify.poller import Poller
 from contracts.webhooks.receiver import WebhookReceiver
 
@@ -37,7 +37,8 @@ class Probe:
     def __init__(self, target: Target, venue: dict[str, Any], *, strictness: str, today: date, poll: float,
                  close_poll: float, timeout: float, webhooks: bool, quiet_window: float,
                  progress: Progress | None = None, request_timeout: float = 15.0, event_wait: float = 15.0) -> None:
-        self.target, self.venue, self.strictness, self.today = target, dict(venue), strictness, today
+        self.target, self.strictness, self.today = target, strictness, today
+        self.venue = {**venue, "other_partner_id": target.other_partner_id or ""}
         self.poll, self.close_poll, self.timeout = poll, close_poll, timeout
         self.webhooks, self.quiet_window = webhooks, quiet_window
         self.say: Progress = progress or (lambda text: None)
@@ -57,7 +58,7 @@ class Probe:
         for name, (needs, function) in FLOWS.items():
             missing = missing_fact(self.venue, needs)
             if missing:
-                self.evidence.skipped_flows[name] = f"needs venue fact {missing} (--var {missing}=...)"
+                self.evidence.skipped_flows[name] = why_skipped(missing)
             else:
                 runnable.append((name, function))
         driver = TargetClient(self.target, self.request_timeout)
