@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import urlsplit
 
 from contracts.checks.documents import shown
 from contracts.checks.registry import Finding, check
@@ -29,6 +30,12 @@ def rows(exchange: "Exchange") -> list[dict[str, Any]] | None:
     body = exchange.response
     found = body.get("data") if isinstance(body, dict) else body
     return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else None
+
+
+def partner_of(exchange: "Exchange") -> str:
+    """The partner a list is for: its path parameter, else the last segment of its URL."""
+    found = exchange.params.get("partnerId") or urlsplit(exchange.url).path.rstrip("/").rsplit("/", 1)[-1]
+    return str(found).lower()
 
 
 def _over_lists(evidence: "Evidence", judge: Callable[["Exchange"], list[Finding] | None]) -> list[Finding] | None:
@@ -62,7 +69,7 @@ def list_paginated_envelope(ctx: "CheckContext", evidence: "Evidence") -> list[F
 def list_rows_of_partner(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
     """Every row belongs to the partner the list is for."""
     def judge(exchange: "Exchange") -> list[Finding]:
-        partner = str(exchange.params.get("partnerId", "")).lower()
+        partner = partner_of(exchange)
         others = sorted({str(r.get("partnerId")) for r in rows(exchange) or [] if str(r.get("partnerId")).lower() != partner})
         return [shown(exchange, f"the list for partner {partner} has rows of partner(s) {others}")] if others and partner else []
     return _over_lists(evidence, judge)
@@ -98,7 +105,7 @@ def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | 
         ref = query["sellToOrderReference"].casefold()
         problems += [f"row {r.get('orderId')} has reference {r.get('sellToOrderReference')}" for r in found
                      if str(r.get("sellToOrderReference")).casefold() != ref]
-        partner = str(exchange.params.get("partnerId", "")).lower()
+        partner = partner_of(exchange)
         ours = [h.order_id for h in evidence.histories if h.order_id and not _removed(h)
                 and str(h.request.get("partnerId", "")).lower() == partner
                 and str(h.request.get("sellToOrderReference")).casefold() == ref]

@@ -82,7 +82,8 @@ class Flow:
     def call(self, history: OrderHistory | None, operation: str, order_id: str | None = None, *,
              body: Any = None, query: dict[str, Any] | None = None) -> Exchange:
         oid = order_id if order_id is not None else (history.order_id if history else None)
-        params = {"orderId": oid} if oid is not None and operation != "createOrder" and operation != "listOrdersByPartner" else None
+        key = "partnerId" if operation == "listOrdersByPartner" else "orderId"
+        params = {key: oid} if oid is not None and operation != "createOrder" else None
         exchange = self.client.call(operation, params, query=query, body=body)
         if history is None:
             self.probe.record(exchange=exchange)
@@ -235,7 +236,8 @@ def sync_failure(flow: Flow) -> None:
     flow.create(history, sync=True)
     if history.order_id:
         return
-    found = flow.call(history, "listOrdersByPartner", query={"sellToOrderReference": body["sellToOrderReference"]})
+    found = flow.call(history, "listOrdersByPartner", flow.probe.target.partner_id,
+                      query={"sellToOrderReference": body["sellToOrderReference"]})
     rows = found.response.get("data") if isinstance(found.response, dict) else found.response
     ids = [r.get("orderId") for r in rows or [] if isinstance(r, dict)]
     if found.ok and ids and ids[0]:
@@ -287,7 +289,7 @@ def listing(probe: Probe, client: Any) -> None:
     if received:
         queries.append({"receivedAtFrom": received[0], "receivedAtTo": received[-1]})
     for query in queries:
-        probe.record(exchange=client.call("listOrdersByPartner", query=query))
+        probe.record(exchange=client.call("listOrdersByPartner", {"partnerId": probe.target.partner_id}, query=query))
 
 
 FlowFunction = Callable[[Flow], None]

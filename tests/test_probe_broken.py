@@ -1,0 +1,170 @@
+"""The probe catches the defects issue 10 lists as missed: each break of the mock fails its named check.
+
+Each case is the warped mock with one documented rule switched off (a
+middleware rewriting answers, or one instance's backend patched); the probe
+runs all its flows and the judge must fail the named check at `documented`
+(or `strict` for a server fact).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from broken_targets import rewrite_orders, rewrite_responses, wrap_sender
+from contracts.checks.registry import Registry
+from contracts.target import Address, Target, detect, reach
+from contracts.verify.evidence import CheckContext
+from contracts.verify.judge import judge
+from contracts.verify.probe import Probe
+from mockserver.errors import bad_request
+from mockserver.server import MockServer, frozen_config
+
+VENUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "vars.yaml").read_text())
+Break = Callable[[MockServer], None]
+
+
+def _orders(change: Callable[[str, str, dict[str, Any]], dict[str, Any] | None]) -> Break:
+    return lambda server: rewrite_orders(server, lambda method, path, code, order: change(method, path, order))
+
+
+def _unpaid_issued(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
+    return {**order, "status": "Issued"} if order["status"] == "Draft" else None
+
+
+def _no_external_references(method: str, path: str, order: dict[str, Any]) -> dict[str, Any]:
+    for line in order.get("items") or []:
+        for wallet in line.get("wallets") or []:
+            wallet["externalReferenceNumber"] = ""
+    return order
+
+
+def _one_wallet_less(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
+    if order["status"] != "Issued":
+        return None
+    for line in order.get("items") or []:
+        line["wallets"] = line.get("wallets", [])[:-1]
+    return order
+
+
+def _silent_error(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
+    return {**order, "statusMessage": ""} if order["status"] == "Error" else None
+
+
+def _never_scheduled(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
+    return {**order, "status": "Submitted"} if order["status"] == "Scheduled" else None
+
+
+def _replace_answers_old_status(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
+    return {**order, "status": "Draft"} if method == "PUT" and order["status"] == "Submitted" else None
+
+
+def _patch(method: str, wrap: Callable[[Any, Any], Any]) -> Break:
+    def apply(server: MockServer) -> None:
+        backend = server.backend
+        setattr(backend, method, wrap(backend, getattr(backend, method)))
+    return apply
+
+
+def _confirm_issued_refused(backend: Any, confirm: Any) -> Any:
+    def broken(caller: Any, scope: Any, order_id: str, read_body: Any) -> Any:
+        if backend.get_order(caller, scope, order_id).status == "Issued":
+            raise bad_request("Order cannot be confirmed in status Issued")
+        return confirm(caller, scope, order_id, read_body)
+    return broken
+
+
+def _delete_cancelled_refused(backend: Any, delete: Any) -> Any:
+    def broken(caller: Any, scope: Any, order_id: str) -> Any:
+        if backend.get_order(caller, scope, order_id).status == "Cancelled":
+            raise bad_request("Order cannot be deleted in status Cancelled")
+        return delete(caller, scope, order_id)
+    return broken
+
+
+def _replace_error_refused(backend: Any, replace: Any) -> Any:
+    def broken(caller: Any, scope: Any, order_id: str, body: Any, directives: Any, sync: bool) -> Any:
+        if backend.get_order(caller, scope, order_id).status == "Error":
+            raise bad_request("Order cannot be replaced in status Error")
+        return replace(caller, scope, order_id, body, directives, sync)
+    return broken
+
+
+def _draft_delete_keeps_row(backend: Any, delete: Any) -> Any:
+    def broken(caller: Any, scope: Any, order_id: str) -> Any:
+        order = backend.get_order(caller, scope, order_id)
+        if order.status == "Draft":
+            return order  # answers the order, removes nothing
+        return delete(caller, scope, order_id)
+    return broken
+
+
+def _sync_ignored(server: MockServer) -> None:
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["QUERY_STRING"] = "&".join(p for p in environ.get("QUERY_STRING", "").split("&") if not p.startswith("sync="))
+        return inner(environ, start_response)
+    server.app.wsgi_app = app
+
+
+def _list_filters_ignored(server: MockServer) -> None:
+    inner = server.app.wsgi_app
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if "/orders/" in environ.get("PATH_INFO", ""):
+            environ["QUERY_STRING"] = ""
+        return inner(environ, start_response)
+    server.app.wsgi_app = app
+
+
+def _foreign_rows(server: MockServer) -> None:
+    def rewrite(method: str, path: str, code: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        document = json.loads(body) if "/orders/" in path and code == 200 else None
+        if isinstance(document, dict) and document.get("data"):
+            document["data"].append({**document["data"][0], "partnerId": "7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812"})
+            return code, headers, json.dumps(document).encode()
+        return code, headers, body
+    rewrite_responses(server, rewrite)
+
+
+BREAKS: dict[str, tuple[str, str, Break]] = {
+    "unpaid order settles Issued": ("settles_by_payment", "documented", _orders(_unpaid_issued)),
+    "confirmOrder on Issued answers 400": ("confirm_on_issued_unchanged", "documented",
+                                           _patch("confirm_order", _confirm_issued_refused)),
+    "deleting a Cancelled order is refused": ("delete_cancelled_again", "documented",
+                                              _patch("delete_order", _delete_cancelled_refused)),
+    "deleting a Draft keeps the row": ("delete_removes_draft_or_error", "documented",
+                                       _patch("delete_order", _draft_delete_keeps_row)),
+    "replace on Error is refused": ("replace_resubmits", "documented", _patch("replace_order", _replace_error_refused)),
+    "replace answers the old status": ("replace_resubmits", "documented", _orders(_replace_answers_old_status)),
+    "external references not echoed": ("external_references_echoed", "documented", _orders(_no_external_references)),
+    "one wallet too few": ("wallet_counts", "documented", _orders(_one_wallet_less)),
+    "Error without a statusMessage": ("status_message_only_on_error", "documented", _orders(_silent_error)),
+    "Scheduled never shown": ("shows_every_state", "documented", _orders(_never_scheduled)),
+    "list filters ignored": ("list_filters_honoured", "documented", _list_filters_ignored),
+    "another partner's rows listed": ("list_rows_of_partner", "documented", _foreign_rows),
+    "?sync=1 ignored": ("sync_create_final", "documented", _sync_ignored),
+    "webhook sent twice": ("webhook_once_per_settle", "documented", lambda s: wrap_sender(s, lambda body: [body, body])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BREAKS))
+def test_the_break_fails_its_check(case: str) -> None:
+    name, level, apply = BREAKS[case]
+    server = MockServer(frozen_config(clock_start=float(int(time.time()))))
+    apply(server)
+    with server:
+        config = server.config
+        target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
+                        server.partner_id, capabilities=detect(server.url))
+        made = Probe(target, VENUE, strictness=level, today=reach(target), poll=2.0, close_poll=0.5, timeout=120.0,
+                     webhooks=True, quiet_window=60.0)
+        evidence = made.run()
+    outcomes = judge(Registry.collect().select([name], level), CheckContext(level, VENUE, evidence, 70.0, made.client_state))
+    assert "failed" in {o.verdict for o in outcomes}, [(o.verdict, o.subject, o.messages) for o in outcomes]
