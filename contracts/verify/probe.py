@@ -88,6 +88,8 @@ class Probe:
         finally:
             flow.client.close()
             poller.finished()
+            for history in [h for h in self.evidence.histories if h.flow == flow.name]:
+                self.say(f"probe: {history.label}: {timeline_text(history)}")
 
     def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None) -> None:
         """Keep a history, or a call about no single order, in the evidence (thread-safe)."""
@@ -158,3 +160,15 @@ class Probe:
     def _listing(self) -> None:
         with contextlib.closing(self.client()) as client:
             listing(self, client)
+
+
+def timeline_text(history: OrderHistory) -> str:
+    """Statuses seen, repeats folded: `Submitted ×37 → Scheduled → Issued → Cancelled (deleteOrder)`."""
+    parts: list[list[Any]] = []
+    for seen in history.observations:
+        label = seen.status + (f" ({seen.via})" if seen.via != "getOrder" else "")
+        if parts and parts[-1][0] == label:
+            parts[-1][1] += 1
+        else:
+            parts.append([label, 1])
+    return " → ".join(label + (f" ×{n}" if n > 1 else "") for label, n in parts) or "no status seen"
