@@ -203,9 +203,12 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "references_upper_cased": (lambda: history(call("getOrder", 200, order("Issued", ref="otacm-ref-1"))),
                                lambda: history(ISSUED_GET()), lambda: history(error(400))),
     # calls
-    "confirm_issues_draft": (lambda: history(DRAFT_GET(), error(400)),
-                             lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued")), ISSUED_GET()),
+    "confirm_issues_draft": (lambda: history(DRAFT_GET(), error(400, body={"paymentReference": "P"})),
+                             lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={"paymentReference": "P"}), ISSUED_GET()),
                              lambda: history(DRAFT_GET())),
+    "confirm_needs_payment_reference": (lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={})),
+                                        lambda: history(DRAFT_GET(), error(400, body={})),
+                                        lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={"paymentReference": "P"}))),
     "confirm_on_issued_unchanged": (lambda: history(ISSUED_GET(), error(400)),
                                     lambda: history(ISSUED_GET(), call("confirmOrder", 200, order("Issued"))),
                                     lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued")))),
@@ -236,6 +239,9 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "invalid_input_refused": (lambda: call("createOrder", 201, order("Submitted"), body=request() | {"items": []}),
                               lambda: error(400, op="createOrder", body=request() | {"partnerId": "x"}),
                               lambda: created()),
+    "unknown_partner_refused": (lambda: call("createOrder", 201, order("Submitted"), body=request() | {"partnerId": UNKNOWN}),
+                                lambda: error(400, op="createOrder", body=request() | {"partnerId": UNKNOWN}),
+                                lambda: created()),
     "duplicate_reference_refused": (lambda: run(history(created()), exchanges=(created(),)),
                                     lambda: run(history(created()), exchanges=(error(400, op="createOrder", body=request()),)),
                                     lambda: run(history(created()))),
@@ -304,7 +310,8 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
 
 
 def context(subject: Any, level: str = "strict") -> CheckContext:
-    evidence = subject if isinstance(subject, Evidence) else run(subject) if isinstance(subject, OrderHistory) else run()
+    evidence = subject if isinstance(subject, Evidence) else run(subject) if isinstance(subject, OrderHistory) \
+        else run(history(created()))
     return CheckContext(level, VENUE, evidence, 70.0, STATE)
 
 

@@ -51,6 +51,8 @@ def _judge(exchanges: list["Exchange"], judge: Any) -> list[Finding] | None:
 def confirm_issues_draft(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
     """confirmOrder on a Draft (with a paymentReference) answers 200 Issued, and getOrder then says Issued."""
     def judge(exchange: "Exchange") -> list[Finding]:
+        if not (isinstance(exchange.body, dict) and exchange.body.get("paymentReference")):
+            return []
         order, later = document(exchange), after(history, exchange)
         if exchange.status != 200 or not order or order["status"] != "Issued":
             return [shown(exchange, f"confirmOrder on a Draft answered {exchange.status} "
@@ -59,6 +61,14 @@ def confirm_issues_draft(ctx: "CheckContext", history: "OrderHistory") -> list[F
             return [shown(later, "after confirmOrder answered Issued, getOrder does not say Issued")]
         return []
     return _judge(calls_from(history, "confirmOrder", {"Draft"}), judge)
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-payment"])
+def confirm_needs_payment_reference(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on a Draft without a paymentReference is refused (400): confirming releases a payment."""
+    unpaid = [e for e in calls_from(history, "confirmOrder", {"Draft"})
+              if not (isinstance(e.body, dict) and e.body.get("paymentReference"))]
+    return _judge(unpaid, lambda e: refused(e, "confirmOrder on a Draft without a paymentReference"))
 
 
 @check(family="calls", subject="order", rules=["calls.confirm-issued-noop"])

@@ -80,6 +80,19 @@ def invalid_input_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Fin
     return _refused(exchange, f"createOrder with {why}", 400) if why else None
 
 
+@check(family="rejections", subject="exchange", rules=["rejections.unknown-partner"])
+def unknown_partner_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A createOrder for a partnerId (a GUID) the target does not know is refused with 400."""
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    partner = str(body.get("partnerId", "")).lower()
+    known = {str(h.request.get("partnerId", "")).lower() for h in ctx.evidence.histories}
+    if exchange.operation != "createOrder" or not GUID.match(partner) or not known or partner in known:
+        return None
+    if invalid_reason(body, ctx.venue, exchange.at):
+        return None
+    return _refused(exchange, f"createOrder for the unknown partner {partner}", 400)
+
+
 @check(family="rejections", subject="run", rules=["rejections.duplicate", "rejections.duplicate-case"])
 def duplicate_reference_refused(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
     """A second createOrder with an existing sellToOrderReference answers 400 (at `strict` also in other case)."""

@@ -136,6 +136,7 @@ def unpaid_confirm(flow: Flow) -> None:
     """Unpaid: Draft; confirmOrder with a paymentReference issues it."""
     history = flow.order("unpaid order (Draft, then confirmed)", flow.individual(False))
     if flow.create(history).status == 201 and flow.settle(history, close=True) == "Draft":
+        flow.call(history, "confirmOrder", body={})
         flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
         flow.call(history, "getOrder")
 
@@ -265,7 +266,7 @@ def invalid_input(flow: Flow) -> None:
     """Requests that must be refused before any order exists (400), and unknown orders (404)."""
     good = flow.individual(True)
     line = good["items"][0]
-    cases = [dict(good, partnerId="not-a-guid"), {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
+    cases = [dict(good, partnerId="not-a-guid"), dict(good, partnerId=str(uuid.uuid4())), {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
              dict(good, items=[dict(line, visitDate=(flow.probe.today - timedelta(days=2)).isoformat())]),
              dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
              dict(good, items=[dict(line, quantity=0)])]
