@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from broken_targets import rewrite_orders, rewrite_responses, wrap_sender
+from broken_targets import _webhook_before_settled, _webhook_says_issued, rewrite_orders, rewrite_responses, wrap_sender
 from contracts.checks.registry import Registry
 from contracts.target import Address, Target, detect, reach
 from contracts.verify.evidence import CheckContext
@@ -194,6 +194,8 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
     "webhook on a sync issuance": ("no_webhook_on_sync", "documented", _webhook_on("_issue_synchronously")),
     "webhook on confirmOrder": ("no_webhook_on_confirm_or_delete", "documented", _webhook_on("confirm_order")),
     "old wallets re-used after replace": ("replace_mints_new_wallets", "documented", _orders(_stable_wallet_ids)),
+    "webhook says Issued for every settle": ("webhook_matches_status", "documented", _webhook_says_issued),
+    "webhook before the order settled": ("webhook_after_terminal", "documented", _webhook_before_settled),
     "webhook sent twice": ("webhook_once_per_settle", "documented", lambda s: wrap_sender(s, lambda body: [body, body])),
 }
 

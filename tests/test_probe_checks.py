@@ -160,6 +160,10 @@ def _sync(events: tuple = ()) -> OrderHistory:
     return with_events(made, *events)
 
 
+def _early() -> Delivery:
+    return delivery(event(), violations=(Violation("webhook_after_terminal", "getOrder still says 'Processing'", "values[0]"),))
+
+
 def _closely(*statuses: str) -> Evidence:
     made = history(created(), *(call("getOrder", 200, order(s)) for s in statuses))
     made.polled_closely = True
@@ -295,10 +299,12 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     # webhooks
     "webhook_conformance": (lambda: delivery(event(), flat=True), lambda: delivery(event()), None),
     "webhook_client_state": (lambda: delivery(event(state="other")), lambda: delivery(event()), lambda: delivery()),
-    "webhook_matches_status": (lambda: delivery(event(), violations=(Violation("webhook_matches_status", "payload.status is Draft", "values[0]"),)),
-                               lambda: delivery(event()), lambda: delivery()),
-    "webhook_after_terminal": (lambda: delivery(event(), violations=(Violation("webhook_after_terminal", "arrived early", "values[0]"),)),
-                               lambda: delivery(event()), lambda: delivery()),
+    "webhook_matches_status": (lambda: (delivery(event("Issued")), run(history(created(False), DRAFT_GET()))),
+                               lambda: (delivery(event("Draft")), run(history(created(False), DRAFT_GET()))),
+                               lambda: (delivery(event("Draft")), run())),
+    "webhook_after_terminal": (lambda: (_early(), run(history(created(), ISSUED_GET()))),
+                               lambda: (delivery(event()), run(history(created(), ISSUED_GET()))),
+                               lambda: (_early(), run(history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted")))))),
     "webhook_once_per_settle": (lambda: run(with_events(history(created(), ISSUED_GET()), "Issued", "Issued")),
                                 lambda: run(with_events(history(created(), ISSUED_GET()), "Issued")),
                                 lambda: run(history(created(), ISSUED_GET()), problem="no receiver")),
@@ -322,18 +328,22 @@ def test_every_registered_check_has_cases() -> None:
     assert sorted(c.name for c in REGISTRY) == sorted(CASES)
 
 
+def judged(name: str, build: Build) -> Any:
+    """Run a check on what a builder made: a subject, or (subject, the run's evidence)."""
+    made = build()
+    subject, ctx = (made[0], CheckContext("strict", VENUE, made[1], 70.0, STATE)) if isinstance(made, tuple) \
+        else (made, context(made))
+    return REGISTRY.get(name)(ctx, subject)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_check_fails_passes_and_skips(name: str) -> None:
-    check = REGISTRY.get(name)
     broken, correct, absent = CASES[name]
-    subject = broken()
-    found = check(context(subject), subject)
+    found = judged(name, broken)
     assert found and not all(f.warning for f in found), f"{name} did not fail on its violation"
-    subject = correct()
-    assert check(context(subject), subject) == [], f"{name} did not pass on the correct case"
+    assert judged(name, correct) == [], f"{name} did not pass on the correct case"
     if absent is not None:
-        subject = absent()
-        assert check(context(subject), subject) is None, f"{name} judged a subject without its situation"
+        assert judged(name, absent) is None, f"{name} judged a subject without its situation"
 
 
 def test_shell_counts_are_strict_only() -> None:

@@ -18,10 +18,14 @@ if TYPE_CHECKING:
     from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
 
 
-def _receiver_found(delivery: Any, name: str) -> list[Finding]:
-    """What the receiver found at arrival for one of the getOrder-based checks."""
-    return [Finding(v.message, f"delivery #{delivery.sequence} {v.where}") for v in delivery.violations
-            if v.check == name or (name == "webhook_matches_status" and v.check == "order_lookup")]
+def _history_of(evidence: "Evidence", order_id: str | None) -> "OrderHistory | None":
+    wanted = (order_id or "").lower()
+    return next((h for h in evidence.histories if h.order_id and h.order_id.lower() == wanted), None)
+
+
+def _moved_by_a_call(history: "OrderHistory") -> bool:
+    """Replaced or deleted: a late event's look at the order (at arrival) may see it moved on."""
+    return any(e.ok for e in history.exchanges if e.operation in ("replaceOrder", "deleteOrder"))
 
 
 @check(family="webhooks", subject="delivery", rules=["webhooks.envelope"])
@@ -42,14 +46,39 @@ def webhook_client_state(ctx: "CheckContext", delivery: Any) -> list[Finding] | 
 
 @check(family="webhooks", subject="delivery", rules=["webhooks.status-matches"])
 def webhook_matches_status(ctx: "CheckContext", delivery: Any) -> list[Finding] | None:
-    """The event's status and buyFromOrderReference are the order's when it arrives."""
-    return _receiver_found(delivery, "webhook_matches_status") if delivery.events else None
+    """Each event carries its order's buyFromOrderReference and a status the order settled to in the background."""
+    judged, findings = False, []
+    for event in delivery.events:
+        history = _history_of(ctx.evidence, event.order_id)
+        if history is None:
+            continue
+        judged = True
+        settled = {status for _, status in background_settles(history)}
+        reference = next((d.get("buyFromOrderReference") for e in history.exchanges
+                          if isinstance(d := e.response, dict) and e.ok and d.get("buyFromOrderReference")), None)
+        where = f"delivery #{delivery.sequence} {event.where}"
+        if settled and event.status not in settled:
+            findings.append(Finding(f"event status {event.status!r} for order {history.order_id}, which settled "
+                                    f"{' and '.join(sorted(settled))}", where))
+        if reference and event.buy_from_order_reference != reference:
+            findings.append(Finding(f"event buyFromOrderReference {event.buy_from_order_reference!r}; order "
+                                    f"{history.order_id} has {reference!r}", where))
+    return findings if judged else None
 
 
 @check(family="webhooks", subject="delivery", rules=["webhooks.after-settle"])
 def webhook_after_terminal(ctx: "CheckContext", delivery: Any) -> list[Finding] | None:
-    """The event arrives once the order has settled, never while it is in flight."""
-    return _receiver_found(delivery, "webhook_after_terminal") if delivery.events else None
+    """The event arrives once the order has settled: getOrder at its arrival shows it settled, not in flight.
+
+    Orders the probe replaced or deleted are not judged here: a late event
+    would see them moved on by the probe's own call.
+    """
+    events = {e.where: e for e in delivery.events}
+    judged = [e for e in events.values() if (h := _history_of(ctx.evidence, e.order_id)) and not _moved_by_a_call(h)]
+    if not judged:
+        return None
+    return [Finding(v.message, f"delivery #{delivery.sequence} {v.where}") for v in delivery.violations
+            if v.check == "webhook_after_terminal" and events.get(v.where) in judged]
 
 
 def _watched(evidence: "Evidence") -> list["OrderHistory"]:
