@@ -7,6 +7,8 @@ envelope and `pageSize` are `strict`.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from contracts.target import Exchange
     from contracts.verify.evidence import CheckContext, Evidence
 
-ENVELOPE = {"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list}
+ENVELOPE = MappingProxyType({"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list})
 
 
 def lists(evidence: "Evidence") -> list["Exchange"]:

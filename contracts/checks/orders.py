@@ -9,6 +9,8 @@ a shell, `jobId`, the teardown shape of a Cancelled order, upper-casing) are
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from typing import TYPE_CHECKING, Any
 
 from contracts.checks.documents import (
@@ -87,8 +89,8 @@ def shells_while_in_flight(ctx: "CheckContext", history: "OrderHistory") -> list
     return _judged(pairs, findings)
 
 
-SHELL_VALUES = {"walletId": EMPTY_GUID, "walletReferenceNumber": "", "unitPriceExclVat": 0, "unitPriceInclVat": 0,
-                "currencyCode": "", "issuedAt": "", "assets": []}
+SHELL_VALUES = MappingProxyType({"walletId": EMPTY_GUID, "walletReferenceNumber": "", "unitPriceExclVat": 0,
+                                 "unitPriceInclVat": 0, "currencyCode": "", "issuedAt": "", "assets": ()})
 
 
 @check(family="orders", subject="order", rules=["orders.shell-values"], level="strict")
@@ -100,10 +102,10 @@ def shell_values(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] 
         if order.get("jobId", "") != "":
             findings.append(shown(exchange, f"{order['status']} order: jobId {order.get('jobId')!r}, expected \"\""))
         for wallet in all_wallets(order):
-            wrong = {k: wallet.get(k) for k, v in SHELL_VALUES.items() if wallet.get(k) != v}
+            wrong = {k: wallet.get(k) for k, v in SHELL_VALUES.items() if wallet.get(k) != (list(v) if k == "assets" else v)}
             if wrong:
                 findings.append(shown(exchange, f"{order['status']} order: shell wallet {wallet.get('seqNo')} has "
-                                                f"{wrong}; a shell has {SHELL_VALUES}"))
+                                                f"{wrong}; a shell has {dict(SHELL_VALUES)}"))
     return _judged(pairs, findings)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from contracts.target import Exchange
 from contracts.verify.evidence import OrderHistory
@@ -294,7 +295,7 @@ def listing(probe: Probe, client: Any) -> None:
 
 
 FlowFunction = Callable[[Flow], None]
-FLOWS: dict[str, tuple[tuple[str, ...], FlowFunction]] = {
+FLOWS: Mapping[str, tuple[tuple[str, ...], FlowFunction]] = MappingProxyType({
     "paid": (INDIVIDUAL, paid),
     "unpaid-confirm": (INDIVIDUAL, unpaid_confirm),
     "unpaid-delete": (INDIVIDUAL, unpaid_delete),
@@ -310,4 +311,4 @@ FLOWS: dict[str, tuple[tuple[str, ...], FlowFunction]] = {
     "sync-failure": (INDIVIDUAL + ("failing_time",), sync_failure),
     "in-flight": (INDIVIDUAL, in_flight),
     "invalid-input": (INDIVIDUAL, invalid_input),
-}
+})
