@@ -209,8 +209,8 @@ def test_the_break_fails_its_check(case: str) -> None:
         config = server.config
         target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
                         server.partner_id, capabilities=detect(server.url))
-        made = Probe(target, VENUE, strictness=level, today=reach(target), poll=2.0, close_poll=0.5, timeout=120.0,
-                     webhooks=True, quiet_window=60.0)
+        made = Probe(target, VENUE, strictness=level, today=reach(target), poll=2.0, close_poll=0.5, timeout=15.0,
+                     settle_timeout=120.0, webhooks=True, quiet_window=0.0)
         evidence = made.run()
     outcomes = judge(Registry.collect().select([name], level), CheckContext(level, VENUE, evidence, 70.0, made.client_state))
     assert "failed" in {o.verdict for o in outcomes}, [(o.verdict, o.subject, o.messages) for o in outcomes]

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from contracts.checks.registry import Registry
-from contracts.checks.rules import load_divergences, load_rules
+from contracts.verify.rules import load_divergences, load_rules
 from contracts.checks.violations import Violation
 from contracts.target import Exchange
 from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
@@ -346,6 +346,13 @@ def test_check_fails_passes_and_skips(name: str) -> None:
         assert judged(name, absent) is None, f"{name} judged a subject without its situation"
 
 
+def test_client_state_falls_back_on_what_the_receiver_found() -> None:
+    found = Violation("webhook_conformance", "values[0].clientState: expected 'otacm-test'", "values[0].clientState")
+    ctx = CheckContext("strict", VENUE, run(), 70.0, "")
+    assert REGISTRY.get("webhook_client_state")(ctx, delivery(event(state="x"), violations=(found,)))
+    assert REGISTRY.get("webhook_client_state")(ctx, delivery(event())) == []
+
+
 def test_shell_counts_are_strict_only() -> None:
     """Doc 002 shows the Submitted answer without wallets: only CONTRACT.md (server) puts one shell per wallet."""
     check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))
@@ -361,7 +368,7 @@ def test_delivery_checks_are_skipped_without_deliveries() -> None:
 
 
 def test_every_rule_named_by_a_check_is_listed_and_asserted() -> None:
-    rules = load_rules()
+    rules = {rule.id: rule for rule in load_rules()}
     named = {rule for c in REGISTRY for rule in c.rules}
     assert named <= set(rules), named - set(rules)
     assert set(rules) <= named, set(rules) - named

@@ -37,11 +37,19 @@ def webhook_conformance(ctx: "CheckContext", delivery: Any) -> list[Finding] | N
 
 @check(family="webhooks", subject="delivery", rules=["webhooks.client-state"])
 def webhook_client_state(ctx: "CheckContext", delivery: Any) -> list[Finding] | None:
-    """Every event mirrors the subscription's clientState."""
-    if not ctx.client_state or not delivery.events:
+    """Every event mirrors the subscription's clientState.
+
+    Judged against `ctx.client_state`; without it, what the receiver (which
+    knew the subscription's) found at arrival.
+    """
+    if not delivery.events:
         return None
+    if not ctx.client_state:
+        return [Finding(v.message, f"delivery #{delivery.sequence} {v.where}") for v in delivery.violations
+                if v.where.endswith(".clientState")]
     return [Finding(f"clientState {e.client_state!r}; the subscription's is {ctx.client_state!r}",
-                    f"delivery #{delivery.sequence} {e.where}") for e in delivery.events if e.client_state != ctx.client_state]
+                    f"delivery #{delivery.sequence} {e.where}") for e in delivery.events
+            if e.client_state != ctx.client_state]
 
 
 @check(family="webhooks", subject="delivery", rules=["webhooks.status-matches"])

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import requests
 
+from contracts.lifecycle import load_lifecycle
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
 from contracts.verify.evidence import Evidence, OrderHistory
 from contracts.verify.flows import FLOWS, Flow, listing, missing_fact, why_skipped
@@ -29,23 +30,34 @@ from contracts.verify.poller import Poller
 from contracts.webhooks.receiver import WebhookReceiver
 
 Progress = Callable[[str], None]
+WARPED_QUIET_WINDOW = 60.0  # target seconds: a warp costs nothing, and the mock retries on its clock
 
 
 class Probe:
-    """Drives the documented flows against a target and returns what it saw."""
+    """Drives the documented flows against a target and returns what it saw.
+
+    `poll` / `close_poll`: seconds between looks at a waiting order (close:
+    the orders that must show Scheduled and Processing). `timeout`: one HTTP
+    call's limit. `settle_timeout`: how long (target seconds) to wait for one
+    settle; by default a pickup interval of the spec plus a minute.
+    `quiet_window`: seconds waited once at the end for late or duplicate
+    events; on a warpable target it costs nothing, so at least a minute of
+    target time is warped there.
+    """
 
     def __init__(self, target: Target, venue: dict[str, Any], *, strictness: str, today: date, poll: float,
                  close_poll: float, timeout: float, webhooks: bool, quiet_window: float,
-                 progress: Progress | None = None, request_timeout: float = 15.0, event_wait: float = 15.0) -> None:
+                 progress: Progress | None = None, settle_timeout: float | None = None, event_wait: float = 15.0) -> None:
         self.target, self.strictness, self.today = target, strictness, today
         self.venue = {**venue, "other_partner_id": target.other_partner_id or ""}
-        self.poll, self.close_poll, self.timeout = poll, close_poll, timeout
-        self.webhooks, self.quiet_window = webhooks, quiet_window
+        self.poll, self.close_poll, self.request_timeout = poll, close_poll, timeout
+        self.settle_timeout = settle_timeout or load_lifecycle().pickup_interval + 60.0
+        self.quiet_window = max(quiet_window, WARPED_QUIET_WINDOW) if target.clock_control else quiet_window
+        self.webhooks, self.event_wait = webhooks, event_wait
         self.say: Progress = progress or (lambda text: None)
-        self.request_timeout, self.event_wait = request_timeout, event_wait
         self.run_id = secrets.token_hex(3).upper()
         self.client_state = f"otacm-probe-{self.run_id}"
-        self.evidence = Evidence(quiet_window=quiet_window)
+        self.evidence = Evidence(quiet_window=self.quiet_window)
         self.receiver: WebhookReceiver | None = None
         self._lock = threading.Lock()
 
@@ -63,7 +75,7 @@ class Probe:
                 runnable.append((name, function))
         driver = TargetClient(self.target, self.request_timeout)
         poller = Poller(driver, warp=self.target.clock_control, poll=self.poll, close_poll=self.close_poll,
-                        timeout=self.timeout, flows=len(runnable))
+                        timeout=self.settle_timeout, flows=len(runnable))
         with contextlib.ExitStack() as stack:
             self._subscribe(stack, driver)
             threads = [threading.Thread(target=self._flow, args=(Flow(self, poller, name), function, poller),
