@@ -11,11 +11,12 @@ import yaml
 
 from contracts.checks.registry import Registry
 from contracts.verify.rules import load_divergences
-from contracts.target import embedded_mock, reach
+from contracts.target import Address, Target, detect, embedded_mock, reach
 from contracts.verify.evidence import CheckContext, Evidence
 from contracts.verify.flows import FLOWS
 from contracts.verify.judge import judge
 from contracts.verify.probe import Probe
+from realtime_targets import PICKUP_SECONDS, realtime_mock
 
 VENUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "vars.yaml").read_text())
 
@@ -62,3 +63,19 @@ def test_a_missing_venue_fact_skips_its_flows() -> None:
     assert evidence.skipped_flows["group"] == "needs venue fact group_item (--var group_item=...)"
     assert {"failing-replace", "failing-delete", "error-duplicate", "sync-failure"} <= set(evidence.skipped_flows)
     assert evidence.webhook_problem and not evidence.deliveries
+
+
+def test_a_real_time_target_passes_cleanly_within_its_budget() -> None:
+    """The mock without /_mock/ (pickups every half second): polled on the real clock, one quiet window."""
+    with realtime_mock() as server:
+        config = server.config
+        target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
+                        server.partner_id, capabilities=detect(server.url))
+        evidence, state, seconds = probe(target, VENUE, poll=0.2, close_poll=0.05, settle_timeout=10.0,
+                                         quiet_window=2.0)
+    assert not target.clock_control and seconds < 30, f"the real-time probe took {seconds:.1f} s"
+    for level in ("documented", "strict"):
+        ctx = CheckContext(level, VENUE, evidence, PICKUP_SECONDS + 5.0, state)
+        outcomes = judge(Registry.collect().select([], level), ctx, load_divergences())
+        bad = [(o.check, o.verdict, o.messages[:2]) for o in outcomes if o.verdict != "passed"]
+        assert not bad, bad

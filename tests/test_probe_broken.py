@@ -17,6 +17,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
+from realtime_targets import PICKUP_SECONDS, realtime_mock
 from broken_targets import _webhook_before_settled, _webhook_says_issued, rewrite_orders, rewrite_responses, wrap_sender
 from contracts.checks.registry import Registry
 from contracts.target import Address, Target, detect, reach
@@ -200,17 +201,37 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
 }
 
 
+def judged(server: MockServer, name: str, level: str, **timing: float) -> list[Any]:
+    """Run the probe against the server and judge it with the one named check."""
+    config = server.config
+    target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
+                    server.partner_id, capabilities=detect(server.url))
+    options = {"poll": 2.0, "close_poll": 0.5, "settle_timeout": 120.0, "quiet_window": 0.0} | timing
+    made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **options)
+    evidence = made.run()
+    deadline = 70.0 if target.clock_control else PICKUP_SECONDS + 5.0
+    return judge(Registry.collect().select([name], level), CheckContext(level, VENUE, evidence, deadline, made.client_state))
+
+
+# on the real clock, the breaks whose catching depends on timing: polling closely, waiting for events, settling
+REAL_TIME = ("Scheduled never shown", "webhook sent twice", "webhook on confirmOrder", "unpaid order settles Issued",
+             "webhook before the order settled")
+
+
 @pytest.mark.parametrize("case", sorted(BREAKS))
 def test_the_break_fails_its_check(case: str) -> None:
     name, level, apply = BREAKS[case]
     server = MockServer(frozen_config(clock_start=float(int(time.time()))))
     apply(server)
     with server:
-        config = server.config
-        target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
-                        server.partner_id, capabilities=detect(server.url))
-        made = Probe(target, VENUE, strictness=level, today=reach(target), poll=2.0, close_poll=0.5, timeout=15.0,
-                     settle_timeout=120.0, webhooks=True, quiet_window=0.0)
-        evidence = made.run()
-    outcomes = judge(Registry.collect().select([name], level), CheckContext(level, VENUE, evidence, 70.0, made.client_state))
+        outcomes = judged(server, name, level)
+    assert "failed" in {o.verdict for o in outcomes}, [(o.verdict, o.subject, o.messages) for o in outcomes]
+
+
+@pytest.mark.parametrize("case", sorted(REAL_TIME))
+def test_the_break_fails_its_check_in_real_time(case: str) -> None:
+    """The same on the real clock: the mock without /_mock/, pickups every half second."""
+    name, level, apply = BREAKS[case]
+    with realtime_mock(apply) as server:
+        outcomes = judged(server, name, level, poll=0.2, close_poll=0.05, settle_timeout=10.0, quiet_window=2.0)
     assert "failed" in {o.verdict for o in outcomes}, [(o.verdict, o.subject, o.messages) for o in outcomes]
