@@ -353,6 +353,17 @@ def test_client_state_falls_back_on_what_the_receiver_found() -> None:
     assert REGISTRY.get("webhook_client_state")(ctx, delivery(event())) == []
 
 
+def test_refusal_checks_leave_other_clients_orders_and_the_gateway_alone() -> None:
+    """Evidence also holds Schemathesis' calls: an order it created is not unknown; 401/413 are not these rules."""
+    fuzzed = call("createOrder", 201, order("Submitted", orderId=UNKNOWN))
+    ctx = CheckContext("documented", VENUE, run(history(created()), exchanges=(fuzzed,)), 70.0, STATE)
+    assert REGISTRY.get("unknown_order_not_found")(ctx, call("getOrder", 200, order("Issued"), order_id=UNKNOWN)) is None
+    unauthorized = call("createOrder", 401, "<html>no</html>", body=request() | {"items": []})
+    assert REGISTRY.get("invalid_input_refused")(ctx, unauthorized) is None
+    assert REGISTRY.get("error_body_flat")(ctx, unauthorized) is None
+    assert REGISTRY.get("error_body_flat")(context(unauthorized, "strict"), unauthorized)
+
+
 def test_shell_counts_are_strict_only() -> None:
     """Doc 002 shows the Submitted answer without wallets: only CONTRACT.md (server) puts one shell per wallet."""
     check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from contracts.target import Exchange
     from contracts.verify.evidence import CheckContext, Evidence
 
+NOT_JUDGED = frozenset({401, 403, 413})  # refused for the key, the partner scope or the size: not these rules
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ORDER_OPERATIONS = ("getOrder", "confirmOrder", "replaceOrder", "deleteOrder")
 
@@ -74,7 +75,7 @@ def _refused(exchange: "Exchange", why: str, status: int) -> list[Finding]:
 def invalid_input_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
     """A createOrder with invalid input (partnerId not a GUID, no or empty items, quantity 0, past visit date,
     wallet names of the wrong length) answers 400."""
-    if exchange.operation != "createOrder":
+    if exchange.operation != "createOrder" or exchange.status in NOT_JUDGED:
         return None
     why = invalid_reason(exchange.body, ctx.venue, exchange.at)
     return _refused(exchange, f"createOrder with {why}", 400) if why else None
@@ -86,7 +87,8 @@ def unknown_partner_refused(ctx: "CheckContext", exchange: "Exchange") -> list[F
     body = exchange.body if isinstance(exchange.body, dict) else {}
     partner = str(body.get("partnerId", "")).lower()
     known = {str(h.request.get("partnerId", "")).lower() for h in ctx.evidence.histories}
-    if exchange.operation != "createOrder" or not GUID.match(partner) or not known or partner in known:
+    if exchange.operation != "createOrder" or exchange.status in NOT_JUDGED or not GUID.match(partner) \
+            or not known or partner in known:
         return None
     if invalid_reason(body, ctx.venue, exchange.at):
         return None
@@ -114,21 +116,33 @@ def duplicate_reference_refused(ctx: "CheckContext", evidence: "Evidence") -> li
     return findings if judged else None
 
 
+def known_order_ids(evidence: "Evidence") -> set[str]:
+    """Every order id the run saw exist: its own orders, and any an answer carried (the fuzzer's, listed rows)."""
+    known = {h.order_id.lower() for h in evidence.histories if h.order_id}
+    for exchange in evidence.all_exchanges():
+        body = exchange.response if exchange.ok else None
+        rows = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else \
+            body if isinstance(body, list) else [body]
+        known |= {str(r["orderId"]).lower() for r in rows if isinstance(r, dict) and r.get("orderId")}
+    return known
+
+
 @check(family="rejections", subject="exchange", rules=["rejections.unknown-order"])
 def unknown_order_not_found(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
     """getOrder, confirmOrder, replaceOrder and deleteOrder of an order id that never existed answer 404."""
     order_id = exchange.params.get("orderId", "")
-    if exchange.operation not in ORDER_OPERATIONS or not GUID.match(order_id):
+    if exchange.operation not in ORDER_OPERATIONS or not GUID.match(order_id) or exchange.status in NOT_JUDGED:
         return None
-    if any(h.order_id.lower() == order_id.lower() for h in ctx.evidence.histories if h.order_id):
+    if order_id.lower() in known_order_ids(ctx.evidence):
         return None
     return _refused(exchange, f"{exchange.operation} of the unknown order {order_id}", 404)
 
 
 @check(family="rejections", subject="exchange", rules=["rejections.error-body"])
 def error_body_flat(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
-    """A 4xx answer is the flat error body `{code, message}`."""
-    if exchange.status is None or not 400 <= exchange.status < 500:
+    """A 400 or 404 answer is the flat error body `{code, message}` (at `strict` every 4xx: 401, 403, 413 too)."""
+    judged = (400, 404) if ctx.strictness != "strict" else tuple(range(400, 500))
+    if exchange.status not in judged:
         return None
     problem = error_shape(exchange.response)
     return [shown(exchange, f"{exchange.status} answer: {problem}")] if problem else []
