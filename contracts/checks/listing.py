@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
@@ -89,10 +89,12 @@ def list_summaries(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] |
 
 
 def _instant(text: Any) -> datetime | None:
+    """An ISO 8601 instant (a value without an offset is taken as UTC); None when it is not one."""
     try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        found = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
+    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
 def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | None:
