@@ -106,6 +106,14 @@ def _draft_delete_keeps_row(backend: Any, delete: Any) -> Any:
     return broken
 
 
+def _packages_refused(backend: Any, create: Any) -> Any:
+    def broken(caller: Any, scope: Any, body: Any, directives: Any, sync: bool) -> Any:
+        if any(line.get("itemNumber") == VENUE["package_item"] for line in body.get("items") or []):
+            raise bad_request(f"Unknown item '{VENUE['package_item']}'")
+        return create(caller, scope, body, directives, sync)
+    return broken
+
+
 def _sync_ignored(server: MockServer) -> None:
     inner = server.app.wsgi_app
 
@@ -197,6 +205,7 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
     "old wallets re-used after replace": ("replace_mints_new_wallets", "documented", _orders(_stable_wallet_ids)),
     "webhook says Issued for every settle": ("webhook_matches_status", "documented", _webhook_says_issued),
     "webhook before the order settled": ("webhook_after_terminal", "documented", _webhook_before_settled),
+    "package orders refused": ("valid_orders_accepted", "documented", _patch("create_order", _packages_refused)),
     "webhook sent twice": ("webhook_once_per_settle", "documented", lambda s: wrap_sender(s, lambda body: [body, body])),
 }
 

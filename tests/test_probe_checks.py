@@ -172,6 +172,8 @@ def _closely(*statuses: str) -> Evidence:
 
 CASES: dict[str, tuple[Build, Build, Build]] = {
     # orders
+    "valid_orders_accepted": (lambda: run(history(error(400, op="createOrder", body=request()))),
+                              lambda: run(history(created())), lambda: run(history(DRAFT_GET()))),
     "wallet_counts": (lambda: history(call("getOrder", 200, order("Issued", wallets=1)), body=request(quantity=2)),
                       lambda: history(created(wallets=2), body=request(quantity=2)),
                       lambda: history(call("getOrder", 200, order("Cancelled")))),
@@ -278,8 +280,8 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "sync_replace_final": (lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Draft"), body=request(), query=SYNC)),
                            lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Issued"), body=request(), query=SYNC)),
                            lambda: history(DRAFT_GET())),
-    "sync_failure_leaves_error": (lambda: _sync_failure(201), lambda: _sync_failure(400),
-                                  lambda: history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC))),
+    "sync_failure_leaves_error": (lambda: run(_sync_failure(201)), lambda: run(_sync_failure(400)),
+                                  lambda: run(history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC)))),
     "no_webhook_on_sync": (lambda: _sync(("Issued",)), lambda: _sync(), lambda: history(created())),
     # lifecycle
     "transition_legality": (lambda: history(created(), ISSUED_GET(), call("getOrder", 200, order("Processing"))),

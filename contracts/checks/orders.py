@@ -14,12 +14,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from contracts.checks.documents import (
-    EMPTY_GUID, IN_FLIGHT, all_wallets, documents, lines, request_lines, sent_body, shown, wallets,
+    EMPTY_GUID, IN_FLIGHT, all_wallets, document, documents, lines, request_lines, sent_body, shown, wallets,
 )
 from contracts.checks.registry import Finding, check
 
 if TYPE_CHECKING:
-    from contracts.verify.evidence import CheckContext, OrderHistory
+    from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
 
 MINTED = frozenset({"Draft", "Issued"})
 
@@ -35,6 +35,27 @@ def expected_wallets(line: dict[str, Any], venue: dict[str, Any]) -> int:
         return 1
     quantity = line.get("quantity", 1)
     return quantity if isinstance(quantity, int) else 1
+
+
+@check(family="orders", subject="run", rules=["orders.create-accepted", "orders.create-201"])
+def valid_orders_accepted(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """The probe's valid orders are accepted: createOrder answers the order (201 at `strict`).
+
+    Over the run, so an order refused outright (no order id) is judged too.
+    A sync create the venue cannot issue is sync_failure_leaves_error's.
+    """
+    wanted = (201,) if ctx.strictness == "strict" else tuple(range(200, 300))
+    findings, judged = [], False
+    for history in evidence.histories:
+        created = history.calls("createOrder")
+        if not created or (history.sync and history.facts.get("expect") == "Error"):
+            continue
+        judged = True
+        if created[0].status not in wanted or not document(created[0]):
+            findings.append(shown(created[0], f"createOrder of a valid order ({history.label}) answered "
+                                              f"{created[0].status}; expected {'201' if len(wanted) == 1 else '2xx'} "
+                                              "with the order"))
+    return findings if judged else None
 
 
 @check(family="orders", subject="order", rules=["orders.wallet-count", "orders.shell-count"])

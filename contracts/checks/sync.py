@@ -15,7 +15,7 @@ from contracts.checks.registry import Finding, check
 
 if TYPE_CHECKING:
     from contracts.target import Exchange
-    from contracts.verify.evidence import CheckContext, OrderHistory
+    from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
 
 
 def sync_calls(history: "OrderHistory", operation: str) -> list["Exchange"]:
@@ -53,13 +53,18 @@ def sync_replace_final(ctx: "CheckContext", history: "OrderHistory") -> list[Fin
     return [f for e in calls for f in _final(history, e, 200)] if calls else None
 
 
-@check(family="sync", subject="order", rules=["sync.failure"])
-def sync_failure_leaves_error(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
-    """A sync create whose issuance fails answers 400 and leaves an Error row with a statusMessage, found by the list."""
-    calls = sync_calls(history, "createOrder")
-    if history.facts.get("expect") != "Error" or not calls:
-        return None
-    created = calls[0]
+@check(family="sync", subject="run", rules=["sync.failure"])
+def sync_failure_leaves_error(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """A sync create whose issuance fails answers 400 and leaves an Error row with a statusMessage, found by the list.
+
+    Judged over the run: an implementation that leaves no row leaves no order id either.
+    """
+    failing = [h for h in evidence.histories if h.facts.get("expect") == "Error" and sync_calls(h, "createOrder")]
+    return [f for h in failing for f in _failed_sync(h)] if failing else None
+
+
+def _failed_sync(history: "OrderHistory") -> list[Finding]:
+    created = sync_calls(history, "createOrder")[0]
     if created.status != 400:
         return [shown(created, f"createOrder?sync=1 whose issuance fails answered {created.status}; expected 400")]
     if error_shape(created.response):
