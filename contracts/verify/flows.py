@@ -108,7 +108,7 @@ class Flow:
         """Wait for the background settle, then for its webhook event (so the next call never races it)."""
         if not history.order_id:
             return None
-        settled = self.poller.settle(history, close)
+        settled = self.poller.settle(history, self.client.now(), close)
         self.probe.await_events(self.client, history)
         return settled
 

@@ -52,9 +52,11 @@ class Poller:
         self._active = flows  # flows running (not waiting, not finished)
 
     # -- called by flow threads -------------------------------------------------------------
-    def settle(self, history: OrderHistory, close: bool = False) -> str | None:
-        """Block until the order is seen settled (its status) or the timeout passed (None)."""
-        now = self.client.now()
+    def settle(self, history: OrderHistory, now: float, close: bool = False) -> str | None:
+        """Block until the order is seen settled (its status) or the timeout passed (None).
+
+        `now`: the target's time, read by the calling flow's own client.
+        """
         watch = _Watch(history, close, now + (self.close_poll if close else self.poll), now + self.timeout)
         history.polled_closely = history.polled_closely or close
         with self._cond:
@@ -71,7 +73,17 @@ class Poller:
 
     # -- the driver (the probe's own thread) ---------------------------------------------------
     def drive(self) -> None:
-        """Poll until every flow finished."""
+        """Poll until every flow finished; if polling itself breaks, let every waiting flow go on."""
+        try:
+            self._drive()
+        finally:
+            with self._cond:
+                released, self._watches = self._watches, []
+                self._active += len(released)
+            for watch in released:
+                watch.done.set()
+
+    def _drive(self) -> None:
         while True:
             with self._cond:
                 if self.warp:
