@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,9 +13,10 @@ import yaml
 from contracts.checks.registry import Registry
 from contracts.verify.rules import load_divergences
 from contracts.target import Address, Target, detect, embedded_mock, reach
-from contracts.verify.evidence import CheckContext, Evidence
+from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
 from contracts.verify.flows import FLOWS
 from contracts.verify.judge import judge
+from contracts.verify.poller import Poller
 from contracts.verify.probe import Probe
 from realtime_targets import PICKUP_SECONDS, realtime_mock
 
@@ -79,3 +81,26 @@ def test_a_real_time_target_passes_cleanly_within_its_budget() -> None:
         outcomes = judge(Registry.collect().select([], level), ctx, load_divergences())
         bad = [(o.check, o.verdict, o.messages[:2]) for o in outcomes if o.verdict != "passed"]
         assert not bad, bad
+
+
+class _BrokenClient:
+    """A client whose polling fails: the target went away mid-run."""
+
+    warp = False
+
+    def now(self) -> float:
+        return 0.0
+
+    def call(self, *args, **kwargs):
+        raise RuntimeError("connection reset")
+
+
+def test_a_poller_that_breaks_lets_every_waiting_flow_go_on() -> None:
+    poller = Poller(_BrokenClient(), warp=False, poll=0.01, close_poll=0.01, timeout=5.0, flows=1)
+    seen: list = []
+    waiting = threading.Thread(target=lambda: seen.append(poller.settle(OrderHistory("f", "f", {}, "o-1"), 0.0)))
+    waiting.start()
+    with pytest.raises(RuntimeError, match="connection reset"):
+        poller.drive()
+    waiting.join(timeout=5)
+    assert seen == [None] and not waiting.is_alive()
