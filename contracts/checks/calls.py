@@ -1,0 +1,210 @@
+"""Checks on what confirmOrder, deleteOrder and replaceOrder do to an order, judged by the state it was in.
+
+The state before a call is the last answer the probe saw for the order
+(`OrderHistory.before`); what a call did is its answer and the getOrder
+after it. Doc 000's lifecycle table and "Replacing versus deleting" are the
+rules; the 400 of a refused call and the kept `receivedAt` are the server's
+(CONTRACT.md), asserted with the flat error body at both levels as the
+project decided, the exact wording only at `strict` (contracts.checks.rejections).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from contracts.checks.documents import EMPTY_GUID, IN_FLIGHT, all_wallets, document, error_shape, shown, status_before
+from contracts.checks.registry import Finding, check
+
+if TYPE_CHECKING:
+    from contracts.target import Exchange
+    from contracts.verify.evidence import CheckContext, OrderHistory
+
+
+def calls_from(history: "OrderHistory", operation: str, states: set[str] | frozenset[str]) -> list["Exchange"]:
+    """The calls of `operation` made while the order was in one of `states`."""
+    return [e for e in history.calls(operation) if status_before(history, e) in states]
+
+
+def after(history: "OrderHistory", exchange: "Exchange", operation: str = "getOrder") -> "Exchange | None":
+    """The first call of `operation` after `exchange`."""
+    seen = False
+    for later in history.exchanges:
+        if seen and later.operation == operation:
+            return later
+        seen = seen or later is exchange
+    return None
+
+
+def refused(exchange: "Exchange", why: str) -> list[Finding]:
+    """A call that must be refused: 400 with the flat error body."""
+    if exchange.status != 400:
+        return [shown(exchange, f"{why}: expected 400, got {exchange.status}")]
+    problem = error_shape(exchange.response)
+    return [shown(exchange, f"{why}: 400 without the flat error body: {problem}")] if problem else []
+
+
+def _judge(exchanges: list["Exchange"], judge: Any) -> list[Finding] | None:
+    return [f for e in exchanges for f in judge(e)] if exchanges else None
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-draft"])
+def confirm_issues_draft(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on a Draft (with a paymentReference) answers 200 Issued, and getOrder then says Issued."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        if not (isinstance(exchange.body, dict) and exchange.body.get("paymentReference")):
+            return []
+        order, later = document(exchange), after(history, exchange)
+        if exchange.status != 200 or not order or order["status"] != "Issued":
+            return [shown(exchange, f"confirmOrder on a Draft answered {exchange.status} "
+                                    f"{(order or {}).get('status', '')}; expected 200 with the order Issued")]
+        if later is not None and (document(later) or {}).get("status") != "Issued":
+            return [shown(later, "after confirmOrder answered Issued, getOrder does not say Issued")]
+        return []
+    return _judge(calls_from(history, "confirmOrder", {"Draft"}), judge)
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-payment"])
+def confirm_needs_payment_reference(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on a Draft without a paymentReference is refused (400): confirming releases a payment."""
+    unpaid = [e for e in calls_from(history, "confirmOrder", {"Draft"})
+              if not (isinstance(e.body, dict) and e.body.get("paymentReference"))]
+    return _judge(unpaid, lambda e: refused(e, "confirmOrder on a Draft without a paymentReference"))
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-issued-noop"])
+def confirm_on_issued_unchanged(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on an Issued order is a no-op: 200 with the order unchanged."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        before, order = history.before(exchange), document(exchange)
+        if exchange.status != 200 or order is None:
+            return [shown(exchange, f"confirmOrder on an Issued order answered {exchange.status}; expected 200 "
+                                    "with the order unchanged")]
+        ids = [[w.get("walletId") for w in all_wallets(d)] for d in (before, order)]
+        changed = [k for k in ("status", "paymentReference") if order.get(k) != before.get(k)]
+        if changed or ids[0] != ids[1]:
+            return [shown(exchange, f"confirmOrder on an Issued order changed it ({', '.join(changed) or 'wallets'})")]
+        return []
+    return _judge(calls_from(history, "confirmOrder", {"Issued"}), judge)
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-refused"])
+def confirm_refused_unless_draft(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on an order in flight (or Error, Cancelled) is refused with 400."""
+    return _judge(calls_from(history, "confirmOrder", IN_FLIGHT | {"Error", "Cancelled"}),
+                  lambda e: refused(e, f"confirmOrder on a {status_before(history, e)} order"))
+
+
+@check(family="calls", subject="order", rules=["calls.delete-in-flight"])
+def delete_refused_in_flight(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """deleteOrder is refused while the order is Submitted, Scheduled or Processing."""
+    return _judge(calls_from(history, "deleteOrder", IN_FLIGHT),
+                  lambda e: refused(e, f"deleteOrder on a {status_before(history, e)} order"))
+
+
+@check(family="calls", subject="order", rules=["calls.delete-issued"])
+def delete_keeps_cancelled_row(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """deleteOrder on an Issued order answers 200; the row stays, Cancelled."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        if exchange.status != 200:
+            return [shown(exchange, f"deleteOrder on an Issued order answered {exchange.status}; expected 200")]
+        later = after(history, exchange)
+        status = (document(later) or {}).get("status") if later else None
+        if later is not None and status != "Cancelled":
+            return [shown(later, f"after deleting an Issued order getOrder answered {later.status} {status or ''}; "
+                                 "the row must stay, Cancelled")]
+        return []
+    return _judge(calls_from(history, "deleteOrder", {"Issued"}), judge)
+
+
+@check(family="calls", subject="order", rules=["calls.delete-idempotent"])
+def delete_cancelled_again(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """deleteOrder on a Cancelled order answers 200 and it stays Cancelled (idempotent)."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        status = (document(exchange) or {}).get("status")
+        if exchange.status != 200 or status != "Cancelled":
+            return [shown(exchange, f"deleting a Cancelled order again answered {exchange.status} {status or ''}; "
+                                    "expected 200, still Cancelled")]
+        return []
+    return _judge(calls_from(history, "deleteOrder", {"Cancelled"}), judge)
+
+
+@check(family="calls", subject="order", rules=["calls.delete-removes"])
+def delete_removes_draft_or_error(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """deleteOrder on a Draft or Error order answers 200 and removes the row (getOrder: 404)."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        was = status_before(history, exchange)
+        if exchange.status != 200:
+            return [shown(exchange, f"deleteOrder on a {was} order answered {exchange.status}; expected 200")]
+        later = after(history, exchange)
+        if later is not None and later.status != 404:
+            return [shown(later, f"after deleting a {was} order getOrder answered {later.status}; "
+                                 "the row must be removed (404)")]
+        return []
+    return _judge(calls_from(history, "deleteOrder", {"Draft", "Error"}), judge)
+
+
+def _identity_changed(history: "OrderHistory", exchange: "Exchange") -> str:
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    for key in ("partnerId", "sellToOrderReference"):
+        if str(body.get(key, "")).casefold() != str(history.request.get(key, "")).casefold():
+            return key
+    return ""
+
+
+@check(family="calls", subject="order", rules=["calls.replace-states"])
+def replace_refused_unless_draft_or_error(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """replaceOrder is refused (400) outside Draft and Error."""
+    return _judge(calls_from(history, "replaceOrder", IN_FLIGHT | {"Issued", "Cancelled"}),
+                  lambda e: refused(e, f"replaceOrder on a {status_before(history, e)} order"))
+
+
+@check(family="calls", subject="order", rules=["calls.replace-identity"])
+def replace_keeps_identity(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """replaceOrder may not change partnerId or sellToOrderReference: 400."""
+    changing = [e for e in calls_from(history, "replaceOrder", {"Draft", "Error"}) if _identity_changed(history, e)]
+    return _judge(changing, lambda e: refused(e, f"replaceOrder changing {_identity_changed(history, e)}"))
+
+
+@check(family="calls", subject="order", rules=["calls.replace-resubmits", "calls.replace-received-at"])
+def replace_resubmits(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """replaceOrder on Draft/Error answers 200 with the same order (orderId, buyFromOrderReference) re-submitted.
+
+    Async: the answer is Submitted (in flight); with `?sync=1` the final order.
+    At `strict` also `receivedAt` is kept (CONTRACT.md, server).
+    """
+    def judge(exchange: "Exchange") -> list[Finding]:
+        before, order = history.before(exchange), document(exchange)
+        if exchange.status != 200 or order is None:
+            return [shown(exchange, f"replaceOrder on a {before.get('status')} order answered {exchange.status}; "
+                                    "expected 200 with the order re-submitted")]
+        kept = ["orderId", "buyFromOrderReference"] + (["receivedAt"] if ctx.strictness == "strict" else [])
+        changed = [k for k in kept if order.get(k) != before.get(k)]
+        findings = [shown(exchange, f"replaceOrder changed {', '.join(changed)}; an order keeps its identity")] \
+            if changed else []
+        if exchange.query.get("sync") is None and order["status"] not in IN_FLIGHT:
+            findings.append(shown(exchange, f"replaceOrder answered status {order['status']}; expected Submitted "
+                                            "(the order goes through the async pipeline again)"))
+        return findings
+    accepted = [e for e in calls_from(history, "replaceOrder", {"Draft", "Error"}) if not _identity_changed(history, e)]
+    return _judge(accepted, judge)
+
+
+@check(family="calls", subject="order", rules=["calls.replace-new-wallets"])
+def replace_mints_new_wallets(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """After a replace the order settles with new wallets: the old ones were destroyed."""
+    findings, judged = [], False
+    for exchange in history.calls("replaceOrder"):
+        if not exchange.ok:
+            continue
+        old = {w.get("walletId") for e in history.exchanges[:history.exchanges.index(exchange)]
+               for w in all_wallets(document(e) or {}) if w.get("walletId")}
+        later = [document(e) for e in history.exchanges[history.exchanges.index(exchange):]]
+        settled = next((d for d in later if d and d["status"] in ("Draft", "Issued")), None)
+        if not old or settled is None:
+            continue
+        judged = True
+        reused = sorted(old & {w.get("walletId") for w in all_wallets(settled)} - {None, "", EMPTY_GUID})
+        if reused:
+            findings.append(shown(exchange, f"after replaceOrder the order settled {settled['status']} with the old "
+                                            f"wallet(s) {reused}; replace destroys wallets and issues new ones"))
+    return findings if judged else None

@@ -1,0 +1,157 @@
+"""Checks on requests that must be refused: invalid input, duplicates, unknown orders, and the error body.
+
+What makes a request invalid is read from the request itself (the partnerId,
+the items, the visit date against the target's clock at the call), so the
+checks judge any call the probe made, not a list of cases it promised.
+The documented level asserts the status and the flat `{code, message}` body;
+the exact wording of CONTRACT.md's messages is `strict`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from contracts.checks.documents import error_shape, request_lines, shown
+from contracts.checks.orders import expected_wallets
+from contracts.checks.registry import Finding, check
+from contracts.checks.strict import strict_error_message
+
+if TYPE_CHECKING:
+    from contracts.target import Exchange
+    from contracts.verify.evidence import CheckContext, Evidence
+
+NOT_JUDGED = frozenset({401, 403, 413})  # refused for the key, the partner scope or the size: not these rules
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ORDER_OPERATIONS = ("getOrder", "confirmOrder", "replaceOrder", "deleteOrder")
+
+
+def _visit_in_past(line: dict[str, Any], at: float) -> bool:
+    """Before the target's today (a day of slack for the server's local time zone)."""
+    try:
+        visit = date.fromisoformat(str(line.get("visitDate")))
+    except ValueError:
+        return False
+    today = datetime.fromtimestamp(at, tz=timezone.utc).date() if at else date.today()
+    return visit < today - timedelta(days=1)
+
+
+def _line_problem(line: dict[str, Any], venue: dict[str, Any], at: float) -> str:
+    quantity = line.get("quantity", 1)
+    if isinstance(quantity, int) and quantity < 1:
+        return f"quantity {quantity} (must be >= 1)"
+    if _visit_in_past(line, at):
+        return f"visitDate {line.get('visitDate')} in the past"
+    wallet = line.get("wallet") if isinstance(line.get("wallet"), dict) else {}
+    for field in ("names", "externalReferenceNumbers"):
+        values = wallet.get(field)
+        if isinstance(values, list) and len(values) != expected_wallets(line, venue):
+            return f"wallet.{field} with {len(values)} entries for {expected_wallets(line, venue)} wallet(s)"
+    return ""
+
+
+def invalid_reason(body: Any, venue: dict[str, Any], at: float) -> str:
+    """Why a createOrder body must be refused ("" when it is valid as far as the docs say)."""
+    if not isinstance(body, dict):
+        return ""
+    if not GUID.match(str(body.get("partnerId", ""))):
+        return f"partnerId {body.get('partnerId')!r} is not a GUID"
+    if "items" not in body:
+        return "no items"
+    if body["items"] == []:
+        return "an empty items array"
+    return next((p for p in (_line_problem(line, venue, at) for line in request_lines(body)) if p), "")
+
+
+def _refused(exchange: "Exchange", why: str, status: int) -> list[Finding]:
+    if exchange.status != status:
+        return [shown(exchange, f"{why}: expected {status}, got {exchange.status}")]
+    problem = error_shape(exchange.response)
+    return [shown(exchange, f"{why}: {problem}")] if problem else []
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.invalid-input"])
+def invalid_input_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A createOrder with invalid input (partnerId not a GUID, no or empty items, quantity 0, past visit date,
+    wallet names of the wrong length) answers 400."""
+    if exchange.operation != "createOrder" or exchange.status in NOT_JUDGED:
+        return None
+    why = invalid_reason(exchange.body, ctx.venue, exchange.at)
+    return _refused(exchange, f"createOrder with {why}", 400) if why else None
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.unknown-partner"])
+def unknown_partner_refused(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A createOrder for a partnerId (a GUID) the target does not know is refused with 400."""
+    body = exchange.body if isinstance(exchange.body, dict) else {}
+    partner = str(body.get("partnerId", "")).lower()
+    known = {str(h.request.get("partnerId", "")).lower() for h in ctx.evidence.histories}
+    if exchange.operation != "createOrder" or exchange.status in NOT_JUDGED or not GUID.match(partner) \
+            or not known or partner in known:
+        return None
+    if invalid_reason(body, ctx.venue, exchange.at):
+        return None
+    return _refused(exchange, f"createOrder for the unknown partner {partner}", 400)
+
+
+@check(family="rejections", subject="run", rules=["rejections.duplicate", "rejections.duplicate-case"])
+def duplicate_reference_refused(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """A second createOrder with an existing sellToOrderReference answers 400 (at `strict` also in other case)."""
+    created = {str(h.request.get("sellToOrderReference")): h for h in evidence.histories
+               if any(e.status == 201 for e in h.calls("createOrder"))}
+    findings, judged = [], False
+    for exchange in evidence.exchanges:
+        sent = str(exchange.body.get("sellToOrderReference", "")) if isinstance(exchange.body, dict) else ""
+        if exchange.operation != "createOrder" or invalid_reason(exchange.body, ctx.venue, exchange.at):
+            continue
+        original = created.get(sent) or next((h for r, h in created.items() if r.casefold() == sent.casefold()), None)
+        if original is None or (sent not in created and ctx.strictness != "strict"):
+            continue
+        judged = True
+        state = " (an Error order)" if original.facts.get("expect") == "Error" else ""
+        case = "" if sent in created else " in other letter case"
+        findings += _refused(exchange, f"createOrder repeating the sellToOrderReference of order {original.order_id}"
+                                       f"{state}{case}", 400)
+    return findings if judged else None
+
+
+def known_order_ids(evidence: "Evidence") -> set[str]:
+    """Every order id the run saw exist: its own orders, and any an answer carried (the fuzzer's, listed rows)."""
+    known = {h.order_id.lower() for h in evidence.histories if h.order_id}
+    for exchange in evidence.all_exchanges():
+        body = exchange.response if exchange.ok else None
+        rows = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else \
+            body if isinstance(body, list) else [body]
+        known |= {str(r["orderId"]).lower() for r in rows if isinstance(r, dict) and r.get("orderId")}
+    return known
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.unknown-order"])
+def unknown_order_not_found(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """getOrder, confirmOrder, replaceOrder and deleteOrder of an order id that never existed answer 404."""
+    order_id = exchange.params.get("orderId", "")
+    if exchange.operation not in ORDER_OPERATIONS or not GUID.match(order_id) or exchange.status in NOT_JUDGED:
+        return None
+    if order_id.lower() in known_order_ids(ctx.evidence):
+        return None
+    return _refused(exchange, f"{exchange.operation} of the unknown order {order_id}", 404)
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.error-body"])
+def error_body_flat(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """A 400 or 404 answer is the flat error body `{code, message}` (at `strict` every 4xx: 401, 403, 413 too)."""
+    judged = (400, 404) if ctx.strictness != "strict" else tuple(range(400, 500))
+    if exchange.status not in judged:
+        return None
+    problem = error_shape(exchange.response)
+    return [shown(exchange, f"{exchange.status} answer: {problem}")] if problem else []
+
+
+@check(family="rejections", subject="exchange", rules=["rejections.error-message"], level="strict")
+def error_message_wording(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
+    """An error's message is CONTRACT.md's text for the case (matched loosely: case, spaces, %N any value)."""
+    if exchange.status is None or exchange.status < 400 or not isinstance(exchange.response, dict):
+        return None
+    found = strict_error_message(exchange.operation or None, exchange.status, exchange.response, exchange.params)
+    return [shown(exchange, v.message) for v in found]

@@ -1,0 +1,314 @@
+"""The probe's flows: each one a documented path through the API, on orders of its own.
+
+A flow is a function of a `Flow` (its client, its recorder, its waiter). It
+makes calls and records them; it never judges. What a check needs to know
+about an order that the calls do not show (the venue facts it was built from,
+how many wallets each line should get) goes into `OrderHistory.facts`.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from contracts.target import Exchange
+from contracts.verify.evidence import OrderHistory
+from contracts.verify.poller import Poller, observe
+
+if TYPE_CHECKING:
+    from contracts.verify.probe import Probe
+
+VISIT_DAYS_AHEAD = 30
+INDIVIDUAL = ("individual_item", "individual_time")
+
+
+def missing_fact(venue: dict[str, Any], needs: Iterable[str]) -> str:
+    """The first venue fact a flow needs that the venue does not give ("" when none)."""
+    return next((name for name in needs if venue.get(name) in (None, "")), "")
+
+
+def why_skipped(fact: str) -> str:
+    """What to give so a flow can run."""
+    if fact == "other_partner_id":
+        return "needs a second partner of the target (--other-partner-id)"
+    return f"needs venue fact {fact} (--var {fact}=...)"
+
+
+class Flow:
+    """What one flow uses: its own client, the probe's recorder and the shared poller."""
+
+    def __init__(self, probe: Probe, poller: Poller, name: str) -> None:
+        self.probe, self.poller, self.name = probe, poller, name
+        self.client = probe.client()
+        self.venue = probe.venue
+        self._count = 0
+
+    # -- building requests -----------------------------------------------------------------
+    def reference(self) -> str:
+        self._count += 1
+        return f"otacm-{self.probe.run_id}-{self.name}-{self._count}".lower()[:50]
+
+    def line(self, item: str, visit_time: str, quantity: int = 1, days: int = VISIT_DAYS_AHEAD,
+             **extra: Any) -> dict[str, Any]:
+        visit = (self.probe.today + timedelta(days=days)).isoformat()
+        return {"itemNumber": str(item), "visitDate": visit, "visitTime": str(visit_time), "quantity": quantity, **extra}
+
+    def body(self, lines: list[dict[str, Any]], paid: bool, reference: str = "") -> dict[str, Any]:
+        body: dict[str, Any] = {"partnerId": self.probe.target.partner_id,
+                                "sellToOrderReference": reference or self.reference(),
+                                "sellToName": "Otacm Probe", "sellToEmail": "probe@example.com",
+                                "sellToLanguage": "ENU", "items": lines}
+        if paid:
+            body["paymentReference"] = f"PAY-{self.probe.run_id}"
+        return body
+
+    def individual(self, paid: bool, quantity: int = 1, visit_time: str = "", **extra: Any) -> dict[str, Any]:
+        line = self.line(self.venue["individual_item"], visit_time or self.venue["individual_time"], quantity, **extra)
+        return self.body([line], paid)
+
+    # -- calls ---------------------------------------------------------------------------------
+    def order(self, label: str, body: dict[str, Any], **facts: Any) -> OrderHistory:
+        history = OrderHistory(self.name, label, copy.deepcopy(body), facts=dict(facts))
+        history.facts.setdefault("paid", bool(body.get("paymentReference")))
+        history.facts.setdefault("expected_wallets", [self.expected_wallets(line) for line in body["items"]])
+        self.probe.record(history)
+        return history
+
+    def expected_wallets(self, line: dict[str, Any]) -> int:
+        return 1 if str(line.get("itemNumber")) == str(self.venue.get("group_item")) else int(line.get("quantity", 1))
+
+    def call(self, history: OrderHistory | None, operation: str, order_id: str | None = None, *,
+             body: Any = None, query: dict[str, Any] | None = None) -> Exchange:
+        oid = order_id if order_id is not None else (history.order_id if history else None)
+        key = "partnerId" if operation == "listOrdersByPartner" else "orderId"
+        params = {key: oid} if oid is not None and operation != "createOrder" else None
+        exchange = self.client.call(operation, params, query=query, body=body)
+        if history is None:
+            self.probe.record(exchange=exchange)
+        else:
+            observe(history, exchange)
+        return exchange
+
+    def create(self, history: OrderHistory, sync: bool = False) -> Exchange:
+        history.sync = history.sync or sync
+        exchange = self.call(history, "createOrder", body=history.request, query={"sync": "1"} if sync else None)
+        if isinstance(exchange.response, dict) and exchange.status == 201 and exchange.response.get("orderId"):
+            history.order_id = str(exchange.response["orderId"])
+        return exchange
+
+    def replace(self, history: OrderHistory, body: dict[str, Any], sync: bool = False) -> Exchange:
+        history.facts.setdefault("replacements", []).append(copy.deepcopy(body))
+        history.sync = history.sync or sync
+        return self.call(history, "replaceOrder", body=body, query={"sync": "1"} if sync else None)
+
+    def settle(self, history: OrderHistory, close: bool = False) -> str | None:
+        """Wait for the background settle, then for its webhook event (so the next call never races it)."""
+        if not history.order_id:
+            return None
+        settled = self.poller.settle(history, self.client.now(), close)
+        self.probe.await_events(self.client, history)
+        return settled
+
+
+# -- flows -----------------------------------------------------------------------------------------------
+def paid(flow: Flow) -> None:
+    """Paid, quantity 2 with names and external references: Issued; confirm is a no-op; delete twice."""
+    names, refs = ["Jane Probe", "John Probe"], [f"EXT-{flow.probe.run_id}-1", f"EXT-{flow.probe.run_id}-2"]
+    body = flow.individual(True, 2, wallet={"names": names, "externalReferenceNumbers": refs},
+                           sellToName="Line Guest", sellToEmail="line@example.com", sellToLanguage="DAN")
+    history = flow.order("paid order (Issued, confirmed again, deleted twice)", body)
+    if flow.create(history).status != 201:
+        return
+    for reference in (body["sellToOrderReference"], body["sellToOrderReference"].upper()):
+        flow.call(None, "createOrder", body=dict(body, sellToOrderReference=reference))
+    if flow.settle(history, close=True) != "Issued":
+        return
+    flow.call(history, "confirmOrder", body={"paymentReference": f"OTHER-{flow.probe.run_id}"})
+    flow.call(history, "replaceOrder", body=body)
+    flow.call(history, "deleteOrder")
+    flow.call(history, "deleteOrder")
+    flow.call(history, "getOrder")
+
+
+def unpaid_confirm(flow: Flow) -> None:
+    """Unpaid: Draft; confirmOrder with a paymentReference issues it."""
+    history = flow.order("unpaid order (Draft, then confirmed)", flow.individual(False))
+    if flow.create(history).status == 201 and flow.settle(history, close=True) == "Draft":
+        flow.call(history, "confirmOrder", body={})
+        flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
+        flow.call(history, "getOrder")
+
+
+def unpaid_delete(flow: Flow) -> None:
+    """Unpaid: Draft; deleteOrder removes the row."""
+    history = flow.order("unpaid order (Draft, then deleted)", flow.individual(False))
+    if flow.create(history).status == 201 and flow.settle(history) == "Draft":
+        flow.call(history, "deleteOrder")
+        flow.call(history, "getOrder")
+
+
+def unpaid_replace(flow: Flow) -> None:
+    """Unpaid: Draft; replace may not change identity; a paid replace re-issues with new wallets."""
+    body = flow.individual(False, 2)
+    history = flow.order("unpaid order (Draft, then replaced paid)", body)
+    if flow.create(history).status != 201 or flow.settle(history) != "Draft":
+        return
+    flow.call(history, "replaceOrder", body=dict(body, sellToOrderReference=flow.reference()))
+    flow.call(history, "replaceOrder", body=dict(body, partnerId=str(uuid.uuid4())))
+    flow.replace(history, dict(body, paymentReference=f"PAY-{flow.probe.run_id}"))
+    flow.settle(history)
+
+
+def failing_replace(flow: Flow) -> None:
+    """An order issuance rejects: Error with a reason; replaced with a good body it settles."""
+    history = flow.order("failing order (Error, then replaced)", flow.individual(True, visit_time=flow.venue["failing_time"]),
+                         expect="Error")
+    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+        flow.replace(history, flow.body([flow.line(flow.venue["individual_item"], flow.venue["individual_time"])],
+                                        True, history.request["sellToOrderReference"]))
+        flow.settle(history)
+
+
+def failing_delete(flow: Flow) -> None:
+    """An Error order: deleteOrder removes it."""
+    history = flow.order("failing order (Error, then deleted)", flow.individual(False, visit_time=flow.venue["failing_time"]),
+                         expect="Error")
+    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+        flow.call(history, "deleteOrder")
+        flow.call(history, "getOrder")
+
+
+def error_duplicate(flow: Flow) -> None:
+    """The reference of an Error order cannot be used again by createOrder (doc 000: replace it)."""
+    body = flow.individual(False, visit_time=flow.venue["failing_time"])
+    history = flow.order("failing order (Error; its reference submitted again; deleted)", body, expect="Error")
+    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+        flow.call(None, "createOrder", body=flow.individual(False) | {"sellToOrderReference": body["sellToOrderReference"]})
+        flow.call(history, "deleteOrder")
+
+
+def other_partner(flow: Flow) -> None:
+    """An order of a second partner: our partner's list must not show it."""
+    body = flow.individual(True) | {"partnerId": flow.venue["other_partner_id"]}
+    history = flow.order("another partner's order (kept out of our list)", body, other_partner=True)
+    if flow.create(history).status == 201:
+        flow.settle(history)
+
+
+def group(flow: Flow) -> None:
+    """A group ticket for 3: one wallet."""
+    line = flow.line(flow.venue["group_item"], flow.venue["group_time"], 3)
+    history = flow.order("group order (quantity 3, one wallet)", flow.body([line], True), kind="group")
+    if flow.create(history).status == 201:
+        flow.settle(history)
+
+
+def package(flow: Flow) -> None:
+    """A package for 2: two wallets, each with the package's tickets and coupons."""
+    line = flow.line(flow.venue["package_item"], flow.venue["package_time"], 2)
+    history = flow.order("package order (quantity 2)", flow.body([line], True), kind="package",
+                         tickets=int(flow.venue["package_tickets"]), coupons=int(flow.venue["package_coupons"]))
+    if flow.create(history).status == 201:
+        flow.settle(history)
+
+
+def plain_package(flow: Flow) -> None:
+    """A package without coupons: its wallets hold tickets only."""
+    line = flow.line(flow.venue["plain_package_item"], flow.venue["plain_package_time"], 1)
+    history = flow.order("package order without coupons", flow.body([line], True), kind="package",
+                         tickets=int(flow.venue["plain_package_tickets"]), coupons=0)
+    if flow.create(history).status == 201:
+        flow.settle(history)
+
+
+def sync_create(flow: Flow) -> None:
+    """`?sync=1`: the answer is the final order; no webhook."""
+    history = flow.order("sync order (Issued in the call)", flow.individual(True))
+    if flow.create(history, sync=True).status == 201:
+        flow.call(history, "getOrder")
+
+
+def sync_failure(flow: Flow) -> None:
+    """`?sync=1` that fails issuance: 400, an Error row found by reference, replaced in sync."""
+    body = flow.individual(True, visit_time=flow.venue["failing_time"])
+    history = flow.order("sync order failing issuance (400, Error row, replaced in sync)", body, expect="Error")
+    flow.create(history, sync=True)
+    if history.order_id:
+        return
+    found = flow.call(history, "listOrdersByPartner", flow.probe.target.partner_id,
+                      query={"sellToOrderReference": body["sellToOrderReference"]})
+    rows = found.response.get("data") if isinstance(found.response, dict) else found.response
+    ids = [r.get("orderId") for r in rows or [] if isinstance(r, dict)]
+    if found.ok and ids and ids[0]:
+        history.order_id = str(ids[0])
+        flow.call(history, "getOrder")
+        good = flow.body([flow.line(flow.venue["individual_item"], flow.venue["individual_time"])], True,
+                         body["sellToOrderReference"])
+        flow.replace(history, good, sync=True)
+        flow.call(history, "getOrder")
+
+
+def in_flight(flow: Flow) -> None:
+    """Calls an in-flight order must refuse: confirm, delete, replace."""
+    body = flow.individual(True)
+    history = flow.order("order in flight (confirm, delete, replace refused)", body)
+    if flow.create(history).status != 201:
+        return
+    flow.call(history, "confirmOrder", body={"paymentReference": "PAY-EARLY"})
+    flow.call(history, "deleteOrder")
+    flow.call(history, "replaceOrder", body=body)
+    flow.settle(history)
+
+
+def invalid_input(flow: Flow) -> None:
+    """Requests that must be refused before any order exists (400), and unknown orders (404)."""
+    good = flow.individual(True)
+    line = good["items"][0]
+    cases = [dict(good, partnerId="not-a-guid"), dict(good, partnerId=str(uuid.uuid4())), {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
+             dict(good, items=[dict(line, visitDate=(flow.probe.today - timedelta(days=2)).isoformat())]),
+             dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
+             dict(good, items=[dict(line, quantity=0)])]
+    for case in cases:
+        flow.call(None, "createOrder", body=dict(case, sellToOrderReference=flow.reference()))
+    unknown = str(uuid.uuid4())
+    for operation, body in (("getOrder", None), ("confirmOrder", {"paymentReference": "PAY-X"}),
+                            ("replaceOrder", good), ("deleteOrder", None)):
+        flow.call(None, operation, unknown, body=body)
+
+
+def listing(probe: Probe, client: Any) -> None:
+    """The list, after the flows: by status, by reference (lower-cased), by a receivedAt window, one per page."""
+    histories = [h for h in probe.evidence.histories if h.order_id and not h.facts.get("other_partner")
+                 and not any(o.status == "removed" for o in h.observations)]
+    received = sorted(str(e.response.get("receivedAt")) for h in histories for e in h.calls("createOrder")
+                      if e.status == 201 and isinstance(e.response, dict) and e.response.get("receivedAt"))
+    queries: list[dict[str, Any]] = [{"status": "Issued"}, {"status": "Draft,Error"}, {"pageSize": 1}]
+    if histories:
+        queries.append({"sellToOrderReference": histories[0].request["sellToOrderReference"].lower()})
+    if received:
+        queries.append({"receivedAtFrom": received[0], "receivedAtTo": received[-1]})
+    for query in queries:
+        probe.record(exchange=client.call("listOrdersByPartner", {"partnerId": probe.target.partner_id}, query=query))
+
+
+FlowFunction = Callable[[Flow], None]
+FLOWS: Mapping[str, tuple[tuple[str, ...], FlowFunction]] = MappingProxyType({
+    "paid": (INDIVIDUAL, paid),
+    "unpaid-confirm": (INDIVIDUAL, unpaid_confirm),
+    "unpaid-delete": (INDIVIDUAL, unpaid_delete),
+    "unpaid-replace": (INDIVIDUAL, unpaid_replace),
+    "failing-replace": (INDIVIDUAL + ("failing_time",), failing_replace),
+    "failing-delete": (INDIVIDUAL + ("failing_time",), failing_delete),
+    "error-duplicate": (INDIVIDUAL + ("failing_time",), error_duplicate),
+    "other-partner": (INDIVIDUAL + ("other_partner_id",), other_partner),
+    "group": (("group_item", "group_time"), group),
+    "package": (("package_item", "package_time", "package_tickets", "package_coupons"), package),
+    "plain-package": (("plain_package_item", "plain_package_time", "plain_package_tickets"), plain_package),
+    "sync-create": (INDIVIDUAL, sync_create),
+    "sync-failure": (INDIVIDUAL + ("failing_time",), sync_failure),
+    "in-flight": (INDIVIDUAL, in_flight),
+    "invalid-input": (INDIVIDUAL, invalid_input),
+})

@@ -1,0 +1,400 @@
+"""Every registered probe check fails on a hand-made violation, passes on the correct case, and skips without one.
+
+The histories are built from `Exchange`s as the probe records them
+(`observe` adds the statuses), so each case reads like the calls a target
+answered. `CASES` maps a check name to three builders: (violation, correct,
+nothing to judge); a test fails when a registered check has no case.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import pytest
+
+from contracts.checks.registry import Registry
+from contracts.verify.rules import load_divergences, load_rules
+from contracts.checks.violations import Violation
+from contracts.target import Exchange
+from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
+from contracts.verify.judge import judge, known_divergence
+from contracts.verify.poller import observe
+from contracts.webhooks.receiver import Delivery
+
+PARTNER = "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e"
+OID = "9c6b2f4e-2b71-4d23-9d6a-a3b4c5d6e7f8"
+UNKNOWN = "11111111-2222-4333-8444-555555555555"
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+VENUE = {"group_item": "31010", "individual_item": "31001"}
+STATE = "otacm-test"
+CLOCK = [1_000.0]
+
+
+# -- builders ----------------------------------------------------------------------------------
+def request(paid: bool = True, quantity: int = 1, ref: str = "otacm-ref-1", **wallet: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"itemNumber": "31001", "visitDate": "2099-01-01", "visitTime": "10:30:00", "quantity": quantity}
+    if wallet:
+        line["wallet"] = wallet
+    body = {"partnerId": PARTNER, "sellToOrderReference": ref, "items": [line]}
+    return body | ({"paymentReference": "PAY-1"} if paid else {})
+
+
+def wallet(seq: int, minted: bool, **changes: Any) -> dict[str, Any]:
+    if minted:
+        found = {"seqNo": seq, "walletId": f"aaaaaaaa-0000-4000-8000-00000000000{seq}", "walletReferenceNumber": f"10{seq}",
+                 "externalReferenceNumber": "", "name": "Castle", "issuedAt": "2099-01-01T00:00:00Z",
+                 "unitPriceExclVat": 80, "unitPriceInclVat": 100, "currencyCode": "DKK",
+                 "manifestUrl": "https://m/w", "assets": [{"type": "ticket", "referenceNumber": "T1"}]}
+    else:
+        found = {"seqNo": seq, "walletId": EMPTY_GUID, "walletReferenceNumber": "", "externalReferenceNumber": "",
+                 "name": "", "issuedAt": "", "unitPriceExclVat": 0, "unitPriceInclVat": 0, "currencyCode": "",
+                 "assets": []}
+    return found | changes
+
+
+def order(status: str, wallets: int = 1, ref: str = "OTACM-REF-1", **changes: Any) -> dict[str, Any]:
+    minted = status in ("Draft", "Issued")
+    doc: dict[str, Any] = {"orderId": OID, "status": status, "statusMessage": "boom" if status == "Error" else "",
+                           "partnerId": PARTNER, "sellToOrderReference": ref, "buyFromOrderReference": "CM-1",
+                           "paymentReference": "PAY-1", "receivedAt": "2099-01-01T00:00:00Z",
+                           "jobId": "ABC" if minted else ""}
+    if status == "Issued":
+        doc["manifestUrl"] = "https://m/o"
+    if status == "Cancelled":
+        doc["items"] = []
+    else:
+        doc["items"] = [{"lineNo": 100000, "itemNumber": "31001",
+                         "wallets": [wallet(i + 1, minted) for i in range(wallets)]}]
+    return doc | changes
+
+
+def call(operation: str, status: int, response: Any = None, *, body: Any = None, query: dict | None = None,
+         order_id: str = OID, at: float | None = None) -> Exchange:
+    CLOCK[0] += 1
+    params = {"orderId": order_id} if operation not in ("createOrder", "listOrdersByPartner") else \
+        ({"partnerId": PARTNER} if operation == "listOrdersByPartner" else {})
+    return Exchange("GET", f"http://t/{operation}", {}, body, operation, params, query or {}, status, response,
+                    at=CLOCK[0] if at is None else at)
+
+
+def history(*exchanges: Exchange, body: dict | None = None, **facts: Any) -> OrderHistory:
+    made = OrderHistory("test", "a test order", body or request(), order_id=OID, facts=facts)
+    for exchange in exchanges:
+        observe(made, exchange)
+    made.background_settles = sum(1 for e in exchanges if e.operation == "getOrder" and e.ok
+                                  and e.response.get("status") in ("Issued", "Draft", "Error")
+                                  and not facts.get("no_settles"))
+    return made
+
+
+def created(paid: bool = True, wallets: int = 1, body: dict | None = None) -> Exchange:
+    return call("createOrder", 201, order("Submitted", wallets), body=body or request(paid))
+
+
+def error(status: int, message: str = "nope", code: str = "generic_error", **more: Any) -> Exchange:
+    return call(more.pop("op", "confirmOrder"), status, {"code": code, "message": message}, **more)
+
+
+def listed(rows: list[dict], query: dict | None = None, bare: bool = False) -> Exchange:
+    body: Any = rows if bare else {"morePages": False, "nextPageKey": "", "nextPageURL": "", "data": rows}
+    return call("listOrdersByPartner", 200, body, query=query)
+
+
+def row(status: str = "Issued", partner: str = PARTNER, **more: Any) -> dict[str, Any]:
+    return {"orderId": OID, "partnerId": partner, "sellToOrderReference": "OTACM-REF-1", "status": status,
+            "statusMessage": "", "receivedAt": "2099-01-01T00:00:00Z"} | more
+
+
+def delivery(*events: dict[str, Any], flat: bool = False, violations: tuple = ()) -> Delivery:
+    document: Any = events[0] if flat else {"values": list(events)}
+    raw = json.dumps(document).encode()
+    return Delivery(1, datetime.now(timezone.utc), "/", {}, raw, document, list(violations), 200)
+
+
+def event(status: str = "Issued", state: str = STATE) -> dict[str, Any]:
+    return {"appId": "a", "clientState": state, "companyId": "c", "companyName": "C", "eventName": "ota_cm_order_processed",
+            "eventVersion": "1.0", "initiatingUserAADObjectId": "u", "timestamp": "2099-01-01T00:00:00Z",
+            "payload": {"orderId": OID, "buyFromOrderReference": "CM-1", "status": status}}
+
+
+def with_events(made: OrderHistory, *statuses: str) -> OrderHistory:
+    made.events = delivery(*(event(s) for s in statuses)).events if statuses else []
+    return made
+
+
+def run(*histories: OrderHistory, exchanges: tuple = (), deliveries: tuple = (), problem: str = "") -> Evidence:
+    return Evidence(list(histories), list(exchanges), list(deliveries), problem, quiet_window=60.0)
+
+
+# -- the cases: (violation, correct, nothing to judge) -----------------------------------------------
+Build = Callable[[], Any]
+DRAFT_GET = lambda: call("getOrder", 200, order("Draft"))  # noqa: E731
+ISSUED_GET = lambda: call("getOrder", 200, order("Issued"))  # noqa: E731
+SYNC = {"sync": "1"}
+PKG = {"kind": "package", "tickets": 2, "coupons": 1}
+TICKETS = [{"type": "ticket"}, {"type": "ticket"}]
+
+
+def _replaced(new_ids: bool) -> OrderHistory:
+    again = order("Issued", items=[{"lineNo": 100000, "wallets": [wallet(1, True, walletId=UNKNOWN if new_ids else
+                                                                       "aaaaaaaa-0000-4000-8000-000000000001")]}])
+    return history(created(False), DRAFT_GET(), call("replaceOrder", 200, order("Submitted"), body=request()),
+                   call("getOrder", 200, again))
+
+
+def _sync_failure(answer: int, row_status: str = "Error") -> OrderHistory:
+    body = request()
+    made = history(call("createOrder", answer, {"code": "generic_error", "message": "slot"} if answer == 400
+                        else order("Issued"), body=body, query=SYNC),
+                   listed([row(row_status, statusMessage="slot sold out")], {"sellToOrderReference": "otacm-ref-1"}),
+                   body=body, expect="Error")
+    made.sync = True
+    return made
+
+
+def _sync(events: tuple = ()) -> OrderHistory:
+    made = history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC))
+    made.sync = True
+    return with_events(made, *events)
+
+
+def _early() -> Delivery:
+    return delivery(event(), violations=(Violation("webhook_after_terminal", "getOrder still says 'Processing'", "values[0]"),))
+
+
+def _closely(*statuses: str) -> Evidence:
+    made = history(created(), *(call("getOrder", 200, order(s)) for s in statuses))
+    made.polled_closely = True
+    return run(made)
+
+
+CASES: dict[str, tuple[Build, Build, Build]] = {
+    # orders
+    "valid_orders_accepted": (lambda: run(history(error(400, op="createOrder", body=request()))),
+                              lambda: run(history(created())), lambda: run(history(DRAFT_GET()))),
+    "wallet_counts": (lambda: history(call("getOrder", 200, order("Issued", wallets=1)), body=request(quantity=2)),
+                      lambda: history(created(wallets=2), body=request(quantity=2)),
+                      lambda: history(call("getOrder", 200, order("Cancelled")))),
+    "package_wallet_assets": (lambda: history(call("getOrder", 200, order("Issued", items=[{"wallets": [wallet(1, True, assets=TICKETS)]}])), **PKG),
+                              lambda: history(call("getOrder", 200, order("Issued", items=[{"wallets": [wallet(1, True, assets=TICKETS + [{"type": "coupon"}])]}])), **PKG),
+                              lambda: history(ISSUED_GET())),
+    "shells_while_in_flight": (lambda: history(call("createOrder", 201, order("Submitted", items=[{"wallets": [wallet(1, True)]}]))),
+                               lambda: history(created()), lambda: history(ISSUED_GET())),
+    "shell_values": (lambda: history(call("createOrder", 201, order("Submitted", items=[{"wallets": [wallet(1, False, walletId=UNKNOWN)]}]))),
+                     lambda: history(created()), lambda: history(ISSUED_GET())),
+    "minted_when_settled": (lambda: history(call("getOrder", 200, order("Issued", items=[{"wallets": [wallet(1, False)]}]))),
+                            lambda: history(ISSUED_GET()), lambda: history(created())),
+    "job_id_when_minted": (lambda: history(call("getOrder", 200, order("Issued", jobId=""))),
+                           lambda: history(ISSUED_GET()), lambda: history(created())),
+    "external_references_echoed": (lambda: history(created(wallets=2), body=request(quantity=2, externalReferenceNumbers=["A", "B"])),
+                                   lambda: history(call("createOrder", 201, order("Submitted", items=[{"wallets": [wallet(1, False, externalReferenceNumber="A"), wallet(2, False, externalReferenceNumber="B")]}])),
+                                                   body=request(quantity=2, externalReferenceNumbers=["A", "B"])),
+                                   lambda: history(created())),
+    "wallet_names_echoed": (lambda: history(created(wallets=1), body=request(names=["Jane"])),
+                            lambda: history(call("createOrder", 201, order("Submitted", items=[{"wallets": [wallet(1, False, name="Jane")]}])),
+                                            body=request(names=["Jane"])),
+                            lambda: history(created())),
+    "status_message_only_on_error": (lambda: history(call("getOrder", 200, order("Error", statusMessage=""))),
+                                     lambda: history(call("getOrder", 200, order("Error"))),
+                                     lambda: history(error(400))),
+    "manifest_on_issued": (lambda: history(call("getOrder", 200, order("Issued", manifestUrl=""))),
+                           lambda: history(ISSUED_GET()), lambda: history(DRAFT_GET())),
+    "cancelled_shape": (lambda: history(call("deleteOrder", 200, order("Cancelled", items=[{"wallets": []}]))),
+                        lambda: history(call("deleteOrder", 200, order("Cancelled", jobId=""))),
+                        lambda: history(ISSUED_GET())),
+    "identity_echoed": (lambda: history(call("getOrder", 200, order("Issued", ref="OTHER"))),
+                        lambda: history(ISSUED_GET()), lambda: history(error(400))),
+    "references_upper_cased": (lambda: history(call("getOrder", 200, order("Issued", ref="otacm-ref-1"))),
+                               lambda: history(ISSUED_GET()), lambda: history(error(400))),
+    # calls
+    "confirm_issues_draft": (lambda: history(DRAFT_GET(), error(400, body={"paymentReference": "P"})),
+                             lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={"paymentReference": "P"}), ISSUED_GET()),
+                             lambda: history(DRAFT_GET())),
+    "confirm_needs_payment_reference": (lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={})),
+                                        lambda: history(DRAFT_GET(), error(400, body={})),
+                                        lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={"paymentReference": "P"}))),
+    "confirm_on_issued_unchanged": (lambda: history(ISSUED_GET(), error(400)),
+                                    lambda: history(ISSUED_GET(), call("confirmOrder", 200, order("Issued"))),
+                                    lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued")))),
+    "confirm_refused_unless_draft": (lambda: history(created(), call("confirmOrder", 200, order("Issued"))),
+                                     lambda: history(created(), error(400)), lambda: history(created())),
+    "delete_refused_in_flight": (lambda: history(created(), call("deleteOrder", 200, order("Cancelled"))),
+                                 lambda: history(created(), error(400, op="deleteOrder")), lambda: history(created())),
+    "delete_keeps_cancelled_row": (lambda: history(ISSUED_GET(), call("deleteOrder", 200, order("Cancelled")), error(404, op="getOrder")),
+                                   lambda: history(ISSUED_GET(), call("deleteOrder", 200, order("Cancelled")), call("getOrder", 200, order("Cancelled"))),
+                                   lambda: history(ISSUED_GET())),
+    "delete_cancelled_again": (lambda: history(call("deleteOrder", 200, order("Cancelled")), error(404, op="deleteOrder")),
+                               lambda: history(call("deleteOrder", 200, order("Cancelled")), call("deleteOrder", 200, order("Cancelled"))),
+                               lambda: history(ISSUED_GET())),
+    "delete_removes_draft_or_error": (lambda: history(DRAFT_GET(), call("deleteOrder", 200, order("Cancelled")), DRAFT_GET()),
+                                      lambda: history(DRAFT_GET(), call("deleteOrder", 200, order("Cancelled")), error(404, op="getOrder")),
+                                      lambda: history(ISSUED_GET())),
+    "replace_refused_unless_draft_or_error": (lambda: history(ISSUED_GET(), call("replaceOrder", 200, order("Submitted"), body=request())),
+                                              lambda: history(ISSUED_GET(), error(400, op="replaceOrder", body=request())),
+                                              lambda: history(ISSUED_GET())),
+    "replace_keeps_identity": (lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted"), body=request(ref="other"))),
+                               lambda: history(DRAFT_GET(), error(400, op="replaceOrder", body=request(ref="other"))),
+                               lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted"), body=request()))),
+    "replace_resubmits": (lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted", buyFromOrderReference="CM-2"), body=request())),
+                          lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted"), body=request())),
+                          lambda: history(DRAFT_GET())),
+    "replace_mints_new_wallets": (lambda: _replaced(False), lambda: _replaced(True), lambda: history(DRAFT_GET())),
+    # rejections (exchanges; duplicates over the run)
+    "invalid_input_refused": (lambda: call("createOrder", 201, order("Submitted"), body=request() | {"items": []}),
+                              lambda: error(400, op="createOrder", body=request() | {"partnerId": "x"}),
+                              lambda: created()),
+    "unknown_partner_refused": (lambda: call("createOrder", 201, order("Submitted"), body=request() | {"partnerId": UNKNOWN}),
+                                lambda: error(400, op="createOrder", body=request() | {"partnerId": UNKNOWN}),
+                                lambda: created()),
+    "duplicate_reference_refused": (lambda: run(history(created()), exchanges=(created(),)),
+                                    lambda: run(history(created()), exchanges=(error(400, op="createOrder", body=request()),)),
+                                    lambda: run(history(created()))),
+    "unknown_order_not_found": (lambda: call("getOrder", 200, order("Issued"), order_id=UNKNOWN),
+                                lambda: error(404, f"Order '{UNKNOWN}' not found Not Found", "resource_not_found", op="getOrder", order_id=UNKNOWN),
+                                lambda: created()),
+    "error_body_flat": (lambda: call("getOrder", 404, {"error": {"code": "x"}}), lambda: error(400), lambda: created()),
+    "error_message_wording": (lambda: error(404, "no such order", "resource_not_found", op="getOrder"),
+                              lambda: error(404, f"Order '{OID}' not found Not Found", "resource_not_found", op="getOrder"),
+                              lambda: created()),
+    # listing (the run)
+    "list_envelope": (lambda: run(exchanges=(call("listOrdersByPartner", 200, {"items": []}),)),
+                      lambda: run(exchanges=(listed([row()]), listed([row()], bare=True))), lambda: run()),
+    "list_paginated_envelope": (lambda: run(exchanges=(listed([row()], bare=True),)),
+                                lambda: run(exchanges=(listed([row()]),)), lambda: run()),
+    "list_rows_of_partner": (lambda: run(exchanges=(listed([row(partner=UNKNOWN)]),)),
+                             lambda: run(exchanges=(listed([row()]),)), lambda: run()),
+    "list_summaries": (lambda: run(exchanges=(listed([row(items=[])]),)),
+                       lambda: run(exchanges=(listed([row()]),)), lambda: run()),
+    "list_filters_honoured": (lambda: run(exchanges=(listed([row("Draft")], {"status": "Issued"}),)),
+                              lambda: run(exchanges=(listed([row()], {"status": "Issued,Error"}),)),
+                              lambda: run(exchanges=(listed([row()]),))),
+    "list_page_size": (lambda: run(exchanges=(listed([row(), row()], {"pageSize": "1"}),)),
+                       lambda: run(exchanges=(listed([row()], {"pageSize": "1"}),)),
+                       lambda: run(exchanges=(listed([row()]),))),
+    # sync
+    "sync_create_final": (lambda: history(call("createOrder", 201, order("Submitted"), body=request(), query=SYNC)),
+                          lambda: history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC)),
+                          lambda: history(created())),
+    "sync_replace_final": (lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Draft"), body=request(), query=SYNC)),
+                           lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Issued"), body=request(), query=SYNC)),
+                           lambda: history(DRAFT_GET())),
+    "sync_failure_leaves_error": (lambda: run(_sync_failure(201)), lambda: run(_sync_failure(400)),
+                                  lambda: run(history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC)))),
+    "no_webhook_on_sync": (lambda: _sync(("Issued",)), lambda: _sync(), lambda: history(created())),
+    # lifecycle
+    "transition_legality": (lambda: history(created(), ISSUED_GET(), call("getOrder", 200, order("Processing"))),
+                            lambda: history(created(), call("getOrder", 200, order("Scheduled")), ISSUED_GET()),
+                            lambda: history(created())),
+    "terminal_sticky": (lambda: history(ISSUED_GET(), DRAFT_GET()), lambda: history(ISSUED_GET(), ISSUED_GET()),
+                        lambda: history(created(), DRAFT_GET())),
+    "settles_within": (lambda: history(created(), call("getOrder", 200, order("Issued"), at=CLOCK[0] + 500)),
+                       lambda: history(created(), ISSUED_GET()), lambda: history(ISSUED_GET(), ISSUED_GET())),
+    "settles_by_payment": (lambda: history(created(paid=True), DRAFT_GET()), lambda: history(created(paid=True), ISSUED_GET()),
+                           lambda: history(created())),
+    "failed_issuance_errors": (lambda: history(created(), ISSUED_GET(), expect="Error"),
+                               lambda: history(created(), call("getOrder", 200, order("Error")), expect="Error"),
+                               lambda: history(created(), ISSUED_GET())),
+    "shows_every_state": (lambda: _closely("Processing", "Issued"), lambda: _closely("Scheduled", "Processing", "Issued"),
+                          lambda: run(history(created(), ISSUED_GET()))),
+    # webhooks
+    "webhook_conformance": (lambda: delivery(event(), flat=True), lambda: delivery(event()), None),
+    "webhook_client_state": (lambda: delivery(event(state="other")), lambda: delivery(event()), lambda: delivery()),
+    "webhook_matches_status": (lambda: (delivery(event("Issued")), run(history(created(False), DRAFT_GET()))),
+                               lambda: (delivery(event("Draft")), run(history(created(False), DRAFT_GET()))),
+                               lambda: (delivery(event("Draft")), run())),
+    "webhook_after_terminal": (lambda: (_early(), run(history(created(), ISSUED_GET()))),
+                               lambda: (delivery(event()), run(history(created(), ISSUED_GET()))),
+                               lambda: (_early(), run(history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted")))))),
+    "webhook_once_per_settle": (lambda: run(with_events(history(created(), ISSUED_GET()), "Issued", "Issued")),
+                                lambda: run(with_events(history(created(), ISSUED_GET()), "Issued")),
+                                lambda: run(history(created(), ISSUED_GET()), problem="no receiver")),
+    "no_webhook_on_confirm_or_delete": (
+        lambda: with_events(history(created(False), DRAFT_GET(), call("confirmOrder", 200, order("Issued"))), "Draft", "Issued"),
+        lambda: with_events(history(created(False), DRAFT_GET(), call("confirmOrder", 200, order("Issued"))), "Draft"),
+        lambda: with_events(history(created(False), DRAFT_GET()), "Draft")),
+}
+
+
+def context(subject: Any, level: str = "strict") -> CheckContext:
+    evidence = subject if isinstance(subject, Evidence) else run(subject) if isinstance(subject, OrderHistory) \
+        else run(history(created()))
+    return CheckContext(level, VENUE, evidence, 70.0, STATE)
+
+
+REGISTRY = Registry.collect()
+
+
+def test_every_registered_check_has_cases() -> None:
+    assert sorted(c.name for c in REGISTRY) == sorted(CASES)
+
+
+def judged(name: str, build: Build) -> Any:
+    """Run a check on what a builder made: a subject, or (subject, the run's evidence)."""
+    made = build()
+    subject, ctx = (made[0], CheckContext("strict", VENUE, made[1], 70.0, STATE)) if isinstance(made, tuple) \
+        else (made, context(made))
+    return REGISTRY.get(name)(ctx, subject)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_check_fails_passes_and_skips(name: str) -> None:
+    broken, correct, absent = CASES[name]
+    found = judged(name, broken)
+    assert found and not all(f.warning for f in found), f"{name} did not fail on its violation"
+    assert judged(name, correct) == [], f"{name} did not pass on the correct case"
+    if absent is not None:
+        assert judged(name, absent) is None, f"{name} judged a subject without its situation"
+
+
+def test_client_state_falls_back_on_what_the_receiver_found() -> None:
+    found = Violation("webhook_conformance", "values[0].clientState: expected 'otacm-test'", "values[0].clientState")
+    ctx = CheckContext("strict", VENUE, run(), 70.0, "")
+    assert REGISTRY.get("webhook_client_state")(ctx, delivery(event(state="x"), violations=(found,)))
+    assert REGISTRY.get("webhook_client_state")(ctx, delivery(event())) == []
+
+
+def test_refusal_checks_leave_other_clients_orders_and_the_gateway_alone() -> None:
+    """Evidence also holds Schemathesis' calls: an order it created is not unknown; 401/413 are not these rules."""
+    fuzzed = call("createOrder", 201, order("Submitted", orderId=UNKNOWN))
+    ctx = CheckContext("documented", VENUE, run(history(created()), exchanges=(fuzzed,)), 70.0, STATE)
+    assert REGISTRY.get("unknown_order_not_found")(ctx, call("getOrder", 200, order("Issued"), order_id=UNKNOWN)) is None
+    unauthorized = call("createOrder", 401, "<html>no</html>", body=request() | {"items": []})
+    assert REGISTRY.get("invalid_input_refused")(ctx, unauthorized) is None
+    assert REGISTRY.get("error_body_flat")(ctx, unauthorized) is None
+    assert REGISTRY.get("error_body_flat")(context(unauthorized, "strict"), unauthorized)
+
+
+def test_shell_counts_are_strict_only() -> None:
+    """Doc 002 shows the Submitted answer without wallets: only CONTRACT.md (server) puts one shell per wallet."""
+    check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))
+    assert check(context(shells, "documented"), shells) is None
+    assert check(context(shells, "strict"), shells)
+
+
+def test_delivery_checks_are_skipped_without_deliveries() -> None:
+    ctx = CheckContext("strict", VENUE, run(problem="subscription refused"), 70.0, STATE)
+    outcomes = judge(REGISTRY.select(["webhooks"], "strict"), ctx)
+    assert {o.verdict for o in outcomes} == {"skipped"}
+    assert any("subscription refused" in m for o in outcomes for m in o.messages)
+
+
+def test_every_rule_named_by_a_check_is_listed_and_asserted() -> None:
+    rules = {rule.id: rule for rule in load_rules()}
+    named = {rule for c in REGISTRY for rule in c.rules}
+    assert named <= set(rules), named - set(rules)
+    assert set(rules) <= named, set(rules) - named
+    assert {r.level for r in rules.values()} <= {"documented", "strict"}
+    for c in REGISTRY:
+        assert c.level == "documented" or all(rules[r].level == "strict" for r in c.rules), c.name
+
+
+def test_divergence_rows_name_checks_and_label_failures() -> None:
+    rows = load_divergences()
+    known = {c.name for c in REGISTRY} | {"strict_response_schema"}
+    assert all(set(r["checks"]) <= known and {"case", "docs", "server", "matches"} <= set(r) for r in rows)
+    label = known_divergence("duplicate_reference_refused",
+                             ["createOrder repeating the sellToOrderReference of order x (an Error order): expected 400, "
+                              "got 201"], rows)
+    assert "production server is known" in label
