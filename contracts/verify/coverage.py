@@ -77,9 +77,14 @@ def coverage_rows(fuzz: Any, evidence: Any, scenarios: Any) -> list[CoverageRow]
 
 
 def _followed(link: str, followed: set[str]) -> bool:
-    """Whether Schemathesis followed a spec link (its transition ids name source, status and link)."""
+    """Whether Schemathesis followed a spec link; its transition ids read `METHOD path -> [status] name -> ...`."""
     operation, rest = link.split(" ", 1)
     status, _, name = rest.partition(" → ")
-    method_path = load_spec().operations[operation]
-    label = f"{method_path.method} {method_path.path}"
-    return any(f.startswith(label) and f"[{status}]" in f and f.endswith(name) for f in followed)
+    definition = load_spec().operations[operation]
+    label = f"{definition.method} {definition.path}"
+    for transition in followed:
+        source, _, after = transition.partition(" -> ")
+        code, _, link_name = after.partition(" -> ")[0].partition("] ")
+        if source == label and code.strip("[") == status and link_name == name:
+            return True
+    return False

@@ -202,10 +202,11 @@ class SchemathesisRun:
         schema = schemathesis.openapi.from_dict(_schema_document(), config=_config(self.target, self.options, seed))
         run = self
 
-        def before_call(context: Any, case: Any, kwargs: Any) -> None:
-            run.before_call(context, case, kwargs)  # Schemathesis marks the function it registers: not a bound method
+        def map_case(context: Any, case: Any) -> Any:
+            run.before_call(context, case, None)  # Schemathesis marks the function it registers: not a bound method
+            return case
 
-        schema.hook(before_call)
+        schema.hook(map_case)  # a schema-scoped hook: this run's, nobody else's
         if self.options.operations:
             schema = schema.include(operation_id=list(self.options.operations))
         stream = from_schema(schema).execute()
@@ -313,7 +314,11 @@ def _config(target: FuzzTarget, options: FuzzOptions, seed: int) -> Any:
     checks: dict[str, Any] = {"enabled": False}
     for name in options.checks:
         checks[name] = {"enabled": True}
-    phases = {name: {"enabled": name in options.phases} for name in PHASES}
+    # No values harvested from answers: fuzzing `DELETE /webhook/{id}` with the ids `GET /webhook` lists would
+    # remove the probe's and the scenarios' subscriptions (and their orders) that run alongside.
+    phases: dict[str, dict[str, Any]] = {name: {"enabled": name in options.phases} for name in PHASES}
+    for name in ("examples", "coverage", "fuzzing"):
+        phases[name]["extra-data-sources"] = {"responses": False}
     phases["stateful"]["max-steps"] = max(4, options.max_examples)
     # the spec's own links drive the stateful phase (inferred ones would replace them)
     phases["stateful"]["inference"] = {"algorithms": []}
