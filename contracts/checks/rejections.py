@@ -17,6 +17,7 @@ from contracts.checks.documents import error_shape, request_lines, shown
 from contracts.checks.orders import expected_wallets
 from contracts.checks.registry import Finding, check
 from contracts.checks.strict import strict_error_message
+from contracts.spec import load_spec
 
 if TYPE_CHECKING:
     from contracts.target import Exchange
@@ -135,7 +136,17 @@ def unknown_order_not_found(ctx: "CheckContext", exchange: "Exchange") -> list[F
         return None
     if order_id.lower() in known_order_ids(ctx.evidence):
         return None
+    if exchange.status == 400 and not _valid_request_body(exchange):
+        return None  # CONTRACT.md does not order the checks: an invalid body may be refused before the lookup
     return _refused(exchange, f"{exchange.operation} of the unknown order {order_id}", 404)
+
+
+def _valid_request_body(exchange: "Exchange") -> bool:
+    """Whether the call's body (if the operation takes one) is valid by the spec's request schema."""
+    schema = load_spec().request_schema(exchange.operation)
+    if schema is None:
+        return True
+    return load_spec().validator_for(schema).is_valid(exchange.body)
 
 
 @check(family="rejections", subject="exchange", rules=["rejections.error-body"])
