@@ -52,3 +52,12 @@ def test_schemathesis_findings_are_mapped_onto_the_levels() -> None:
     assert classify("status_code_conformance", "createOrder", False, 422, None, "strict") == "failed"
     # a server error is always a failure
     assert classify("not_a_server_error", "getOrder", True, 500, None, "documented") == "failed"
+
+
+def test_a_415_for_an_odd_content_type_is_judged_at_strict_only() -> None:
+    exchange = _replace({"items": []}, 415)
+    documented = CheckContext("documented", {}, Evidence(exchanges=[exchange]), 70.0)
+    strict = CheckContext("strict", {}, Evidence(exchanges=[exchange]), 70.0)
+    registry = Registry.collect().select(["unknown_order_not_found"], "strict")
+    assert [o.verdict for o in judge(registry, documented)] == ["skipped"]
+    assert [o.verdict for o in judge(registry, strict)] == ["failed"]
