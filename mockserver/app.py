@@ -1,40 +1,30 @@
-"""The application factory: `create_app(config)` wires backend, URLs and blueprints."""
+"""The application factory: `create_app(config)` builds one mock's state and routes."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Optional
 
 from flask import Flask, current_app
 from werkzeug.exceptions import HTTPException
 
-from contracts.spec import load_spec
+from contracts.spec import Spec, load_spec
+from mockserver.access import token_for
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
-from mockserver.access import guard, token_for
-from mockserver.control import control
-from mockserver.dashboard import dashboard
 from mockserver.errors import ApiError
-from mockserver.responses import api, json_response
-from mockserver.urls import UrlTable
-from mockserver.webhook_responses import webhook_control
+from mockserver.http import json_response
+from mockserver.representation import Representation
+from mockserver.routing import UrlTable
+from mockserver.state import MockState
+from mockserver.urls import register_routes
+from mockserver.validation import RequestValidator
 from mockserver.webhooks import Webhooks
 
 
-@dataclass
-class MockState:
-    """Everything one mock instance holds; lives in `app.extensions["otacm"]`."""
-
-    config: MockConfig
-    backend: ChannelManagerBackend
-    urls: UrlTable
-    webhooks: Webhooks
-    control_token: Optional[str] = None  # None: the control side is open (loopback)
-
-
-def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
+def create_app(config: MockConfig | None = None, clock: WarpClock | None = None, spec: Spec | None = None) -> Flask:
+    """A mock app; the spec (default: the shipped one) reaches routing, validation
+    and representation only through the state built here."""
     config = config or MockConfig.load()
+    spec = spec or load_spec()
     if clock is None:  # without control nothing could move a frozen clock: it runs
         clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen" and config.control)
     app = Flask(__name__)
@@ -42,13 +32,11 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None)
     app.json.sort_keys = False  # the server's key order matters in strict runs
     backend = ChannelManagerBackend(config, clock)
     webhooks = Webhooks(backend, config.webhooks).attach()
-    token = token_for(config.host, config.control_token)
-    app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks, token)
-    if config.control:  # otherwise `/_mock/` and `/` fall through to the API's own 401/404
-        for blueprint in (dashboard, control, webhook_control):  # the dashboard's `/` before the API's
-            app.register_blueprint(blueprint)
-            app.before_request_funcs.setdefault(blueprint.name, []).append(guard)
-    app.register_blueprint(api)
+    app.extensions["otacm"] = MockState(
+        config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,
+        control_token=token_for(config.host, config.control_token),
+    )
+    register_routes(app, control=config.control)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

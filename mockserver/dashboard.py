@@ -21,7 +21,6 @@ from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import iso, to_datetime
 from mockserver.control import clock_state, order_history
 from mockserver.models import Order
-from mockserver.representation import order_json
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/_mock/ui/static")
@@ -63,9 +62,7 @@ def root() -> Any:
     """The page, unless the caller is an API client: then `/` stays the
     API's own answer (401/404), exactly as before the dashboard."""
     if is_api_call():
-        from mockserver.responses import dispatch
-
-        return dispatch("")
+        return current_app.view_functions["api.dispatch"](path="")
     return page()
 
 
@@ -141,7 +138,7 @@ def _store_size() -> int:
 
 
 def _order_context(order: Order) -> dict[str, Any]:
-    body = order_json(order)
+    body = _state().representation.order_json(order)
     wallets = [wallet for line in body.get("items", []) for wallet in line.get("wallets", [])]
     return {
         "order": order_history(order),

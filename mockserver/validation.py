@@ -7,39 +7,71 @@ the error's `message`.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Iterable
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 
-from contracts.spec import load_spec
+from contracts.spec import Operation, Spec
 from mockserver.errors import Problem, bad_request
 
 # Fields whose shape problems the server words as "Required field '...'".
 HEADER_FIELDS = {"partnerId", "sellToOrderReference", "paymentReference", "notificationUrl", "eventName"}
 
 
-def validate_body(operation_id: str, body: Any) -> dict[str, Any]:
-    """The body as a dict, or raise a 400 naming every bad field."""
-    if not isinstance(body, dict):
-        raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
-    validator = _body_validator(operation_id)
-    if validator is None:
+class RequestValidator:
+    """The spec's request schemas, as the app's one set of validators.
+
+    Built from the spec `create_app` loads (not an import-time global), so an
+    app validates against the spec it was given. Each validator is built on
+    first use (building one costs more than the whole rest of a getOrder
+    request); they are immutable, so threads share them, and a race at worst
+    builds one twice.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._bodies: dict[str, Validator | None] = {}
+        self._paths: dict[str, tuple[tuple[dict[str, Any], Validator], ...]] = {}
+
+    def validate_body(self, operation_id: str, body: Any) -> dict[str, Any]:
+        """The body as a dict, or raise a 400 naming every bad field."""
+        if not isinstance(body, dict):
+            raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
+        validator = self._body_validator(operation_id)
+        if validator is None:
+            return body
+        errors = sorted(validator.iter_errors(body), key=_error_rank)
+        problems = _unique(_problem(error) for error in errors)
+        if problems:
+            raise bad_request(problems[0][1], [problem for problem, _ in problems])
         return body
-    errors = sorted(validator.iter_errors(body), key=_error_rank)
-    problems = _unique(_problem(error) for error in errors)
-    if problems:
-        raise bad_request(problems[0][1], [problem for problem, _ in problems])
-    return body
 
+    def validate_path_params(self, operation: Operation, params: dict[str, str]) -> None:
+        """Check path parameters against the spec's parameter schemas."""
+        for parameter, validator in self._path_validators(operation):
+            if parameter["name"] not in params:
+                continue
+            value = params[parameter["name"]]
+            if not validator.is_valid(value):
+                name = parameter["name"]
+                message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
+                problem = f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}"
+                raise bad_request(message, [Problem(name, problem)])
 
-# Validators are built once per operation (building one costs more than the
-# whole rest of a getOrder request); they are immutable, so threads share them.
-@lru_cache(maxsize=None)
-def _body_validator(operation_id: str) -> Validator | None:
-    schema = load_spec().request_schema(operation_id)
-    return None if schema is None else load_spec().validator_for(schema)
+    def _body_validator(self, operation_id: str) -> Validator | None:
+        if operation_id not in self._bodies:
+            schema = self.spec.request_schema(operation_id)
+            self._bodies[operation_id] = None if schema is None else self.spec.validator_for(schema)
+        return self._bodies[operation_id]
+
+    def _path_validators(self, operation: Operation) -> tuple[tuple[dict[str, Any], Validator], ...]:
+        if operation.operation_id not in self._paths:
+            parameters = operation_parameters(self.spec, operation)
+            self._paths[operation.operation_id] = tuple(
+                (p, self.spec.validator_for(p["schema"])) for p in parameters if p["in"] == "path"
+            )
+        return self._paths[operation.operation_id]
 
 
 def _unique(problems: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
@@ -147,28 +179,8 @@ PATH_PARAM_MESSAGES = {
 }
 
 
-def validate_path_params(operation: Any, params: dict[str, str]) -> None:
-    """Check path parameters against the spec's parameter schemas."""
-    for parameter, validator in _path_validators(operation.operation_id):
-        if parameter["name"] not in params:
-            continue
-        value = params[parameter["name"]]
-        if not validator.is_valid(value):
-            name = parameter["name"]
-            message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
-            raise bad_request(message, [Problem(name, f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}")])
-
-
-@lru_cache(maxsize=None)
-def _path_validators(operation_id: str) -> tuple[tuple[dict[str, Any], Validator], ...]:
-    spec = load_spec()
-    parameters = operation_parameters(spec.operations[operation_id])
-    return tuple((p, spec.validator_for(p["schema"])) for p in parameters if p["in"] == "path")
-
-
-def operation_parameters(operation: Any) -> list[dict[str, Any]]:
+def operation_parameters(spec: Spec, operation: Operation) -> list[dict[str, Any]]:
     """The operation's parameters, path-level ones included, `$ref`s resolved."""
-    spec = load_spec()
     path_item = spec.document["paths"][operation.path]
     raw = [*path_item.get("parameters", []), *operation.definition.get("parameters", [])]
     return [spec.resolve(parameter) for parameter in raw]

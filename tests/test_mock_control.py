@@ -11,9 +11,9 @@ from freezegun import freeze_time
 
 from contracts.cli import build_parser
 from mockclient import Api, order_body
-from mockserver import representation
 from mockserver.cli import mock_config
 from mockserver.clock import ClockError, WarpClock, iso, parse_duration, parse_instant
+from mockserver.representation import Representation
 from mockserver.schedule import Schedule
 from mockserver.server import MockServer
 
@@ -111,8 +111,8 @@ def test_info_tells_a_client_how_to_connect(api: Api) -> None:
 
 # -- the test mode ---------------------------------------------------------------------
 def test_validate_responses_turns_a_nonconforming_answer_into_a_loud_500(api: Api, monkeypatch) -> None:
-    original = representation.order_json
-    monkeypatch.setattr("mockserver.responses.order_json", lambda order: {**original(order), "status": "Lost"})
+    original = Representation.order_json
+    monkeypatch.setattr(Representation, "order_json", lambda self, order: {**original(self, order), "status": "Lost"})
     response = api.create(order_body(api.mock.partner_id))
     assert response.status_code == 500
     assert "createOrder 201 response violates the spec" in response.json()["message"]
