@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from contracts.spec import Spec, load_spec
@@ -10,7 +10,7 @@ from mockserver.access import token_for
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, endpoint_not_found, unsupported_method
 from mockserver.http import json_response
 from mockserver.representation import Representation
 from mockserver.routing import UrlTable
@@ -43,12 +43,17 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
 
 
 def _http_error(error: HTTPException) -> object:
-    """Werkzeug's own errors (413 body too large, ...) in the API's JSON shape."""
-    code = "generic_error" if error.code != 404 else "resource_not_found"
-    message = error.description or error.name
-    if error.code == 413:
-        message = f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes"
-    return json_response(error.code or 500, ApiError(error.code or 500, code, message).body(), None)
+    """Werkzeug's own errors (413 body too large, ...) as the API's flat error,
+    with the API's words rather than Werkzeug's prose."""
+    if error.code == 404:
+        api_error = endpoint_not_found()
+    elif error.code == 405:
+        api_error = unsupported_method(request.method)
+    elif error.code == 413:
+        api_error = ApiError(413, "generic_error", f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes")
+    else:
+        api_error = ApiError(error.code or 500, "generic_error", error.description or error.name)
+    return json_response(api_error.status, api_error.body(), None)
 
 
 def _unexpected_error(error: Exception) -> object:

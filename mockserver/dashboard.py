@@ -62,7 +62,7 @@ def root() -> Any:
     """The page, unless the caller is an API client: then `/` stays the
     API's own answer (401/404), exactly as before the dashboard."""
     if is_api_call():
-        return current_app.view_functions["api.dispatch"](path="")
+        return current_app.view_functions["api"](path="")
     return page()
 
 

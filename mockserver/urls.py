@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, Response, request
+from flask import Flask, Response, request
+from werkzeug.routing import PathConverter, Rule
 
 from mockserver import responses, webhook_responses
 from mockserver.access import guard
 from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.control import control as control_api
 from mockserver.dashboard import dashboard
-from mockserver.errors import ApiError, endpoint_not_found, unauthorized
+from mockserver.errors import API_METHODS, ApiError, endpoint_not_found, unauthorized, unsupported_method
 from mockserver.http import api_key, json_response, raw_path
 from mockserver.models import Scope
 from mockserver.routing import Match
@@ -38,22 +39,25 @@ HANDLERS: dict[str, Handler] = {
     "deleteWebhookSubscription": webhook_responses.delete_webhook_subscription,
 }
 
-# Every method reaches the router, so an unknown one is the server's 404, never a 405.
-ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE", "CONNECT"]
 
-api = Blueprint("api", __name__)
+class AnyPath(PathConverter):
+    """Werkzeug's `path`, but also across a decoded `%0A`: a tenant or company
+    may hold any character, and a path Flask cannot match would get
+    Werkzeug's 404 instead of the API's answer."""
+
+    regex = "[^/](?s:.*?)"
 
 
-@api.route("/", defaults={"path": ""}, methods=ALL_METHODS)
-@api.route("/<path:path>", methods=ALL_METHODS)
 def dispatch(path: str) -> Response:
-    """Every API request: authenticate, route by the spec, answer JSON."""
+    """Every API request: authenticate, check the method, route by the spec, answer JSON."""
     match: Match | None = None
     mock = state()
     try:
         caller = mock.backend.caller_for(api_key())
         if caller is None:
             raise unauthorized()
+        if request.method not in API_METHODS:
+            raise unsupported_method(request.method)
         match = mock.urls.match(request.method, raw_path())
         if match is None or match.operation.operation_id not in HANDLERS:
             raise endpoint_not_found()
@@ -69,9 +73,17 @@ def register_routes(app: Flask, control: bool = True) -> None:
     """Everything the app serves: the dashboard and the control API first,
     each behind the control token's guard (unless `control` is off: then `/`
     and `/_mock/` fall through to the API's own 401/404), then the API's
-    catch-all."""
+    catch-all.
+
+    The catch-all rules have no `methods`, so every method, known or not,
+    reaches `dispatch` (Flask's `route` would list some and let Werkzeug
+    answer 405 for the rest; the server has no 405).
+    """
     if control:
         for blueprint in (dashboard, control_api, webhook_responses.webhook_control):  # the dashboard's `/` first
             app.register_blueprint(blueprint)
             app.before_request_funcs.setdefault(blueprint.name, []).append(guard)
-    app.register_blueprint(api)
+    app.url_map.converters["anypath"] = AnyPath
+    app.url_map.add(Rule("/", defaults={"path": ""}, endpoint="api"))
+    app.url_map.add(Rule("/<anypath:path>", endpoint="api"))
+    app.view_functions["api"] = dispatch
