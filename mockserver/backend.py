@@ -27,7 +27,7 @@ from mockserver.clock import WarpClock, parse_instant, to_datetime
 from mockserver.config import ApiKeyConfig, MockConfig
 from mockserver.errors import bad_request, forbidden_partner, order_not_found
 from mockserver.issuance import IssuanceFailed, Issuer
-from mockserver.models import ComponentVisit, Directives, Order, OrderLine, Scope, StatusChange
+from mockserver.models import LINE_NO_STEP, ComponentVisit, Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.schedule import Schedule
 from mockserver.store import ListQuery, OrderStore
 
@@ -107,8 +107,9 @@ class ChannelManagerBackend:
             lines = self._lines(body, now)
             reference = body["sellToOrderReference"].upper()
             if self.store.find_by_reference(scope, partner_id, reference) is not None:
+                partner = self.config.partners[partner_id].name
                 raise bad_request(
-                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner_id}'"
+                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner}'"
                 )
             order = Order(
                 order_id=str(uuid.uuid4()),
@@ -366,7 +367,7 @@ class ChannelManagerBackend:
         if partner is None:
             raise bad_request(f"Unknown partnerId '{partner_id}'")
         if not partner.active:
-            raise bad_request(f"Partner '{partner_id}' is not active")
+            raise bad_request(f"Partner '{partner.name}' is not active")  # the server names it
         return partner_id
 
     def _lines(self, body: dict[str, Any], now: float) -> list[OrderLine]:
@@ -377,7 +378,7 @@ class ChannelManagerBackend:
         return [self._line(index, raw, today, header) for index, raw in enumerate(items)]
 
     def _line(self, index: int, raw: dict[str, Any], today: date, header: dict[str, Any]) -> OrderLine:
-        number = index + 1
+        line_no = (index + 1) * LINE_NO_STEP  # what the server's messages call "line"
         item = self.issuer.catalog.get(str(raw["itemNumber"]))
         if item is None:
             raise bad_request(f"Unknown item '{raw['itemNumber']}'")
@@ -394,13 +395,14 @@ class ChannelManagerBackend:
             values = wallet.get(key)
             if values is not None and len(values) != expected:
                 raise bad_request(
-                    f"wallet.{key} array length ({len(values)}) must equal {expected} on line {number}"
+                    f"wallet.{key} array length ({len(values)}) must equal {expected} on line {line_no}"
                 )
-        schedule = [self._component_visit(entry, item, number, today) for entry in wallet.get("componentSchedule") or []]
-        if schedule and not item.is_package:
-            raise bad_request(f"wallet.componentSchedule is only valid for package items (line {number})")
+        entries = wallet.get("componentSchedule")
+        if entries is not None and not item.is_package:  # an empty list too (CONTRACT.md)
+            raise bad_request(f"wallet.componentSchedule is only valid for package items (line {line_no})")
+        schedule = [self._component_visit(entry, item, index, today) for entry in entries or []]
         return OrderLine(
-            line_no=number * 100000,
+            line_no=line_no,
             item_number=item.number,
             description=item.description,
             is_package=item.is_package,
@@ -416,11 +418,18 @@ class ChannelManagerBackend:
             component_schedule=schedule,
         )
 
-    def _component_visit(self, entry: dict[str, Any], item: Any, number: int, today: date) -> ComponentVisit:
-        if item.is_package and entry["itemNumber"] not in item.components:
-            raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {number})")
-        _valid_date(entry["visitDate"], "visitDate")
+    def _component_visit(self, entry: dict[str, Any], item: Any, index: int, today: date) -> ComponentVisit:
+        """One entry of a package line's `wallet.componentSchedule` (line `index`, 0-based)."""
+        line_no = (index + 1) * LINE_NO_STEP
+        if entry["itemNumber"] not in item.components:
+            raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {line_no})")
+        visit_date = _valid_date(entry["visitDate"], "visitDate")
         _valid_time(entry["visitTime"], "visitTime")
+        if visit_date < today:
+            raise bad_request(
+                f"items[{index}].componentSchedule entry '{entry['itemNumber']}' visitDate must not be in the past "
+                f"(received {entry['visitDate']}, local today {today})"
+            )
         return ComponentVisit(entry["itemNumber"], entry["visitDate"], entry["visitTime"])
 
     def _directives(self, requested: Directives | None, partner_id: str) -> Directives:

@@ -14,9 +14,8 @@ from jsonschema.protocols import Validator
 
 from contracts.spec import Operation, Spec
 from mockserver.errors import Problem, bad_request
+from mockserver.models import LINE_NO_STEP
 
-# Fields whose shape problems the server words as "Required field '...'".
-HEADER_FIELDS = {"partnerId", "sellToOrderReference", "paymentReference", "notificationUrl", "eventName"}
 
 
 class RequestValidator:
@@ -32,6 +31,7 @@ class RequestValidator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._bodies: dict[str, Validator | None] = {}
+        self._required: dict[str, frozenset[str]] = {}
         self._paths: dict[str, tuple[tuple[dict[str, Any], Validator], ...]] = {}
 
     def validate_body(self, operation_id: str, body: Any) -> dict[str, Any]:
@@ -42,7 +42,8 @@ class RequestValidator:
         if validator is None:
             return body
         errors = sorted(validator.iter_errors(body), key=_error_rank)
-        problems = _unique(_problem(error) for error in errors)
+        required = self._required[operation_id]
+        problems = _unique(_problem(error, required) for error in errors)
         if problems:
             raise bad_request(problems[0][1], [problem for problem, _ in problems])
         return body
@@ -62,6 +63,7 @@ class RequestValidator:
     def _body_validator(self, operation_id: str) -> Validator | None:
         if operation_id not in self._bodies:
             schema = self.spec.request_schema(operation_id)
+            self._required[operation_id] = frozenset() if schema is None else required_names(self.spec, schema)
             self._bodies[operation_id] = None if schema is None else self.spec.validator_for(schema)
         return self._bodies[operation_id]
 
@@ -86,7 +88,29 @@ def _error_rank(error: ValidationError) -> tuple:
     return (len(error.absolute_path), list(map(str, error.absolute_path)))
 
 
-def _problem(error: ValidationError) -> tuple[Problem, str]:
+def required_names(spec: Spec, schema: dict[str, Any]) -> frozenset[str]:
+    """Every field name some object of the request schema requires: the server
+    words a shape problem of those as "Required field", of others as "Optional
+    field" (field names mean the same wherever they appear in one body)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict) and id(node) not in seen:
+            seen.add(id(node))
+            node = spec.resolve(node)
+            names.update(name for name in node.get("required", []) if isinstance(name, str))
+            for value in node.values():
+                walk(value)
+
+    walk(schema)
+    return frozenset(names)
+
+
+def _problem(error: ValidationError, required: frozenset[str]) -> tuple[Problem, str]:
     """A (details entry, server message) pair for one schema error."""
     path = list(error.absolute_path)
     if error.validator == "required":
@@ -94,25 +118,28 @@ def _problem(error: ValidationError) -> tuple[Problem, str]:
         path = path + [missing]
     field = _field_name(path)
     name = str(path[-1]) if path else "(body)"
-    problem, message = _wording(error, path, name)
+    problem, message = _wording(error, path, name, name in required)
     return Problem(field, problem), message
 
 
-def _wording(error: ValidationError, path: list, name: str) -> tuple[str, str]:
+def _wording(error: ValidationError, path: list, name: str, required: bool) -> tuple[str, str]:
     validator, instance = error.validator, error.instance
-    line = _line_of(path)
+    line = _line_no(path)
     if name == "items" and len(path) == 1:
         return _items_wording(validator)
     if len(path) == 2 and path[0] == "items" and validator == "type":
         return "must be an object", f"items[{path[1]}] must be an object"
+    if path[2:4] == ["wallet", "componentSchedule"] and len(path) == 5 and validator == "type":
+        return "must be an object", f"wallet.componentSchedule entries must be objects (line {line})"
     if validator == "required":
         if name == "items":
             return "is missing", "items array is required"
         return "is missing", f"Required field '{name}' is missing"
     if validator == "type" and instance is None:
         return "cannot be null", f"Required field '{name}' cannot be null"
-    if validator == "type" and isinstance(instance, (dict, list)) and name in HEADER_FIELDS:
-        return "must be a primitive value", f"Required field '{name}' must be a primitive value"
+    if validator == "type" and isinstance(instance, (dict, list)):
+        kind = "Required" if required else "Optional"
+        return "must be a primitive value", f"{kind} field '{name}' must be a primitive value"
     if validator == "minLength" and instance == "":
         return "cannot be empty", f"Required field '{name}' cannot be empty"
     if name == "partnerId":
@@ -164,10 +191,11 @@ def _field_name(path: Iterable[Any]) -> str:
     return name or "(body)"
 
 
-def _line_of(path: list) -> int:
-    """1-based line number of an `items[i]...` path, else 0."""
+def _line_no(path: list) -> int:
+    """The `lineNo` (100000, 200000, ...) of an `items[i]...` path, else 0:
+    the server's messages name a line by its lineNo, never a 1-based index."""
     if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
-        return path[1] + 1
+        return (path[1] + 1) * LINE_NO_STEP
     return 0
 
 
