@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 from flask import request
 
-from mockserver.backend import Caller, ChannelManagerBackend, list_query
+from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.http import directives, json_body, sync
 from mockserver.models import Scope
+from mockserver.order_input import list_query
 from mockserver.representation import summary_json
 from mockserver.routing import Match
 from mockserver.state import state
