@@ -16,6 +16,9 @@ from contracts.spec import Operation, Spec
 from mockserver.errors import Problem, bad_request
 from mockserver.models import LINE_NO_STEP
 
+# A field of one of these types sent as an object or array "must be a primitive value".
+PRIMITIVE_TYPES = {"string", "integer", "number", "boolean"}
+
 
 
 class RequestValidator:
@@ -137,7 +140,7 @@ def _wording(error: ValidationError, path: list, name: str, required: bool) -> t
         return "is missing", f"Required field '{name}' is missing"
     if validator == "type" and instance is None:
         return "cannot be null", f"Required field '{name}' cannot be null"
-    if validator == "type" and isinstance(instance, (dict, list)):
+    if validator == "type" and isinstance(instance, (dict, list)) and error.validator_value in PRIMITIVE_TYPES:
         kind = "Required" if required else "Optional"
         return "must be a primitive value", f"{kind} field '{name}' must be a primitive value"
     if validator == "minLength" and instance == "":

@@ -282,3 +282,10 @@ def test_a_tenant_with_a_control_character_gets_the_apis_answer(api: Api, tenant
     assert response.json() == {"@odata.context": "webhook", "value": []}
     missing = api.session.get(f"{api.mock.url}/{tenant}/sandbox/CRONUS/channelManager/{UNKNOWN_ORDER}")
     assert (missing.status_code, missing.json()["code"]) == (404, "resource_not_found")
+
+
+def test_an_array_field_sent_as_an_object_is_not_called_a_primitive(api: Api) -> None:
+    """"must be a primitive value" is for fields of a primitive type only."""
+    response = api.create(order_body(api.mock.partner_id, items=[line(wallet={"names": {"a": 1}})]))
+    assert response.status_code == 400
+    assert response.json()["message"] == "Field 'items[0].wallet.names' must be of type array"
