@@ -17,8 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from mockserver.access import is_api_call
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import iso, to_datetime
+from mockserver.config import api_base_url
 from mockserver.control import clock_state, order_history
 from mockserver.models import Order
 
@@ -50,11 +52,6 @@ def _backend() -> ChannelManagerBackend:
 def _bad(message: str, status: int = 400) -> Response:
     """A flat JSON error, as the rest of the control API answers."""
     return Response(json.dumps({"code": "generic_error", "message": message}), status, mimetype="application/json")
-
-
-def is_api_call() -> bool:
-    """A request carrying an API key is an API client's, even at `/`."""
-    return bool(request.headers.get("x-np-api-key") or request.headers.get("Authorization"))
 
 
 @dashboard.route("/", methods=["GET"], provide_automatic_options=False)
@@ -170,8 +167,6 @@ def _webhooks_context() -> dict[str, Any]:
 
 
 def _page_context(query: dict[str, Any]) -> dict[str, Any]:
-    from mockserver.server import api_base_url  # imported here: server.py imports the app
-
     state = _state()
     config = state.config
     visit = (to_datetime(_backend().clock.now()) + timedelta(days=30)).date().isoformat()
