@@ -16,10 +16,10 @@ EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 # The server's key orders (CONTRACT.md): the order's comes from the spec (`Representation`).
-SUMMARY_KEYS = [
+SUMMARY_KEYS = (
     "orderId", "partnerId", "sellToOrderReference", "buyFromOrderReference", "sellToEmail", "sellToName",
     "sellToLanguage", "paymentReference", "status", "statusMessage", "receivedAt", "jobId", "manifestUrl",
-]
+)
 
 
 class Representation:

@@ -19,7 +19,7 @@ from contracts.spec import Operation, Spec
 
 # The server tries its routes in this order; operations not listed (webhook
 # subscriptions) follow in spec order.
-ROUTE_ORDER = ["listOrdersByPartner", "getOrder", "confirmOrder", "createOrder", "replaceOrder", "deleteOrder"]
+ROUTE_ORDER = ("listOrdersByPartner", "getOrder", "confirmOrder", "createOrder", "replaceOrder", "deleteOrder")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ registered here too, so `register_routes` is everything an app serves.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 from flask import Flask, Response, request
 from werkzeug.routing import PathConverter, Rule
@@ -26,7 +27,7 @@ from mockserver.state import state
 Handler = Callable[[ChannelManagerBackend, Caller, Scope, Match], tuple[int, Any]]
 
 # operationId (from the spec) → handler
-HANDLERS: dict[str, Handler] = {
+HANDLERS: Mapping[str, Handler] = MappingProxyType({
     "createOrder": responses.create_order,
     "getOrder": responses.get_order,
     "replaceOrder": responses.replace_order,
@@ -37,7 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "listWebhookSubscriptions": webhook_responses.list_webhook_subscriptions,
     "getWebhookSubscription": webhook_responses.get_webhook_subscription,
     "deleteWebhookSubscription": webhook_responses.delete_webhook_subscription,
-}
+})
 
 
 class AnyPath(PathConverter):

@@ -7,6 +7,7 @@ the error's `message`.
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Iterable
 
 from jsonschema import ValidationError
@@ -17,7 +18,7 @@ from mockserver.errors import Problem, bad_request
 from mockserver.models import LINE_NO_STEP
 
 # A field of one of these types sent as an object or array "must be a primitive value".
-PRIMITIVE_TYPES = {"string", "integer", "number", "boolean"}
+PRIMITIVE_TYPES = frozenset({"string", "integer", "number", "boolean"})
 
 
 
@@ -203,11 +204,11 @@ def _line_no(path: list) -> int:
 
 
 # The server's words for a path parameter that is not a GUID.
-PATH_PARAM_MESSAGES = {
+PATH_PARAM_MESSAGES = MappingProxyType({
     "orderId": "Invalid order id",
     "partnerId": "Invalid partnerId",
     "id": "Invalid subscription id",
-}
+})
 
 
 def operation_parameters(spec: Spec, operation: Operation) -> list[dict[str, Any]]:
