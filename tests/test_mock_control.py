@@ -184,16 +184,22 @@ def test_otacm_mock_serves_and_prints_how_to_connect() -> None:
         process.wait(timeout=10)
 
 
-def test_every_command_the_banner_prints_works_as_printed() -> None:
+@pytest.mark.parametrize("config", ["", "controlToken: s3cret-token\n"], ids=["open", "with a control token"])
+def test_every_command_the_banner_prints_works_as_printed(config: str, tmp_path: Path) -> None:
     """`otacm mock` suggests commands; each must run exactly as printed (issue 12:
     `otacm clock advance 5m --url ...` failed with `unrecognized arguments`)."""
+    config_file = tmp_path / "mock.yaml"
+    config_file.write_text(config or "{}\n")
     process = subprocess.Popen(
         [sys.executable, "-c", "from contracts.cli import main; main()", "mock", "--port", "0", "--clock", "frozen",
-         "--clock-start", "2026-05-15T09:30:00Z"],
+         "--clock-start", "2026-05-15T09:30:00Z", "--config", str(config_file)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        banner = "".join(process.stdout.readline() for _ in range(5))
+        lines = [process.stdout.readline()]
+        while lines[-1] and not lines[-1].startswith("  control") and len(lines) < 12:
+            lines.append(process.stdout.readline())
+        banner = "".join(lines)
         commands = re.findall(r"\((otacm [^)]*)\)", banner)
         assert commands, banner
         root = re.search(r"(http://[\d.:]+)/_mock/clock", banner).group(1)
@@ -204,7 +210,8 @@ def test_every_command_the_banner_prints_works_as_printed() -> None:
             result = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, f"{command!r} exited {result.returncode}: {result.stderr}"
         if any("clock advance 5m" in command for command in commands):
-            assert requests.get(root + "/_mock/clock").json()["now"] == "2026-05-15T09:35:00Z"
+            headers = {"x-otacm-control-token": "s3cret-token"} if config else {}
+            assert requests.get(root + "/_mock/clock", headers=headers).json()["now"] == "2026-05-15T09:35:00Z"
     finally:
         process.terminate()
         process.wait(timeout=10)
