@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from contracts.lifecycle import Lifecycle
 from contracts.spec import Spec, load_spec
 from mockserver.access import token_for
 from mockserver.backend import ChannelManagerBackend
@@ -21,8 +22,8 @@ from mockserver.webhooks import Webhooks
 
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None, spec: Spec | None = None) -> Flask:
-    """A mock app; the spec (default: the shipped one) reaches routing, validation
-    and representation only through the state built here."""
+    """A mock app; the spec (default: the shipped one) reaches the lifecycle,
+    routing, validation and representation only through the objects built here."""
     config = config or MockConfig.load()
     spec = spec or load_spec()
     if clock is None:  # without control nothing could move a frozen clock: it runs
@@ -30,7 +31,8 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # the server's key order matters in strict runs
-    backend = ChannelManagerBackend(config, clock)
+    lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
+    backend = ChannelManagerBackend(config, clock, lifecycle)
     webhooks = Webhooks(backend, config.webhooks).attach()
     app.extensions["otacm"] = MockState(
         config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,
