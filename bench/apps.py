@@ -20,7 +20,6 @@ from bench.visits import visit
 from mockserver.app import create_app
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import parse_instant
-from mockserver.representation import order_json
 from mockserver.server import api_base_url, frozen_config
 
 CLOCK_START = parse_instant("2026-05-15T09:30:00Z")
@@ -79,7 +78,8 @@ def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
     app = create_app(config)
     backend: ChannelManagerBackend = app.extensions["otacm"].backend
     ids = fill(backend, orders)
-    sample = order_json(backend.store.get(ids[1])) if len(ids) > 1 else {"orderId": "none"}
+    representation = app.extensions["otacm"].representation
+    sample = representation.order_json(backend.store.get(ids[1])) if len(ids) > 1 else {"orderId": "none"}
     constant = json.dumps(sample, ensure_ascii=False).encode()
 
     def limit() -> Response:

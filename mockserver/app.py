@@ -1,66 +1,61 @@
-"""The application factory: `create_app(config)` wires backend, URLs and blueprints."""
+"""The application factory: `create_app(config)` builds one mock's state and routes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
-
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from contracts.spec import load_spec
+from contracts.lifecycle import Lifecycle
+from contracts.spec import Spec, load_spec
+from mockserver.access import token_for
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
-from mockserver.access import guard, token_for
-from mockserver.control import control
-from mockserver.dashboard import dashboard
-from mockserver.errors import ApiError
-from mockserver.responses import api, json_response
-from mockserver.urls import UrlTable
-from mockserver.webhook_responses import webhook_control
+from mockserver.errors import ApiError, endpoint_not_found, unsupported_method
+from mockserver.http import json_response
+from mockserver.representation import Representation
+from mockserver.routing import UrlTable
+from mockserver.state import MockState
+from mockserver.urls import register_routes
+from mockserver.validation import RequestValidator
 from mockserver.webhooks import Webhooks
 
 
-@dataclass
-class MockState:
-    """Everything one mock instance holds; lives in `app.extensions["otacm"]`."""
-
-    config: MockConfig
-    backend: ChannelManagerBackend
-    urls: UrlTable
-    webhooks: Webhooks
-    control_token: Optional[str] = None  # None: the control side is open (loopback)
-
-
-def create_app(config: MockConfig | None = None, clock: WarpClock | None = None) -> Flask:
+def create_app(config: MockConfig | None = None, clock: WarpClock | None = None, spec: Spec | None = None) -> Flask:
+    """A mock app; the spec (default: the shipped one) reaches the lifecycle,
+    routing, validation and representation only through the objects built here."""
     config = config or MockConfig.load()
+    spec = spec or load_spec()
     if clock is None:  # without control nothing could move a frozen clock: it runs
         clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen" and config.control)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # the server's key order matters in strict runs
-    backend = ChannelManagerBackend(config, clock)
+    lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
+    backend = ChannelManagerBackend(config, clock, lifecycle)
     webhooks = Webhooks(backend, config.webhooks).attach()
-    token = token_for(config.host, config.control_token)
-    app.extensions["otacm"] = MockState(config, backend, UrlTable(load_spec()), webhooks, token)
-    if config.control:  # otherwise `/_mock/` and `/` fall through to the API's own 401/404
-        for blueprint in (dashboard, control, webhook_control):  # the dashboard's `/` before the API's
-            app.register_blueprint(blueprint)
-            app.before_request_funcs.setdefault(blueprint.name, []).append(guard)
-    app.register_blueprint(api)
+    app.extensions["otacm"] = MockState(
+        config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,
+        control_token=token_for(config.host, config.control_token),
+    )
+    register_routes(app, control=config.control)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
 
 
 def _http_error(error: HTTPException) -> object:
-    """Werkzeug's own errors (413 body too large, ...) in the API's JSON shape."""
-    code = "generic_error" if error.code != 404 else "resource_not_found"
-    message = error.description or error.name
-    if error.code == 413:
-        message = f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes"
-    return json_response(error.code or 500, ApiError(error.code or 500, code, message).body(), None)
+    """Werkzeug's own errors (413 body too large, ...) as the API's flat error,
+    with the API's words rather than Werkzeug's prose."""
+    if error.code == 404:
+        api_error = endpoint_not_found()
+    elif error.code == 405:
+        api_error = unsupported_method(request.method)
+    elif error.code == 413:
+        api_error = ApiError(413, "generic_error", f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes")
+    else:
+        api_error = ApiError(error.code or 500, "generic_error", error.description or error.name)
+    return json_response(api_error.status, api_error.body(), None)
 
 
 def _unexpected_error(error: Exception) -> object:

@@ -18,16 +18,16 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any, Callable, Optional
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.catalog import Catalog
-from mockserver.clock import WarpClock, parse_instant, to_datetime
+from mockserver.clock import WarpClock, to_datetime
 from mockserver.config import ApiKeyConfig, MockConfig
 from mockserver.errors import bad_request, forbidden_partner, order_not_found
 from mockserver.issuance import IssuanceFailed, Issuer
-from mockserver.models import ComponentVisit, Directives, Order, OrderLine, Scope, StatusChange
+from mockserver.order_input import order_lines
+from mockserver.models import Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.schedule import Schedule
 from mockserver.store import ListQuery, OrderStore
 
@@ -36,7 +36,6 @@ STUCK_IN_PROCESSING = (
     "Inspect and either re-Process or Delete."
 )
 FORCED_ERROR = "Issuance failed: forced by an otacm directive (outcome=Error)"
-MAX_PAGE_SIZE = 20000
 
 # Called with (order, the change) whenever an order settles in the background.
 SettleListener = Callable[[Order, StatusChange], None]
@@ -107,8 +106,9 @@ class ChannelManagerBackend:
             lines = self._lines(body, now)
             reference = body["sellToOrderReference"].upper()
             if self.store.find_by_reference(scope, partner_id, reference) is not None:
+                partner = self.config.partners[partner_id].name
                 raise bad_request(
-                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner_id}'"
+                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner}'"
                 )
             order = Order(
                 order_id=str(uuid.uuid4()),
@@ -366,62 +366,12 @@ class ChannelManagerBackend:
         if partner is None:
             raise bad_request(f"Unknown partnerId '{partner_id}'")
         if not partner.active:
-            raise bad_request(f"Partner '{partner_id}' is not active")
+            raise bad_request(f"Partner '{partner.name}' is not active")  # the server names it
         return partner_id
 
     def _lines(self, body: dict[str, Any], now: float) -> list[OrderLine]:
-        """Order lines from the request, checked against the catalog (400s).
-        A line's sellTo* fields default to the header's."""
-        items, header = body["items"], body
-        today = to_datetime(now).date()
-        return [self._line(index, raw, today, header) for index, raw in enumerate(items)]
-
-    def _line(self, index: int, raw: dict[str, Any], today: date, header: dict[str, Any]) -> OrderLine:
-        number = index + 1
-        item = self.issuer.catalog.get(str(raw["itemNumber"]))
-        if item is None:
-            raise bad_request(f"Unknown item '{raw['itemNumber']}'")
-        visit_date = _valid_date(raw["visitDate"], "visitDate")
-        _valid_time(raw["visitTime"], "visitTime")
-        if visit_date < today:
-            raise bad_request(
-                f"items[{index}] visitDate must not be in the past (received {raw['visitDate']}, local today {today})"
-            )
-        quantity = raw.get("quantity", 1)
-        expected = item.wallets_for(quantity)
-        wallet = raw.get("wallet") or {}
-        for key in ("names", "externalReferenceNumbers"):
-            values = wallet.get(key)
-            if values is not None and len(values) != expected:
-                raise bad_request(
-                    f"wallet.{key} array length ({len(values)}) must equal {expected} on line {number}"
-                )
-        schedule = [self._component_visit(entry, item, number, today) for entry in wallet.get("componentSchedule") or []]
-        if schedule and not item.is_package:
-            raise bad_request(f"wallet.componentSchedule is only valid for package items (line {number})")
-        return OrderLine(
-            line_no=number * 100000,
-            item_number=item.number,
-            description=item.description,
-            is_package=item.is_package,
-            quantity=quantity,
-            expected_wallets=expected,
-            visit_date=raw["visitDate"],
-            visit_time=raw["visitTime"],
-            sell_to_name=raw.get("sellToName", header.get("sellToName", "")),
-            sell_to_email=raw.get("sellToEmail", header.get("sellToEmail", "")),
-            sell_to_language=raw.get("sellToLanguage", header.get("sellToLanguage", "")).upper(),
-            wallet_names=list(wallet.get("names") or []),
-            external_reference_numbers=list(wallet.get("externalReferenceNumbers") or []),
-            component_schedule=schedule,
-        )
-
-    def _component_visit(self, entry: dict[str, Any], item: Any, number: int, today: date) -> ComponentVisit:
-        if item.is_package and entry["itemNumber"] not in item.components:
-            raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {number})")
-        _valid_date(entry["visitDate"], "visitDate")
-        _valid_time(entry["visitTime"], "visitTime")
-        return ComponentVisit(entry["itemNumber"], entry["visitDate"], entry["visitTime"])
+        """Order lines from the request, checked against the catalog (400s)."""
+        return order_lines(self.issuer.catalog, body, to_datetime(now).date())
 
     def _directives(self, requested: Directives | None, partner_id: str) -> Directives:
         """This order's own copy: the request's directives, else the partner's."""
@@ -444,46 +394,3 @@ def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) ->
 def _buy_from_reference(now: float) -> str:
     """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it."""
     return f"CM-{to_datetime(now):%y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
-
-
-def _valid_date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise bad_request(f"Required field '{name}' must be YYYY-MM-DD") from None
-
-
-def _valid_time(value: str, name: str) -> None:
-    try:
-        datetime.strptime(value, "%H:%M:%S")
-    except ValueError:
-        raise bad_request(f"Required field '{name}' must be HH:mm:ss") from None
-
-
-def _instant_param(value: str, name: str) -> float:
-    try:
-        return parse_instant(value)
-    except ValueError:
-        raise bad_request(f"{name} must be ISO 8601 datetime") from None
-
-
-def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
-    """The list filters from query parameters, each checked (400 on a bad one)."""
-    statuses = frozenset(s.strip() for s in params.get("status", "").split(",") if s.strip())
-    unknown = sorted(statuses - set(known_statuses))
-    if unknown:
-        raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
-    page_size = params.get("pageSize", str(MAX_PAGE_SIZE))
-    if not page_size.isdigit() or not 1 <= int(page_size) <= MAX_PAGE_SIZE:
-        raise bad_request(f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
-    page_key = params.get("pageKey", "")
-    if page_key and not page_key.isdigit():
-        raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
-    return ListQuery(
-        statuses=statuses,
-        reference=params.get("sellToOrderReference", "").upper(),
-        received_from=_instant_param(params["receivedAtFrom"], "receivedAtFrom") if "receivedAtFrom" in params else None,
-        received_to=_instant_param(params["receivedAtTo"], "receivedAtTo") if "receivedAtTo" in params else None,
-        after_seq=int(page_key) if page_key else -1,
-        page_size=int(page_size),
-    )

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from datetime import datetime, timezone
+from types import MappingProxyType
 
 
 class ClockError(ValueError):
@@ -80,7 +81,7 @@ class WarpClock:
             return self._now()
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNITS = MappingProxyType({"s": 1, "m": 60, "h": 3600, "d": 86400})
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 
 

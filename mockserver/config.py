@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import quote
 
 import yaml
 
@@ -173,3 +174,9 @@ def directives_from(values: dict[str, Any]) -> Directives:
         stall=str(stall).capitalize() if stall is not None else None,
         delay=delay,
     )
+
+
+def api_base_url(root: str, config: MockConfig) -> str:
+    """`{root}/{tenant}/{environment}/{company}`, each segment URL-encoded."""
+    segments = (config.tenant, config.environment, config.company)
+    return root + "".join("/" + quote(segment, safe="") for segment in segments)

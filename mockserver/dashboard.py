@@ -17,11 +17,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from mockserver.access import is_api_call
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import iso, to_datetime
+from mockserver.config import api_base_url
 from mockserver.control import clock_state, order_history
 from mockserver.models import Order
-from mockserver.representation import order_json
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/_mock/ui/static")
@@ -53,19 +54,12 @@ def _bad(message: str, status: int = 400) -> Response:
     return Response(json.dumps({"code": "generic_error", "message": message}), status, mimetype="application/json")
 
 
-def is_api_call() -> bool:
-    """A request carrying an API key is an API client's, even at `/`."""
-    return bool(request.headers.get("x-np-api-key") or request.headers.get("Authorization"))
-
-
 @dashboard.route("/", methods=["GET"], provide_automatic_options=False)
 def root() -> Any:
     """The page, unless the caller is an API client: then `/` stays the
     API's own answer (401/404), exactly as before the dashboard."""
     if is_api_call():
-        from mockserver.responses import dispatch
-
-        return dispatch("")
+        return current_app.view_functions["api"](path="")
     return page()
 
 
@@ -141,7 +135,7 @@ def _store_size() -> int:
 
 
 def _order_context(order: Order) -> dict[str, Any]:
-    body = order_json(order)
+    body = _state().representation.order_json(order)
     wallets = [wallet for line in body.get("items", []) for wallet in line.get("wallets", [])]
     return {
         "order": order_history(order),
@@ -173,8 +167,6 @@ def _webhooks_context() -> dict[str, Any]:
 
 
 def _page_context(query: dict[str, Any]) -> dict[str, Any]:
-    from mockserver.server import api_base_url  # imported here: server.py imports the app
-
     state = _state()
     config = state.config
     visit = (to_datetime(_backend().clock.now()) + timedelta(days=30)).date().isoformat()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The methods the server routes; any other is `unsupported_http_method` (CONTRACT.md, Routes).
+API_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
 
 @dataclass
 class Problem:
@@ -41,6 +44,10 @@ def order_not_found(order_id: str) -> ApiError:
 
 def endpoint_not_found() -> ApiError:
     return ApiError(404, "resource_not_found", "API endpoint not found Not Found")
+
+
+def unsupported_method(method: str) -> ApiError:
+    return ApiError(400, "unsupported_http_method", f"Http method {method} is not supported")
 
 
 def unauthorized(message: str = "Missing or invalid API key. Send it in the x-np-api-key header.") -> ApiError:

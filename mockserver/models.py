@@ -8,6 +8,8 @@ from typing import Optional
 # (tenant, environment, company): one Business Central company, the scope of
 # every order and subscription.
 Scope = tuple[str, str, str]
+# Lines are numbered 100000, 200000, ... in request order; error messages name a line by it.
+LINE_NO_STEP = 100000
 
 
 @dataclass(slots=True)

@@ -8,26 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.spec import load_spec
+from contracts.spec import Spec
 from mockserver.clock import iso
 from mockserver.models import Asset, Order, OrderLine, Wallet
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 
 
-# The server's key orders (CONTRACT.md): the order's comes from the spec.
-ORDER_KEYS = load_spec().key_order("OrderHeader")
-SUMMARY_KEYS = [
+# The server's key orders (CONTRACT.md): the order's comes from the spec (`Representation`).
+SUMMARY_KEYS = (
     "orderId", "partnerId", "sellToOrderReference", "buyFromOrderReference", "sellToEmail", "sellToName",
     "sellToLanguage", "paymentReference", "status", "statusMessage", "receivedAt", "jobId", "manifestUrl",
-]
+)
 
 
-def order_json(order: Order) -> dict[str, Any]:
-    """The full order; `manifestUrl` is left out while empty."""
-    values = _header(order)
-    values["items"] = [line_json(line) for line in order.lines]
-    return {key: values[key] for key in ORDER_KEYS if key != "manifestUrl" or order.manifest_url}
+class Representation:
+    """Orders in the key order of the spec the app was built with (read once, in `create_app`)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.order_keys = spec.key_order("OrderHeader")
+
+    def order_json(self, order: Order) -> dict[str, Any]:
+        """The full order; `manifestUrl` is left out while empty."""
+        values = _header(order)
+        values["items"] = [line_json(line) for line in order.lines]
+        return {key: values[key] for key in self.order_keys if key != "manifestUrl" or order.manifest_url}
 
 
 def summary_json(order: Order) -> dict[str, Any]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.app import create_app
 from mockserver.backend import ChannelManagerBackend
-from mockserver.config import MockConfig
+from mockserver.config import MockConfig, api_base_url
 from mockserver.webhooks import Webhooks
 
 
@@ -156,12 +155,6 @@ class MockServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def api_base_url(root: str, config: MockConfig) -> str:
-    """`{root}/{tenant}/{environment}/{company}`, each segment URL-encoded."""
-    segments = (config.tenant, config.environment, config.company)
-    return root + "".join("/" + quote(segment, safe="") for segment in segments)
 
 
 def frozen_config(**overrides: Any) -> MockConfig:

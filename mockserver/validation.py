@@ -7,39 +7,77 @@ the error's `message`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Iterable
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 
-from contracts.spec import load_spec
+from contracts.spec import Operation, Spec
 from mockserver.errors import Problem, bad_request
+from mockserver.models import LINE_NO_STEP
 
-# Fields whose shape problems the server words as "Required field '...'".
-HEADER_FIELDS = {"partnerId", "sellToOrderReference", "paymentReference", "notificationUrl", "eventName"}
+# A field of one of these types sent as an object or array "must be a primitive value".
+PRIMITIVE_TYPES = frozenset({"string", "integer", "number", "boolean"})
 
 
-def validate_body(operation_id: str, body: Any) -> dict[str, Any]:
-    """The body as a dict, or raise a 400 naming every bad field."""
-    if not isinstance(body, dict):
-        raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
-    validator = _body_validator(operation_id)
-    if validator is None:
+
+class RequestValidator:
+    """The spec's request schemas, as the app's one set of validators.
+
+    Built from the spec `create_app` loads (not an import-time global), so an
+    app validates against the spec it was given. Each validator is built on
+    first use (building one costs more than the whole rest of a getOrder
+    request); they are immutable, so threads share them, and a race at worst
+    builds one twice.
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._bodies: dict[str, Validator | None] = {}
+        self._required: dict[str, frozenset[str]] = {}
+        self._paths: dict[str, tuple[tuple[dict[str, Any], Validator], ...]] = {}
+
+    def validate_body(self, operation_id: str, body: Any) -> dict[str, Any]:
+        """The body as a dict, or raise a 400 naming every bad field."""
+        if not isinstance(body, dict):
+            raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
+        validator = self._body_validator(operation_id)
+        if validator is None:
+            return body
+        errors = sorted(validator.iter_errors(body), key=_error_rank)
+        required = self._required[operation_id]
+        problems = _unique(_problem(error, required) for error in errors)
+        if problems:
+            raise bad_request(problems[0][1], [problem for problem, _ in problems])
         return body
-    errors = sorted(validator.iter_errors(body), key=_error_rank)
-    problems = _unique(_problem(error) for error in errors)
-    if problems:
-        raise bad_request(problems[0][1], [problem for problem, _ in problems])
-    return body
 
+    def validate_path_params(self, operation: Operation, params: dict[str, str]) -> None:
+        """Check path parameters against the spec's parameter schemas."""
+        for parameter, validator in self._path_validators(operation):
+            if parameter["name"] not in params:
+                continue
+            value = params[parameter["name"]]
+            if not validator.is_valid(value):
+                name = parameter["name"]
+                message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
+                problem = f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}"
+                raise bad_request(message, [Problem(name, problem)])
 
-# Validators are built once per operation (building one costs more than the
-# whole rest of a getOrder request); they are immutable, so threads share them.
-@lru_cache(maxsize=None)
-def _body_validator(operation_id: str) -> Validator | None:
-    schema = load_spec().request_schema(operation_id)
-    return None if schema is None else load_spec().validator_for(schema)
+    def _body_validator(self, operation_id: str) -> Validator | None:
+        if operation_id not in self._bodies:
+            schema = self.spec.request_schema(operation_id)
+            self._required[operation_id] = frozenset() if schema is None else required_names(self.spec, schema)
+            self._bodies[operation_id] = None if schema is None else self.spec.validator_for(schema)
+        return self._bodies[operation_id]
+
+    def _path_validators(self, operation: Operation) -> tuple[tuple[dict[str, Any], Validator], ...]:
+        if operation.operation_id not in self._paths:
+            parameters = operation_parameters(self.spec, operation)
+            self._paths[operation.operation_id] = tuple(
+                (p, self.spec.validator_for(p["schema"])) for p in parameters if p["in"] == "path"
+            )
+        return self._paths[operation.operation_id]
 
 
 def _unique(problems: Iterable[tuple[Problem, str]]) -> list[tuple[Problem, str]]:
@@ -54,7 +92,29 @@ def _error_rank(error: ValidationError) -> tuple:
     return (len(error.absolute_path), list(map(str, error.absolute_path)))
 
 
-def _problem(error: ValidationError) -> tuple[Problem, str]:
+def required_names(spec: Spec, schema: dict[str, Any]) -> frozenset[str]:
+    """Every field name some object of the request schema requires: the server
+    words a shape problem of those as "Required field", of others as "Optional
+    field" (field names mean the same wherever they appear in one body)."""
+    names: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict) and id(node) not in seen:
+            seen.add(id(node))
+            node = spec.resolve(node)
+            names.update(name for name in node.get("required", []) if isinstance(name, str))
+            for value in node.values():
+                walk(value)
+
+    walk(schema)
+    return frozenset(names)
+
+
+def _problem(error: ValidationError, required: frozenset[str]) -> tuple[Problem, str]:
     """A (details entry, server message) pair for one schema error."""
     path = list(error.absolute_path)
     if error.validator == "required":
@@ -62,25 +122,28 @@ def _problem(error: ValidationError) -> tuple[Problem, str]:
         path = path + [missing]
     field = _field_name(path)
     name = str(path[-1]) if path else "(body)"
-    problem, message = _wording(error, path, name)
+    problem, message = _wording(error, path, name, name in required)
     return Problem(field, problem), message
 
 
-def _wording(error: ValidationError, path: list, name: str) -> tuple[str, str]:
+def _wording(error: ValidationError, path: list, name: str, required: bool) -> tuple[str, str]:
     validator, instance = error.validator, error.instance
-    line = _line_of(path)
+    line = _line_no(path)
     if name == "items" and len(path) == 1:
         return _items_wording(validator)
     if len(path) == 2 and path[0] == "items" and validator == "type":
         return "must be an object", f"items[{path[1]}] must be an object"
+    if path[2:4] == ["wallet", "componentSchedule"] and len(path) == 5 and validator == "type":
+        return "must be an object", f"wallet.componentSchedule entries must be objects (line {line})"
     if validator == "required":
         if name == "items":
             return "is missing", "items array is required"
         return "is missing", f"Required field '{name}' is missing"
     if validator == "type" and instance is None:
         return "cannot be null", f"Required field '{name}' cannot be null"
-    if validator == "type" and isinstance(instance, (dict, list)) and name in HEADER_FIELDS:
-        return "must be a primitive value", f"Required field '{name}' must be a primitive value"
+    if validator == "type" and isinstance(instance, (dict, list)) and error.validator_value in PRIMITIVE_TYPES:
+        kind = "Required" if required else "Optional"
+        return "must be a primitive value", f"{kind} field '{name}' must be a primitive value"
     if validator == "minLength" and instance == "":
         return "cannot be empty", f"Required field '{name}' cannot be empty"
     if name == "partnerId":
@@ -132,43 +195,24 @@ def _field_name(path: Iterable[Any]) -> str:
     return name or "(body)"
 
 
-def _line_of(path: list) -> int:
-    """1-based line number of an `items[i]...` path, else 0."""
+def _line_no(path: list) -> int:
+    """The `lineNo` (100000, 200000, ...) of an `items[i]...` path, else 0:
+    the server's messages name a line by its lineNo, never a 1-based index."""
     if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
-        return path[1] + 1
+        return (path[1] + 1) * LINE_NO_STEP
     return 0
 
 
 # The server's words for a path parameter that is not a GUID.
-PATH_PARAM_MESSAGES = {
+PATH_PARAM_MESSAGES = MappingProxyType({
     "orderId": "Invalid order id",
     "partnerId": "Invalid partnerId",
     "id": "Invalid subscription id",
-}
+})
 
 
-def validate_path_params(operation: Any, params: dict[str, str]) -> None:
-    """Check path parameters against the spec's parameter schemas."""
-    for parameter, validator in _path_validators(operation.operation_id):
-        if parameter["name"] not in params:
-            continue
-        value = params[parameter["name"]]
-        if not validator.is_valid(value):
-            name = parameter["name"]
-            message = PATH_PARAM_MESSAGES.get(name, f"Path parameter '{name}' is not valid")
-            raise bad_request(message, [Problem(name, f"{value!r} is not a valid {parameter['schema'].get('format', 'value')}")])
-
-
-@lru_cache(maxsize=None)
-def _path_validators(operation_id: str) -> tuple[tuple[dict[str, Any], Validator], ...]:
-    spec = load_spec()
-    parameters = operation_parameters(spec.operations[operation_id])
-    return tuple((p, spec.validator_for(p["schema"])) for p in parameters if p["in"] == "path")
-
-
-def operation_parameters(operation: Any) -> list[dict[str, Any]]:
+def operation_parameters(spec: Spec, operation: Operation) -> list[dict[str, Any]]:
     """The operation's parameters, path-level ones included, `$ref`s resolved."""
-    spec = load_spec()
     path_item = spec.document["paths"][operation.path]
     raw = [*path_item.get("parameters", []), *operation.definition.get("parameters", [])]
     return [spec.resolve(parameter) for parameter in raw]

@@ -1,19 +1,22 @@
 """The HTTP layer of webhook subscriptions and the `/_mock/webhooks` control API.
 
-No rule lives here: the handlers parse (through the API layer's `_json_body`,
-so bad bodies get the server's words), call `Webhooks` and shape JSON.
+No rule lives here: `urls.py` routes to the handlers, which parse (through
+`http.json_body`, so bad bodies get the server's words), call `Webhooks` and
+shape JSON.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.clock import iso
+from mockserver.http import json_body
 from mockserver.models import Scope
-from mockserver.urls import Match
+from mockserver.routing import Match
+from mockserver.state import state
 from mockserver.subscriptions import CHAOS_FIELD, Subscription
 from mockserver.webhooks import Webhooks
 
@@ -23,14 +26,7 @@ ODATA_CONTEXT = "webhook"
 
 
 def webhooks() -> Webhooks:
-    return current_app.extensions["otacm"].webhooks
-
-
-def _json_body(operation_id: str) -> dict[str, Any]:
-    # Imported here: responses.py imports this module to merge the handlers.
-    from mockserver.responses import _json_body as parse
-
-    return parse(operation_id)
+    return state().webhooks
 
 
 def subscription_json(subscription: Subscription) -> dict[str, Any]:
@@ -48,9 +44,9 @@ def subscription_json(subscription: Subscription) -> dict[str, Any]:
     return body
 
 
-# -- handlers (operationId → handler, merged into responses.HANDLERS) ----------------
+# -- handlers (wired to their operations in urls.py) -----------------------------------
 def create_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    body = _json_body("createWebhookSubscription")
+    body = json_body("createWebhookSubscription")
     return 201, subscription_json(webhooks().subscribe(scope, body, caller.api_key.partners))
 
 
@@ -66,14 +62,6 @@ def get_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: S
 def delete_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
     webhooks().unsubscribe(scope, match.params["id"])
     return 204, None
-
-
-WEBHOOK_HANDLERS: dict[str, Callable[[ChannelManagerBackend, Caller, Scope, Match], Answer]] = {
-    "createWebhookSubscription": create_webhook_subscription,
-    "listWebhookSubscriptions": list_webhook_subscriptions,
-    "getWebhookSubscription": get_webhook_subscription,
-    "deleteWebhookSubscription": delete_webhook_subscription,
-}
 
 
 # -- /_mock/webhooks: the control API ------------------------------------------------------

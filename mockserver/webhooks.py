@@ -87,17 +87,14 @@ class PendingEvent:
         return {"eventId": self.event_id, "orderId": self.order_id, "status": self.status}
 
 
-_delivery_numbers = itertools.count(1)
-
-
 @dataclass
 class Delivery:
     """One POST body to one subscription, tried until accepted or given up."""
 
     subscription: Subscription
     events: list[PendingEvent]
+    delivery_id: str  # `d1`, `d2`, ... numbered by its dispatcher, so two mocks never share a counter
     duplicate: bool = False
-    delivery_id: str = field(default_factory=lambda: f"d{next(_delivery_numbers)}")
     cancelled: bool = False
     waiting: int | None = None  # the attempt number booked on the clock, if a retry waits
 
@@ -166,6 +163,7 @@ class WebhookDispatcher:
         self._pending: dict[str, Delivery] = {}  # not yet delivered, given up or dropped
         self._log: deque[dict[str, Any]] = deque(maxlen=config.delivery_log_limit)
         self._generation = 0
+        self._delivery_numbers = itertools.count(1)
         # worker side, guarded by _cv
         self._cv = threading.Condition()
         self._queue: "queue.Queue[Attempt | None]" = queue.Queue()
@@ -220,9 +218,9 @@ class WebhookDispatcher:
                 self._log_dropped(None, subscription_id, [event], at, "subscription deleted before delivery")
             return
         for events in self._posts(ready, subscription.chaos):
-            self._start(Delivery(subscription, events), at)
+            self._start(Delivery(subscription, events, self._new_delivery_id()), at)
             if subscription.chaos.duplicate:
-                self._start(Delivery(subscription, events, duplicate=True), at)
+                self._start(Delivery(subscription, events, self._new_delivery_id(), duplicate=True), at)
 
     def _posts(self, events: list[PendingEvent], chaos: ChaosOptions) -> list[list[PendingEvent]]:
         """How ready events are split into POST bodies."""
@@ -234,6 +232,10 @@ class WebhookDispatcher:
                 return [[event] for event in events]
         size = self.config.max_events_per_post
         return [events[i:i + size] for i in range(0, len(events), size)]
+
+    def _new_delivery_id(self) -> str:
+        """Called under the backend lock (flushes are schedule actions)."""
+        return f"d{next(self._delivery_numbers)}"
 
     def _start(self, delivery: Delivery, due: float) -> None:
         self._pending[delivery.delivery_id] = delivery

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,9 +14,9 @@ from freezegun import freeze_time
 
 from contracts.cli import build_parser
 from mockclient import Api, order_body
-from mockserver import representation
 from mockserver.cli import mock_config
 from mockserver.clock import ClockError, WarpClock, iso, parse_duration, parse_instant
+from mockserver.representation import Representation
 from mockserver.schedule import Schedule
 from mockserver.server import MockServer
 
@@ -111,8 +114,8 @@ def test_info_tells_a_client_how_to_connect(api: Api) -> None:
 
 # -- the test mode ---------------------------------------------------------------------
 def test_validate_responses_turns_a_nonconforming_answer_into_a_loud_500(api: Api, monkeypatch) -> None:
-    original = representation.order_json
-    monkeypatch.setattr("mockserver.responses.order_json", lambda order: {**original(order), "status": "Lost"})
+    original = Representation.order_json
+    monkeypatch.setattr(Representation, "order_json", lambda self, order: {**original(self, order), "status": "Lost"})
     response = api.create(order_body(api.mock.partner_id))
     assert response.status_code == 500
     assert "createOrder 201 response violates the spec" in response.json()["message"]
@@ -179,6 +182,63 @@ def test_otacm_mock_serves_and_prints_how_to_connect() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("config", ["", "controlToken: s3cret-token\n"], ids=["open", "with a control token"])
+def test_every_command_the_banner_prints_works_as_printed(config: str, tmp_path: Path) -> None:
+    """`otacm mock` suggests commands; each must run exactly as printed (issue 12:
+    `otacm clock advance 5m --url ...` failed with `unrecognized arguments`)."""
+    config_file = tmp_path / "mock.yaml"
+    config_file.write_text(config or "{}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from contracts.cli import main; main()", "mock", "--port", "0", "--clock", "frozen",
+         "--clock-start", "2026-05-15T09:30:00Z", "--config", str(config_file)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines = [process.stdout.readline()]
+        while lines[-1] and not lines[-1].startswith("  control") and len(lines) < 12:
+            lines.append(process.stdout.readline())
+        banner = "".join(lines)
+        commands = re.findall(r"\((otacm [^)]*)\)", banner)
+        assert commands, banner
+        root = re.search(r"(http://[\d.:]+)/_mock/clock", banner).group(1)
+        bin_dir = Path(sys.executable).parent
+        assert (bin_dir / "otacm").exists(), "the otacm console script is installed beside the interpreter"
+        env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+        for command in commands:
+            result = subprocess.run(command, shell=True, env=env, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, f"{command!r} exited {result.returncode}: {result.stderr}"
+        if any("clock advance 5m" in command for command in commands):
+            headers = {"x-otacm-control-token": "s3cret-token"} if config else {}
+            assert requests.get(root + "/_mock/clock", headers=headers).json()["now"] == "2026-05-15T09:35:00Z"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("argv", [
+    ["clock", "advance", "5m", "--url", "http://h:1"], ["clock", "--url", "http://h:1", "advance", "5m"],
+])
+def test_clock_options_go_before_or_after_the_action(argv: list[str]) -> None:
+    args = build_parser().parse_args(argv)
+    assert (args.url, args.action, args.duration) == ("http://h:1", "advance", "5m")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["scenarios", "--base-url", "http://h:1", "--tag", "t", "run", "p"], {"base_url": "http://h:1", "tag": ["t"]}),
+    (["scenarios", "run", "p", "--base-url", "http://h:1", "--tag", "t"], {"base_url": "http://h:1", "tag": ["t"]}),
+    (["scenarios", "--api-mode", "sync", "list"], {"api_mode": "sync", "tag": []}),
+    (["scenarios", "list"], {"api_mode": None, "tag": []}),
+    (["scenarios", "run"], {"api_mode": "async", "base_url": None}),
+    (["webhooks", "--port", "0", "listen"], {"port": 0, "host": "127.0.0.1"}),
+    (["webhooks", "listen", "--port", "0"], {"port": 0, "host": "127.0.0.1"}),
+    (["webhooks", "listen"], {"port": 8765}),
+])
+def test_every_commands_options_go_before_or_after_the_action(argv: list[str], expected: dict) -> None:
+    """Each action keeps its own defaults; an option given before the action is not reset by them."""
+    args = vars(build_parser().parse_args(argv))
+    assert {key: args[key] for key in expected} == expected
 
 
 def test_advance_can_wait_for_the_webhooks_it_causes(api: Api) -> None:

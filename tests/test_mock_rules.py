@@ -31,8 +31,8 @@ def test_duplicate_create_is_rejected_case_insensitively(api: Api) -> None:
     body = order_body(api.mock.partner_id, reference="partner-42")
     assert api.create(body).status_code == 201
     again = api.create({**body, "sellToOrderReference": "PARTNER-42"})
-    _error(again, 400, "An order with sellToOrderReference 'PARTNER-42' already exists for partner "
-                       f"'{api.mock.partner_id}'")
+    name = api.mock.config.partners[api.mock.partner_id].name  # the partner's name, not its id (CONTRACT.md)
+    _error(again, 400, f"An order with sellToOrderReference 'PARTNER-42' already exists for partner '{name}'")
 
 
 def test_same_reference_for_another_partner_is_accepted(api: Api) -> None:
@@ -112,7 +112,7 @@ def test_unknown_order_is_404_and_a_bad_id_is_400(api: Api) -> None:
         (lambda b: b.update(items={}), "items must be an array", "items"),
         (lambda b: b.update(items=[]), "items array must contain at least one entry", "items"),
         (lambda b: b.update(items=[7]), "items[0] must be an object", "items[0]"),
-        (lambda b: b["items"][0].update(quantity=0), "quantity must be >= 1 (line 1)", "items[0].quantity"),
+        (lambda b: b["items"][0].update(quantity=0), "quantity must be >= 1 (line 100000)", "items[0].quantity"),
         (lambda b: b["items"][0].update(visitDate="01-06-2026"), "Required field 'visitDate' must be YYYY-MM-DD", "items[0].visitDate"),
         (lambda b: b["items"][0].update(visitTime="10:30"), "Required field 'visitTime' must be HH:mm:ss", "items[0].visitTime"),
         (lambda b: b["items"][0].pop("itemNumber"), "Required field 'itemNumber' is missing", "items[0].itemNumber"),
@@ -137,13 +137,13 @@ def test_every_bad_field_is_listed_in_details(api: Api) -> None:
         ([line(item="99999")], "Unknown item '99999'"),
         ([line(visitDate="2020-01-01")], "items[0] visitDate must not be in the past (received 2020-01-01, local today 2026-05-15)"),
         ([line(visitDate="2026-02-30")], "Required field 'visitDate' must be YYYY-MM-DD"),
-        ([line(quantity=2, wallet={"names": ["One"]})], "wallet.names array length (1) must equal 2 on line 1"),
+        ([line(quantity=2, wallet={"names": ["One"]})], "wallet.names array length (1) must equal 2 on line 100000"),
         ([line(item="31010", quantity=5, wallet={"externalReferenceNumbers": ["A", "B"]})],
-         "wallet.externalReferenceNumbers array length (2) must equal 1 on line 1"),
+         "wallet.externalReferenceNumbers array length (2) must equal 1 on line 100000"),
         ([line(wallet={"componentSchedule": [{"itemNumber": "31020", "visitDate": VISIT_DATE, "visitTime": "10:00:00"}]})],
-         "wallet.componentSchedule is only valid for package items (line 1)"),
+         "wallet.componentSchedule is only valid for package items (line 100000)"),
         ([line(item="31100", wallet={"componentSchedule": [{"itemNumber": "31030", "visitDate": VISIT_DATE, "visitTime": "10:00:00"}]})],
-         "'31030' is not a component of package '31100' (line 1)"),
+         "'31030' is not a component of package '31100' (line 100000)"),
     ],
 )
 def test_catalog_rules_are_400_at_submit(api: Api, items: list, message: str) -> None:
@@ -154,7 +154,7 @@ def test_catalog_rules_are_400_at_submit(api: Api, items: list, message: str) ->
     "partner, message",
     [
         ("11111111-2222-4333-8444-555555555555", "Unknown partnerId '11111111-2222-4333-8444-555555555555'"),
-        ("0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6", "Partner '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6' is not active"),
+        ("0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6", "Partner 'Disabled OTA' is not active"),
     ],
 )
 def test_unknown_or_disabled_partner_is_rejected(api: Api, partner: str, message: str) -> None:
@@ -220,11 +220,11 @@ def test_malformed_json_is_400(api: Api) -> None:
     _error(api.create([1, 2]), 400, "Body must be a JSON object")
 
 
-def test_wrong_content_type_is_415(api: Api) -> None:
+def test_a_non_json_body_is_400_whatever_the_content_type(api: Api) -> None:
+    """CONTRACT.md: the body is read as JSON whatever its Content-Type; there is no 415."""
     response = api.session.post(api.base + "/channelManager", data="partnerId=x",
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert response.status_code == 415
-    assert response.json()["code"] == "generic_error" and "application/json" in response.json()["message"]
+    _error(response, 400, "Body must be a JSON object")
 
 
 def test_oversized_body_is_413_with_json_error(api: Api) -> None:
@@ -248,8 +248,8 @@ def test_a_partner_bound_key_cannot_reach_other_partners(api: Api) -> None:
 
 
 @pytest.mark.parametrize("method", ["TRACE", "OPTIONS", "HEAD"])
-def test_any_other_method_is_the_servers_404_never_405(api: Api, method: str) -> None:
+def test_any_other_method_is_unsupported_http_method_never_405(api: Api, method: str) -> None:
     response = api.session.request(method, api.base + "/channelManager")
-    assert response.status_code == 404
+    assert response.status_code == 400
     if method != "HEAD":
-        assert response.json()["message"] == "API endpoint not found Not Found"
+        assert response.json() == {"code": "unsupported_http_method", "message": f"Http method {method} is not supported"}

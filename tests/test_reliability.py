@@ -429,13 +429,17 @@ def test_malformed_json_is_400(mock: MockServer, raw: bytes) -> None:
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml",
                                           "multipart/form-data; boundary=x"])
-def test_a_body_not_sent_as_json_is_415(mock: MockServer, content_type: str) -> None:
+def test_a_json_body_is_read_whatever_the_content_type(mock: MockServer, content_type: str) -> None:
+    """CONTRACT.md: no 415; a JSON body is accepted under any Content-Type, anything else is a 400."""
     client = Client(mock.url, mock.api_key)
     base = base_path(mock.base_url)
     raw = json.dumps(order_body("typed")).encode()
     answer = client.send("POST", base + "/channelManager", raw=raw, headers={"Content-Type": content_type})
-    assert_error_body(answer, 415, "generic_error")
-    assert mock_orders(mock.url) == []
+    assert answer.status == 201
+    answer = client.send("POST", base + "/channelManager", raw=b"<order/>", headers={"Content-Type": content_type})
+    assert_error_body(answer, 400, "generic_error")
+    assert answer.body["message"] == "Body must be a JSON object"
+    assert len(mock_orders(mock.url)) == 1
 
 
 @pytest.mark.parametrize("path", [
@@ -458,7 +462,6 @@ def test_unknown_paths_are_404(mock: MockServer, path: str) -> None:
     ("GET", "/channelManager/{id}/confirm"),
     ("DELETE", "/channelManager/orders/{partner}"),
     ("PUT", "/webhook"),
-    ("OPTIONS", "/channelManager"),
 ])
 def test_wrong_methods_are_404_not_405(mock: MockServer, method: str, path: str) -> None:
     """CONTRACT.md: the real server has no 405; another method is an unknown endpoint."""
@@ -469,4 +472,21 @@ def test_wrong_methods_are_404_not_405(mock: MockServer, method: str, path: str)
     answer = client.send(method, base + path, order_body("methods") if method in ("PUT", "POST", "PATCH") else None)
     assert_error_body(answer, 404, "resource_not_found")
     assert answer.body["message"] == "API endpoint not found Not Found"
+    assert [o["status"] for o in mock_orders(mock.url)] == ["Submitted"]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("OPTIONS", "/channelManager"),
+    ("TRACE", "/channelManager/{id}"),
+    ("PROPFIND", "/webhook"),
+    ("OPTIONS", "/nowhere"),
+])
+def test_other_methods_are_400_unsupported_http_method(mock: MockServer, method: str, path: str) -> None:
+    """CONTRACT.md: a method other than GET, POST, PUT, PATCH, DELETE is `400 unsupported_http_method`."""
+    client = Client(mock.url, mock.api_key)
+    base = base_path(mock.base_url)
+    order_id = client.send("POST", base + "/channelManager", order_body("methods")).body["orderId"]
+    answer = client.send(method, base + path.replace("{id}", order_id))
+    assert_error_body(answer, 400, "unsupported_http_method")
+    assert answer.body["message"] == f"Http method {method} is not supported"
     assert [o["status"] for o in mock_orders(mock.url)] == ["Submitted"]

@@ -17,7 +17,9 @@ returning `Violation`s (empty when the property holds):
 - `strict_error_message`: an error's `message` is the server's text where
   CONTRACT.md lists it (`Order '<id>' not found Not Found`, `Invalid order id`,
   the validation and rule messages), matched loosely as CONTRACT asks (case
-  and surrounding whitespace ignored, `%1` any value). Messages CONTRACT does
+  and surrounding whitespace ignored, `%1` any value), except where CONTRACT
+  says what a value is: `line %1` is the line's lineNo (100000, 200000, ...),
+  `partner '%2'` the partner's name, never its GUID. Messages CONTRACT does
   not list are not judged.
 
 `otacm verify` runs them on every Schemathesis response (contracts.verify.schemathesis_run) and
@@ -51,6 +53,7 @@ MESSAGE_TEMPLATES: tuple[str, ...] = (
     "Required field '%1' must be a primitive value",
     "Required field '%1' must be YYYY-MM-DD",
     "Required field '%1' must be HH:mm:ss",
+    "Optional field '%1' must be a primitive value",
     "partnerId is not a valid GUID",
     "Unknown partnerId '%1'",
     "Partner '%1' is not active",
@@ -65,7 +68,9 @@ MESSAGE_TEMPLATES: tuple[str, ...] = (
     "wallet.names array length (%1) must equal %2 on line %3",
     "wallet.externalReferenceNumbers array length (%1) must equal %2 on line %3",
     "wallet.componentSchedule is only valid for package items (line %1)",
+    "wallet.componentSchedule entries must be objects (line %1)",
     "'%1' is not a component of package '%2' (line %3)",
+    "items[%1].componentSchedule entry '%2' visitDate must not be in the past (received %3, local today %4)",
     "Invalid order id",
     "Invalid partnerId",
     "receivedAtFrom must be ISO 8601 datetime",
@@ -77,7 +82,9 @@ MESSAGE_TEMPLATES: tuple[str, ...] = (
     "Order is mid-flight (status %1); retry once it has settled.",
     "Order '%1' not found Not Found",
     "API endpoint not found Not Found",
+    "Http method %1 is not supported",
 )
+LINE_NO_STEP = 100000  # lines are numbered 100000, 200000, ... (CONTRACT.md)
 
 
 def template_regex(template: str) -> re.Pattern[str]:
@@ -97,7 +104,28 @@ def _templates() -> list[tuple[str, str, re.Pattern[str]]]:
 
 
 def matches_template(message: str, template: str) -> bool:
-    return bool(template_regex(template).match(message or ""))
+    found = template_regex(template).match(message or "")
+    return bool(found) and all(_value_fits(kind, value.strip())
+                               for kind, value in zip(placeholder_kinds(template), found.groups()))
+
+
+def placeholder_kinds(template: str) -> list[str]:
+    """What each `%N` of a template stands for, read from the words before it:
+    `line %1` a lineNo, `partner '%2'` a partner's name, anything else any value."""
+    kinds = []
+    for before in re.split(r"%\d", template)[:-1]:
+        before = before.lower()
+        kinds.append("lineNo" if before.endswith("line ") else "name" if before.endswith("partner '") else "any")
+    return kinds
+
+
+def _value_fits(kind: str, value: str) -> bool:
+    """A 1-based line number or a partner's id where CONTRACT.md wants the lineNo or the name does not."""
+    if kind == "lineNo":
+        return value.isdigit() and int(value) > 0 and int(value) % LINE_NO_STEP == 0
+    if kind == "name":
+        return not _is_guid(value)
+    return True
 
 
 def expected_message_template(message: str) -> list[str]:
@@ -109,10 +137,10 @@ def expected_message_template(message: str) -> list[str]:
     """
     text = (message or "").strip().lower()
     claimed = []
-    for template, opening, _ in _templates():
+    for template, opening, regex in _templates():
         need = min(len(opening), 16)
-        if need >= 6 and _common_prefix(text, opening) >= need:
-            claimed.append(template)
+        if (need >= 6 and _common_prefix(text, opening) >= need) or regex.match(text):
+            claimed.append(template)  # the regex: a template opening with `%1` ("'%1' is not a component ...")
     return claimed
 
 
@@ -275,7 +303,8 @@ def strict_error_message(
     claimed = expected_message_template(message)
     if claimed and not any(matches_template(message, template) for template in claimed):
         return [Violation(check, f"{operation_id or 'request'} {status}: message {message!r} is not CONTRACT.md's "
-                          f"{' / '.join(repr(t) for t in claimed)} (%N: any value)", "message")]
+                          f"{' / '.join(repr(t) for t in claimed)} (%N: any value, but a line is its lineNo "
+                          f"100000, 200000, ... and a partner its name, not its id)", "message")]
     return []
 
 

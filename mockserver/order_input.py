@@ -1,0 +1,125 @@
+"""Create/replace bodies and list queries turned into records, with the server's 400s.
+
+The checks a schema cannot make (the catalog, dates against the mock's
+today, wallet array lengths, package components) in the server's words
+(CONTRACT.md); backend.py calls them under its lock, responses.py parses the
+list query with them. Plain functions: no state, no HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from mockserver.catalog import Catalog, CatalogItem
+from mockserver.clock import parse_instant
+from mockserver.errors import bad_request
+from mockserver.models import LINE_NO_STEP, ComponentVisit, OrderLine
+from mockserver.store import ListQuery
+
+MAX_PAGE_SIZE = 20000
+
+
+def order_lines(catalog: Catalog, body: dict[str, Any], today: date) -> list[OrderLine]:
+    """Order lines from a schema-valid body, checked against the catalog.
+    A line's sellTo* fields default to the header's."""
+    return [_line(catalog, index, raw, today, body) for index, raw in enumerate(body["items"])]
+
+
+def _line(catalog: Catalog, index: int, raw: dict[str, Any], today: date, header: dict[str, Any]) -> OrderLine:
+    line_no = (index + 1) * LINE_NO_STEP  # what the server's messages call "line"
+    item = catalog.get(str(raw["itemNumber"]))
+    if item is None:
+        raise bad_request(f"Unknown item '{raw['itemNumber']}'")
+    visit_date = _valid_date(raw["visitDate"], "visitDate")
+    _valid_time(raw["visitTime"], "visitTime")
+    if visit_date < today:
+        raise bad_request(
+            f"items[{index}] visitDate must not be in the past (received {raw['visitDate']}, local today {today})"
+        )
+    quantity = raw.get("quantity", 1)
+    expected = item.wallets_for(quantity)
+    wallet = raw.get("wallet") or {}
+    for key in ("names", "externalReferenceNumbers"):
+        values = wallet.get(key)
+        if values is not None and len(values) != expected:
+            raise bad_request(
+                f"wallet.{key} array length ({len(values)}) must equal {expected} on line {line_no}"
+            )
+    entries = wallet.get("componentSchedule")
+    if entries is not None and not item.is_package:  # an empty list too (CONTRACT.md)
+        raise bad_request(f"wallet.componentSchedule is only valid for package items (line {line_no})")
+    schedule = [_component_visit(entry, item, index, today) for entry in entries or []]
+    return OrderLine(
+        line_no=line_no,
+        item_number=item.number,
+        description=item.description,
+        is_package=item.is_package,
+        quantity=quantity,
+        expected_wallets=expected,
+        visit_date=raw["visitDate"],
+        visit_time=raw["visitTime"],
+        sell_to_name=raw.get("sellToName", header.get("sellToName", "")),
+        sell_to_email=raw.get("sellToEmail", header.get("sellToEmail", "")),
+        sell_to_language=raw.get("sellToLanguage", header.get("sellToLanguage", "")).upper(),
+        wallet_names=list(wallet.get("names") or []),
+        external_reference_numbers=list(wallet.get("externalReferenceNumbers") or []),
+        component_schedule=schedule,
+    )
+
+def _component_visit(entry: dict[str, Any], item: CatalogItem, index: int, today: date) -> ComponentVisit:
+    """One entry of a package line's `wallet.componentSchedule` (line `index`, 0-based)."""
+    line_no = (index + 1) * LINE_NO_STEP
+    if entry["itemNumber"] not in item.components:
+        raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {line_no})")
+    visit_date = _valid_date(entry["visitDate"], "visitDate")
+    _valid_time(entry["visitTime"], "visitTime")
+    if visit_date < today:
+        raise bad_request(
+            f"items[{index}].componentSchedule entry '{entry['itemNumber']}' visitDate must not be in the past "
+            f"(received {entry['visitDate']}, local today {today})"
+        )
+    return ComponentVisit(entry["itemNumber"], entry["visitDate"], entry["visitTime"])
+
+
+def _valid_date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"Required field '{name}' must be YYYY-MM-DD") from None
+
+
+def _valid_time(value: str, name: str) -> None:
+    try:
+        datetime.strptime(value, "%H:%M:%S")
+    except ValueError:
+        raise bad_request(f"Required field '{name}' must be HH:mm:ss") from None
+
+
+def _instant_param(value: str, name: str) -> float:
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise bad_request(f"{name} must be ISO 8601 datetime") from None
+
+
+def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
+    """The list filters from query parameters, each checked (400 on a bad one)."""
+    statuses = frozenset(s.strip() for s in params.get("status", "").split(",") if s.strip())
+    unknown = sorted(statuses - set(known_statuses))
+    if unknown:
+        raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
+    page_size = params.get("pageSize", str(MAX_PAGE_SIZE))
+    if not page_size.isdigit() or not 1 <= int(page_size) <= MAX_PAGE_SIZE:
+        raise bad_request(f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+    page_key = params.get("pageKey", "")
+    if page_key and not page_key.isdigit():
+        raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
+    return ListQuery(
+        statuses=statuses,
+        reference=params.get("sellToOrderReference", "").upper(),
+        received_from=_instant_param(params["receivedAtFrom"], "receivedAtFrom") if "receivedAtFrom" in params else None,
+        received_to=_instant_param(params["receivedAtTo"], "receivedAtTo") if "receivedAtTo" in params else None,
+        after_seq=int(page_key) if page_key else -1,
+        page_size=int(page_size),
+    )

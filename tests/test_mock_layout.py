@@ -1,0 +1,61 @@
+"""The mock's module rules (issue 11), checked on the source so they hold as it grows:
+one module wires handlers to routes, handler modules never import each other,
+no import cycles, and the spec is never loaded at import time."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+MOCKSERVER = Path(__file__).resolve().parents[1] / "mockserver"
+HANDLER_MODULES = {"mockserver.responses", "mockserver.webhook_responses"}
+
+
+def imports() -> dict[str, set[str]]:
+    """mockserver module → the mockserver modules it imports (also inside functions)."""
+    graph: dict[str, set[str]] = {}
+    for path in MOCKSERVER.glob("*.py"):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "mockserver":
+                found |= {f"mockserver.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mockserver."):
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names if alias.name.startswith("mockserver.")}
+        graph[f"mockserver.{path.stem}"] = found
+    return graph
+
+
+def test_only_urls_imports_the_handler_modules() -> None:
+    importers = {module for module, found in imports().items() if found & HANDLER_MODULES}
+    assert importers == {"mockserver.urls"}
+
+
+def test_no_import_cycles() -> None:
+    graph = imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            raise AssertionError("import cycle: " + " → ".join(path[path.index(module):] + [module]))
+        if module in done:
+            return
+        for imported in graph.get(module, ()):
+            visit(imported, path + [module])
+        done.add(module)
+
+    for module in graph:
+        visit(module, [])
+
+
+def test_the_spec_is_not_loaded_at_import_time() -> None:
+    """Module-level statements never call `load_spec()` (create_app loads it)."""
+    for path in MOCKSERVER.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            calls = [n for n in ast.walk(statement) if isinstance(n, ast.Call)]
+            names = {getattr(call.func, "id", getattr(call.func, "attr", "")) for call in calls}
+            assert "load_spec" not in names, f"{path.name} loads the spec at import time"
