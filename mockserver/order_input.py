@@ -109,9 +109,7 @@ def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
     unknown = sorted(statuses - set(known_statuses))
     if unknown:
         raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
-    page_size = params.get("pageSize", str(MAX_PAGE_SIZE))
-    if not page_size.isdigit() or not 1 <= int(page_size) <= MAX_PAGE_SIZE:
-        raise bad_request(f"pageSize must be an integer from 1 to {MAX_PAGE_SIZE}")
+    page_size = _page_size(params.get("pageSize", ""))
     page_key = params.get("pageKey", "")
     if page_key and not page_key.isdigit():
         raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
@@ -121,5 +119,16 @@ def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
         received_from=_instant_param(params["receivedAtFrom"], "receivedAtFrom") if "receivedAtFrom" in params else None,
         received_to=_instant_param(params["receivedAtTo"], "receivedAtTo") if "receivedAtTo" in params else None,
         after_seq=int(page_key) if page_key else -1,
-        page_size=int(page_size),
+        page_size=page_size,
     )
+
+
+def _page_size(value: str) -> int:
+    """CONTRACT.md: default and maximum 20000; a value below 1 or above it is taken as 20000, never rejected."""
+    if value in ("",):
+        return MAX_PAGE_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        raise bad_request(f"pageSize must be an integer (got {value!r})") from None
+    return size if 1 <= size <= MAX_PAGE_SIZE else MAX_PAGE_SIZE
