@@ -89,7 +89,7 @@ class _BrokenClient:
     warp = False
 
     def now(self) -> float:
-        return 0.0
+        return time.monotonic()
 
     def call(self, *args, **kwargs):
         raise RuntimeError("connection reset")
@@ -98,7 +98,7 @@ class _BrokenClient:
 def test_a_poller_that_breaks_lets_every_waiting_flow_go_on() -> None:
     poller = Poller(_BrokenClient(), warp=False, poll=0.01, close_poll=0.01, timeout=5.0, flows=1)
     seen: list = []
-    waiting = threading.Thread(target=lambda: seen.append(poller.settle(OrderHistory("f", "f", {}, "o-1"), 0.0)))
+    waiting = threading.Thread(target=lambda: seen.append(poller.settle(OrderHistory("f", "f", {}, "o-1"), time.monotonic())))
     waiting.start()
     with pytest.raises(RuntimeError, match="connection reset"):
         poller.drive()
