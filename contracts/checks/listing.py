@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from contracts.target import Exchange
     from contracts.verify.evidence import CheckContext, Evidence
 
+SUMMARY_KEYS = ("orderId", "status", "sellToOrderReference")
+FILTERS = ("status", "sellToOrderReference", "receivedAtFrom", "receivedAtTo")
 ENVELOPE = MappingProxyType({"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list})
 
 
@@ -72,8 +74,11 @@ def list_rows_of_partner(ctx: "CheckContext", evidence: "Evidence") -> list[Find
     """Every row belongs to the partner the list is for."""
     def judge(exchange: "Exchange") -> list[Finding]:
         partner = partner_of(exchange)
-        others = sorted({str(r.get("partnerId")) for r in rows(exchange) or [] if str(r.get("partnerId")).lower() != partner})
-        return [shown(exchange, f"the list for partner {partner} has rows of partner(s) {others}")] if others and partner else []
+        others = sorted({str(r.get("partnerId")) for r in rows(exchange) or []
+                         if str(r.get("partnerId")).lower() != partner})
+        if not others or not partner:
+            return []
+        return [shown(exchange, f"the list for partner {partner} has rows of partner(s) {others}")]
     return _over_lists(evidence, judge)
 
 
@@ -82,7 +87,7 @@ def list_summaries(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] |
     """Rows are compact summaries: orderId, status, references, no items."""
     def judge(exchange: "Exchange") -> list[Finding]:
         bad = [r.get("orderId") for r in rows(exchange) or []
-               if "items" in r or not all(isinstance(r.get(k), str) for k in ("orderId", "status", "sellToOrderReference"))]
+               if "items" in r or not all(isinstance(r.get(k), str) for k in SUMMARY_KEYS)]
         return [shown(exchange, f"rows {bad[:5]} are not compact summaries (orderId, status, sellToOrderReference; "
                                 "no items)")] if bad else []
     return _over_lists(evidence, judge)
@@ -99,7 +104,7 @@ def _instant(text: Any) -> datetime | None:
 
 def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | None:
     query, found = exchange.query, rows(exchange)
-    if found is None or not any(k in query for k in ("status", "sellToOrderReference", "receivedAtFrom", "receivedAtTo")):
+    if found is None or not any(k in query for k in FILTERS):
         return None
     problems = []
     if query.get("status"):

@@ -91,7 +91,8 @@ def package_wallet_assets(ctx: "CheckContext", history: "OrderHistory") -> list[
             got = (kinds.count("ticket"), kinds.count("coupon"))
             if got != (tickets, coupons):
                 findings.append(shown(exchange, f"package wallet {wallet.get('walletId')} holds {got[0]} ticket(s) "
-                                                f"and {got[1]} coupon(s); the venue's package has {tickets} and {coupons}"))
+                                                f"and {got[1]} coupon(s); the venue's package has {tickets} and "
+                                                f"{coupons}"))
     return _judged(pairs, findings)
 
 
@@ -123,7 +124,8 @@ def shell_values(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] 
         if order.get("jobId", "") != "":
             findings.append(shown(exchange, f"{order['status']} order: jobId {order.get('jobId')!r}, expected \"\""))
         for wallet in all_wallets(order):
-            wrong = {k: wallet.get(k) for k, v in SHELL_VALUES.items() if wallet.get(k) != (list(v) if k == "assets" else v)}
+            wrong = {k: wallet.get(k) for k, v in SHELL_VALUES.items()
+                     if wallet.get(k) != (list(v) if k == "assets" else v)}
             if wrong:
                 findings.append(shown(exchange, f"{order['status']} order: shell wallet {wallet.get('seqNo')} has "
                                                 f"{wrong}; a shell has {dict(SHELL_VALUES)}"))

@@ -2,8 +2,9 @@
 
 A flow is a function of a `Flow` (its client, its recorder, its waiter). It
 makes calls and records them; it never judges. What a check needs to know
-about an order that the calls do not show (the venue facts it was built from,
-how many wallets each line should get) goes into `OrderHistory.facts`.
+about an order that the calls do not show goes into `OrderHistory.facts`:
+`expect` ("Error": the venue cannot issue it), `kind` with `tickets` and
+`coupons` (a package), `other_partner` (another partner's order).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Flow:
     def line(self, item: str, visit_time: str, quantity: int = 1, days: int = VISIT_DAYS_AHEAD,
              **extra: Any) -> dict[str, Any]:
         visit = (self.probe.today + timedelta(days=days)).isoformat()
-        return {"itemNumber": str(item), "visitDate": visit, "visitTime": str(visit_time), "quantity": quantity, **extra}
+        return {"itemNumber": str(item), "visitDate": visit, "visitTime": str(visit_time), "quantity": quantity,
+                **extra}
 
     def body(self, lines: list[dict[str, Any]], paid: bool, reference: str = "") -> dict[str, Any]:
         body: dict[str, Any] = {"partnerId": self.probe.target.partner_id,
@@ -72,13 +74,8 @@ class Flow:
     # -- calls ---------------------------------------------------------------------------------
     def order(self, label: str, body: dict[str, Any], **facts: Any) -> OrderHistory:
         history = OrderHistory(self.name, label, copy.deepcopy(body), facts=dict(facts))
-        history.facts.setdefault("paid", bool(body.get("paymentReference")))
-        history.facts.setdefault("expected_wallets", [self.expected_wallets(line) for line in body["items"]])
         self.probe.record(history)
         return history
-
-    def expected_wallets(self, line: dict[str, Any]) -> int:
-        return 1 if str(line.get("itemNumber")) == str(self.venue.get("group_item")) else int(line.get("quantity", 1))
 
     def call(self, history: OrderHistory | None, operation: str, order_id: str | None = None, *,
              body: Any = None, query: dict[str, Any] | None = None) -> Exchange:
@@ -95,7 +92,7 @@ class Flow:
     def create(self, history: OrderHistory, sync: bool = False) -> Exchange:
         history.sync = history.sync or sync
         exchange = self.call(history, "createOrder", body=history.request, query={"sync": "1"} if sync else None)
-        if isinstance(exchange.response, dict) and exchange.status == 201 and exchange.response.get("orderId"):
+        if exchange.ok and isinstance(exchange.response, dict) and exchange.response.get("orderId"):
             history.order_id = str(exchange.response["orderId"])
         return exchange
 
@@ -120,7 +117,7 @@ def paid(flow: Flow) -> None:
     body = flow.individual(True, 2, wallet={"names": names, "externalReferenceNumbers": refs},
                            sellToName="Line Guest", sellToEmail="line@example.com", sellToLanguage="DAN")
     history = flow.order("paid order (Issued, confirmed again, deleted twice)", body)
-    if flow.create(history).status != 201:
+    if not flow.create(history).ok:
         return
     for reference in (body["sellToOrderReference"], body["sellToOrderReference"].upper()):
         flow.call(None, "createOrder", body=dict(body, sellToOrderReference=reference))
@@ -136,7 +133,7 @@ def paid(flow: Flow) -> None:
 def unpaid_confirm(flow: Flow) -> None:
     """Unpaid: Draft; confirmOrder with a paymentReference issues it."""
     history = flow.order("unpaid order (Draft, then confirmed)", flow.individual(False))
-    if flow.create(history).status == 201 and flow.settle(history, close=True) == "Draft":
+    if flow.create(history).ok and flow.settle(history, close=True) == "Draft":
         flow.call(history, "confirmOrder", body={})
         flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
         flow.call(history, "getOrder")
@@ -145,7 +142,7 @@ def unpaid_confirm(flow: Flow) -> None:
 def unpaid_delete(flow: Flow) -> None:
     """Unpaid: Draft; deleteOrder removes the row."""
     history = flow.order("unpaid order (Draft, then deleted)", flow.individual(False))
-    if flow.create(history).status == 201 and flow.settle(history) == "Draft":
+    if flow.create(history).ok and flow.settle(history) == "Draft":
         flow.call(history, "deleteOrder")
         flow.call(history, "getOrder")
 
@@ -154,7 +151,7 @@ def unpaid_replace(flow: Flow) -> None:
     """Unpaid: Draft; replace may not change identity; a paid replace re-issues with new wallets."""
     body = flow.individual(False, 2)
     history = flow.order("unpaid order (Draft, then replaced paid)", body)
-    if flow.create(history).status != 201 or flow.settle(history) != "Draft":
+    if not flow.create(history).ok or flow.settle(history) != "Draft":
         return
     flow.call(history, "replaceOrder", body=dict(body, sellToOrderReference=flow.reference()))
     flow.call(history, "replaceOrder", body=dict(body, partnerId=str(uuid.uuid4())))
@@ -164,9 +161,9 @@ def unpaid_replace(flow: Flow) -> None:
 
 def failing_replace(flow: Flow) -> None:
     """An order issuance rejects: Error with a reason; replaced with a good body it settles."""
-    history = flow.order("failing order (Error, then replaced)", flow.individual(True, visit_time=flow.venue["failing_time"]),
-                         expect="Error")
-    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+    body = flow.individual(True, visit_time=flow.venue["failing_time"])
+    history = flow.order("failing order (Error, then replaced)", body, expect="Error")
+    if flow.create(history).ok and flow.settle(history) == "Error":
         flow.replace(history, flow.body([flow.line(flow.venue["individual_item"], flow.venue["individual_time"])],
                                         True, history.request["sellToOrderReference"]))
         flow.settle(history)
@@ -174,9 +171,9 @@ def failing_replace(flow: Flow) -> None:
 
 def failing_delete(flow: Flow) -> None:
     """An Error order: deleteOrder removes it."""
-    history = flow.order("failing order (Error, then deleted)", flow.individual(False, visit_time=flow.venue["failing_time"]),
-                         expect="Error")
-    if flow.create(history).status == 201 and flow.settle(history) == "Error":
+    body = flow.individual(False, visit_time=flow.venue["failing_time"])
+    history = flow.order("failing order (Error, then deleted)", body, expect="Error")
+    if flow.create(history).ok and flow.settle(history) == "Error":
         flow.call(history, "deleteOrder")
         flow.call(history, "getOrder")
 
@@ -185,8 +182,9 @@ def error_duplicate(flow: Flow) -> None:
     """The reference of an Error order cannot be used again by createOrder (doc 000: replace it)."""
     body = flow.individual(False, visit_time=flow.venue["failing_time"])
     history = flow.order("failing order (Error; its reference submitted again; deleted)", body, expect="Error")
-    if flow.create(history).status == 201 and flow.settle(history) == "Error":
-        flow.call(None, "createOrder", body=flow.individual(False) | {"sellToOrderReference": body["sellToOrderReference"]})
+    if flow.create(history).ok and flow.settle(history) == "Error":
+        again = flow.individual(False) | {"sellToOrderReference": body["sellToOrderReference"]}
+        flow.call(None, "createOrder", body=again)
         flow.call(history, "deleteOrder")
 
 
@@ -194,7 +192,7 @@ def other_partner(flow: Flow) -> None:
     """An order of a second partner: our partner's list must not show it."""
     body = flow.individual(True) | {"partnerId": flow.venue["other_partner_id"]}
     history = flow.order("another partner's order (kept out of our list)", body, other_partner=True)
-    if flow.create(history).status == 201:
+    if flow.create(history).ok:
         flow.settle(history)
 
 
@@ -202,7 +200,7 @@ def group(flow: Flow) -> None:
     """A group ticket for 3: one wallet."""
     line = flow.line(flow.venue["group_item"], flow.venue["group_time"], 3)
     history = flow.order("group order (quantity 3, one wallet)", flow.body([line], True), kind="group")
-    if flow.create(history).status == 201:
+    if flow.create(history).ok:
         flow.settle(history)
 
 
@@ -211,7 +209,7 @@ def package(flow: Flow) -> None:
     line = flow.line(flow.venue["package_item"], flow.venue["package_time"], 2)
     history = flow.order("package order (quantity 2)", flow.body([line], True), kind="package",
                          tickets=int(flow.venue["package_tickets"]), coupons=int(flow.venue["package_coupons"]))
-    if flow.create(history).status == 201:
+    if flow.create(history).ok:
         flow.settle(history)
 
 
@@ -220,14 +218,14 @@ def plain_package(flow: Flow) -> None:
     line = flow.line(flow.venue["plain_package_item"], flow.venue["plain_package_time"], 1)
     history = flow.order("package order without coupons", flow.body([line], True), kind="package",
                          tickets=int(flow.venue["plain_package_tickets"]), coupons=0)
-    if flow.create(history).status == 201:
+    if flow.create(history).ok:
         flow.settle(history)
 
 
 def sync_create(flow: Flow) -> None:
     """`?sync=1`: the answer is the final order; no webhook."""
     history = flow.order("sync order (Issued in the call)", flow.individual(True))
-    if flow.create(history, sync=True).status == 201:
+    if flow.create(history, sync=True).ok:
         flow.call(history, "getOrder")
 
 
@@ -255,7 +253,7 @@ def in_flight(flow: Flow) -> None:
     """Calls an in-flight order must refuse: confirm, delete, replace."""
     body = flow.individual(True)
     history = flow.order("order in flight (confirm, delete, replace refused)", body)
-    if flow.create(history).status != 201:
+    if not flow.create(history).ok:
         return
     flow.call(history, "confirmOrder", body={"paymentReference": "PAY-EARLY"})
     flow.call(history, "deleteOrder")
@@ -267,7 +265,8 @@ def invalid_input(flow: Flow) -> None:
     """Requests that must be refused before any order exists (400), and unknown orders (404)."""
     good = flow.individual(True)
     line = good["items"][0]
-    cases = [dict(good, partnerId="not-a-guid"), dict(good, partnerId=str(uuid.uuid4())), {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
+    cases = [dict(good, partnerId="not-a-guid"), dict(good, partnerId=str(uuid.uuid4())),
+             {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
              dict(good, items=[dict(line, visitDate=(flow.probe.today - timedelta(days=2)).isoformat())]),
              dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
              dict(good, items=[dict(line, quantity=0)])]

@@ -47,7 +47,8 @@ class Probe:
 
     def __init__(self, target: Target, venue: dict[str, Any], *, strictness: str, today: date, poll: float,
                  close_poll: float, timeout: float, webhooks: bool, quiet_window: float,
-                 progress: Progress | None = None, settle_timeout: float | None = None, event_wait: float = 15.0) -> None:
+                 progress: Progress | None = None, settle_timeout: float | None = None,
+                 event_wait: float = 15.0) -> None:
         self.target, self.strictness, self.today = target, strictness, today
         self.venue = {**venue, "other_partner_id": target.other_partner_id or ""}
         self.poll, self.close_poll, self.request_timeout = poll, close_poll, timeout
