@@ -223,10 +223,11 @@ def plain_package(flow: Flow) -> None:
 
 
 def sync_create(flow: Flow) -> None:
-    """`?sync=1`: the answer is the final order; no webhook."""
-    history = flow.order("sync order (Issued in the call)", flow.individual(True))
-    if flow.create(history, sync=True).ok:
-        flow.call(history, "getOrder")
+    """`?sync=1`: the answer is the final order (Issued when paid, Draft when not); no webhook."""
+    for paid, label in ((True, "sync order (Issued in the call)"), (False, "unpaid sync order (Draft in the call)")):
+        history = flow.order(label, flow.individual(paid))
+        if flow.create(history, sync=True).ok:
+            flow.call(history, "getOrder")
 
 
 def sync_failure(flow: Flow) -> None:
