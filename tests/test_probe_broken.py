@@ -24,6 +24,7 @@ from contracts.target import Address, Target, detect, reach
 from contracts.verify.evidence import CheckContext
 from contracts.verify.judge import judge
 from contracts.verify.probe import Probe
+from contracts.verify.rules import load_divergences
 from mockserver.errors import bad_request
 from mockserver.server import MockServer, frozen_config
 
@@ -219,7 +220,8 @@ def judged(server: MockServer, name: str, level: str, **timing: float) -> list[A
     made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **options)
     evidence = made.run()
     deadline = 70.0 if target.clock_control else PICKUP_SECONDS + 5.0
-    return judge(Registry.collect().select([name], level), CheckContext(level, VENUE, evidence, deadline, made.client_state))
+    ctx = CheckContext(level, VENUE, evidence, deadline, made.client_state)
+    return judge(Registry.collect().select([name], level), ctx, load_divergences())
 
 
 # on the real clock, the breaks whose catching depends on timing: polling closely, waiting for events, settling
@@ -244,3 +246,24 @@ def test_the_break_fails_its_check_in_real_time(case: str) -> None:
     with realtime_mock(apply) as server:
         outcomes = judged(server, name, level, poll=0.2, close_poll=0.05, settle_timeout=10.0, quiet_window=2.0)
     assert "failed" in {o.verdict for o in outcomes}, [(o.verdict, o.subject, o.messages) for o in outcomes]
+
+
+def _error_reference_reused(backend: Any, create: Any) -> Any:
+    """What the production server does (CONTRACT.md, Known divergences): drop the Error order, accept the new one."""
+    def broken(caller: Any, scope: Any, body: Any, directives: Any, sync: bool) -> Any:
+        reference = str(body.get("sellToOrderReference", "")).upper()
+        existing = backend.store.find_by_reference(scope, str(body.get("partnerId", "")).lower(), reference)
+        if existing is not None and existing.status == "Error":
+            backend.store.remove(existing)
+        return create(caller, scope, body, directives, sync)
+    return broken
+
+
+def test_a_known_divergence_fails_labelled() -> None:
+    """The production server's known behaviour still fails, and the report says the server is known to do it."""
+    server = MockServer(frozen_config(clock_start=float(int(time.time()))))
+    _patch("create_order", _error_reference_reused)(server)
+    with server:
+        outcomes = judged(server, "duplicate_reference_refused", "documented")
+    failed = [o for o in outcomes if o.verdict == "failed"]
+    assert failed and "production server is known to do this" in failed[0].divergence, outcomes
