@@ -216,7 +216,7 @@ def judged(server: MockServer, name: str, level: str, **timing: float) -> list[A
     config = server.config
     target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
                     server.partner_id, capabilities=detect(server.url))
-    options = {"poll": 2.0, "close_poll": 0.5, "settle_timeout": 120.0, "quiet_window": 0.0} | timing
+    options = {"poll": 5.0, "close_poll": 1.0, "settle_timeout": 120.0, "quiet_window": 0.0} | timing
     made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **options)
     evidence = made.run()
     deadline = 70.0 if target.clock_control else PICKUP_SECONDS + 5.0
