@@ -47,6 +47,12 @@ def _no_external_references(method: str, path: str, order: dict[str, Any]) -> di
     return order
 
 
+def _line_overrides_dropped(method: str, path: str, order: dict[str, Any]) -> dict[str, Any]:
+    for line in order.get("items") or []:
+        line["sellToName"] = order.get("sellToName", "")
+    return order
+
+
 def _one_wallet_less(method: str, path: str, order: dict[str, Any]) -> dict[str, Any] | None:
     if order["status"] != "Issued":
         return None
@@ -194,6 +200,7 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
     "replace on Error is refused": ("replace_resubmits", "documented", _patch("replace_order", _replace_error_refused)),
     "replace answers the old status": ("replace_resubmits", "documented", _orders(_replace_answers_old_status)),
     "external references not echoed": ("external_references_echoed", "documented", _orders(_no_external_references)),
+    "line sellTo* overrides dropped": ("line_overrides_echoed", "documented", _orders(_line_overrides_dropped)),
     "one wallet too few": ("wallet_counts", "documented", _orders(_one_wallet_less)),
     "Error without a statusMessage": ("status_message_only_on_error", "documented", _orders(_silent_error)),
     "Scheduled never shown": ("shows_every_state", "documented", _orders(_never_scheduled)),

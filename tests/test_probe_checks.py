@@ -41,6 +41,13 @@ def request(paid: bool = True, quantity: int = 1, ref: str = "otacm-ref-1", **wa
     return body | ({"paymentReference": "PAY-1"} if paid else {})
 
 
+def overriding(name: str) -> dict[str, Any]:
+    """A request whose line has its own sellToName."""
+    body = request()
+    body["items"][0]["sellToName"] = name
+    return body
+
+
 def wallet(seq: int, minted: bool, **changes: Any) -> dict[str, Any]:
     if minted:
         found = {"seqNo": seq, "walletId": f"aaaaaaaa-0000-4000-8000-00000000000{seq}", "walletReferenceNumber": f"10{seq}",
@@ -223,6 +230,11 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
                             lambda: history(got("Submitted", "createOrder", **holding(wallet(1, False, name="Jane"))),
                                             body=request(names=["Jane"])),
                             lambda: history(created())),
+    "line_overrides_echoed": (lambda: history(ISSUED_GET(), body=overriding("Line Guest")),
+                              lambda: history(got("Issued", **{"items": [{"lineNo": 100000, "sellToName": "Line Guest",
+                                                                          "wallets": [wallet(1, True)]}]}),
+                                              body=overriding("Line Guest")),
+                              lambda: history(ISSUED_GET())),
     "status_message_only_on_error": (lambda: history(call("getOrder", 200, order("Error", statusMessage=""))),
                                      lambda: history(call("getOrder", 200, order("Error"))),
                                      lambda: history(error(400))),

@@ -187,6 +187,22 @@ def wallet_names_echoed(ctx: "CheckContext", history: "OrderHistory") -> list[Fi
     return _echo_findings(ctx, history, "names", "name")
 
 
+@check(family="orders", subject="order", rules=["orders.line-overrides"])
+def line_overrides_echoed(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """A line's own sellToName, sellToEmail and sellToLanguage (overriding the header's) come back on that line."""
+    judged, findings = False, []
+    for exchange, order in documents(history):
+        for sent, line in zip(request_lines(sent_body(history, exchange)), lines(order)):
+            for key in ("sellToName", "sellToEmail", "sellToLanguage"):
+                if not isinstance(sent.get(key), str):
+                    continue
+                judged = True
+                if str(line.get(key, "")).casefold() != sent[key].casefold():
+                    findings.append(shown(exchange, f"{order['status']} order, line {line.get('lineNo')}: {key} "
+                                                    f"{line.get(key)!r}, expected the line's own {sent[key]!r}"))
+    return findings if judged else None
+
+
 @check(family="orders", subject="order", rules=["orders.status-message"])
 def status_message_only_on_error(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
     """statusMessage is "" except on Error, where it says what failed."""
