@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from realtime_targets import PICKUP_SECONDS, realtime_mock
-from broken_targets import _webhook_before_settled, _webhook_says_issued, rewrite_orders, rewrite_responses, wrap_sender
+from broken_targets import _long_buy_from_reference, _webhook_before_settled, _webhook_says_issued, rewrite_orders, rewrite_responses, wrap_sender
 from contracts.checks.registry import Registry
 from contracts.target import Address, Target, detect, reach
 from contracts.verify.evidence import CheckContext
@@ -201,6 +201,7 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
     "replace answers the old status": ("replace_resubmits", "documented", _orders(_replace_answers_old_status)),
     "external references not echoed": ("external_references_echoed", "documented", _orders(_no_external_references)),
     "line sellTo* overrides dropped": ("line_overrides_echoed", "documented", _orders(_line_overrides_dropped)),
+    "buyFromOrderReference in the docs' 22 characters": ("server_formats", "strict", _long_buy_from_reference),
     "one wallet too few": ("wallet_counts", "documented", _orders(_one_wallet_less)),
     "Error without a statusMessage": ("status_message_only_on_error", "documented", _orders(_silent_error)),
     "Scheduled never shown": ("shows_every_state", "documented", _orders(_never_scheduled)),
