@@ -128,27 +128,19 @@ def known_order_ids(evidence: "Evidence") -> set[str]:
     return known
 
 
-@check(family="rejections", subject="exchange", rules=["rejections.unknown-order"])
-def unknown_order_not_found(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
-    """getOrder, confirmOrder, replaceOrder and deleteOrder of an order id that never existed answer 404."""
-    order_id = exchange.params.get("orderId", "")
-    if exchange.operation not in ORDER_OPERATIONS or not GUID.match(order_id) or exchange.status in NOT_JUDGED:
-        return None
-    if order_id.lower() in known_order_ids(ctx.evidence):
-        return None
-    if exchange.status == 415 and ctx.strictness != "strict":
-        return None  # an odd Content-Type refused: "no 415" is a server fact (CONTRACT.md), judged at strict
-    if exchange.status == 400 and not _valid_request_body(exchange):
-        return None  # CONTRACT.md does not order the checks: an invalid body may be refused before the lookup
-    return _refused(exchange, f"{exchange.operation} of the unknown order {order_id}", 404)
+@check(family="rejections", subject="run", rules=["rejections.unknown-order"])
+def unknown_order_not_found(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """getOrder, confirmOrder, replaceOrder and deleteOrder of an order id that never existed answer 404.
 
-
-def _valid_request_body(exchange: "Exchange") -> bool:
-    """Whether the call's body (if the operation takes one) is valid by the spec's request schema."""
-    schema = load_spec().request_schema(exchange.operation)
-    if schema is None:
-        return True
-    return load_spec().validator_for(schema).is_valid(exchange.body)
+    Over the run: which ids existed is read once from every answer.
+    """
+    known = known_order_ids(evidence)
+    unknown = [e for e in evidence.all_exchanges() if e.operation in ORDER_OPERATIONS
+               and GUID.match(e.params.get("orderId", "")) and e.status not in NOT_JUDGED
+               and e.params["orderId"].lower() not in known]
+    if not unknown:
+        return None
+    return [f for e in unknown for f in _refused(e, f"{e.operation} of the unknown order {e.params['orderId']}", 404)]
 
 
 @check(family="rejections", subject="exchange", rules=["rejections.error-body"])
