@@ -15,7 +15,7 @@ from mockserver.config import MockConfig
 from mockserver.server import MockServer
 
 PICKUP_SECONDS = 0.5
-FAST = {"scheduled_to_processing_seconds": 0.3, "processing_seconds": 0.4}
+FAST = {"scheduled_to_processing_seconds": 0.6, "processing_seconds": 1.0}  # long enough to be seen polling at 0.1 s on a busy machine
 # verify's budget on these targets: tight polling, a short quiet window, a small Schemathesis run
 VERIFY_BUDGET = ("--pickup-seconds", str(PICKUP_SECONDS), "--poll-interval", "0.2", "--close-poll", "0.1",
                  "--quiet-window", "2", "--settle-within", "5", "--max-examples", "5", "--quiet")

@@ -137,10 +137,25 @@ def unknown_order_not_found(ctx: "CheckContext", evidence: "Evidence") -> list[F
     known = known_order_ids(evidence)
     unknown = [e for e in evidence.all_exchanges() if e.operation in ORDER_OPERATIONS
                and GUID.match(e.params.get("orderId", "")) and e.status not in NOT_JUDGED
-               and e.params["orderId"].lower() not in known]
+               and e.params["orderId"].lower() not in known and _judged_for_unknown(ctx, e)]
     if not unknown:
         return None
     return [f for e in unknown for f in _refused(e, f"{e.operation} of the unknown order {e.params['orderId']}", 404)]
+
+
+def _judged_for_unknown(ctx: "CheckContext", exchange: "Exchange") -> bool:
+    """Whether 404 is the one right answer: CONTRACT.md does not order a server's checks."""
+    if exchange.status == 415 and ctx.strictness != "strict":
+        return False  # an odd Content-Type refused: "no 415" is a server fact, judged at strict
+    if exchange.status == 400 and not _valid_request_body(exchange):
+        return False  # an invalid body may be refused before the order is looked up
+    return True
+
+
+def _valid_request_body(exchange: "Exchange") -> bool:
+    """Whether the call's body (if the operation takes one) is valid by the spec's request schema."""
+    schema = load_spec().request_schema(exchange.operation)
+    return schema is None or load_spec().validator_for(schema).is_valid(exchange.body)
 
 
 @check(family="rejections", subject="exchange", rules=["rejections.error-body"])

@@ -22,7 +22,7 @@ class VerifyOptions:
     company: str | None = None
     strictness: str = "documented"
     checks: tuple[str, ...] = ()  # check names or family names; empty: everything
-    venue: dict[str, Any] = field(default_factory=dict)  # venue facts (scenarios/vars.yaml + --vars/--var)
+    venue: dict[str, Any] = field(default_factory=lambda: _sandbox_venue())  # venue facts (vars.yaml, --vars, --var)
     phases: tuple[str, ...] = PHASES
     operations: tuple[str, ...] = ()  # Schemathesis: only these operationIds
     max_examples: int = 25
@@ -47,3 +47,10 @@ class VerifyOptions:
         if not self.checks:
             return True
         return family in self.checks or any(name in self.checks for name in names)
+
+
+def _sandbox_venue() -> dict[str, Any]:
+    """The shipped venue facts (scenarios/vars.yaml): the sandbox mock's catalog."""
+    from contracts.scenarios.loader import load_venue
+
+    return load_venue()

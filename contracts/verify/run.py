@@ -82,6 +82,7 @@ class _Run:
         self.fuzz: FuzzResult | None = None
         self.evidence: Evidence | None = None
         self.scenarios: Any = None
+        self.client_state = ""
         self.lock = threading.Lock()
 
     def say(self, text: str) -> None:
@@ -149,12 +150,19 @@ class _Run:
         from contracts.verify.probe import Probe
 
         warp = target.clock_control
-        probe = Probe(target, self.options.venue, strictness=self.options.strictness, today=today,
-                      poll=self.options.poll_interval or (1.0 if warp else 2.0), close_poll=self.options.close_poll,
-                      timeout=self.options.request_timeout, webhooks=self.options.webhooks,
+        poll = self.options.poll_interval or (1.0 if warp else 2.0)
+        probe = Probe(target, self.options.venue, strictness=self.options.strictness, today=today, poll=poll,
+                      close_poll=self.options.close_poll, timeout=self.options.request_timeout,
+                      webhooks=self.options.webhooks, settle_timeout=self.settle_deadline() + poll + 30.0,
                       quiet_window=self.options.quiet_window if self.options.quiet_window is not None
                       else (0.0 if warp else 20.0), progress=self.say)
         self.evidence = probe.run()
+        self.client_state = probe.client_state
+
+    def settle_deadline(self) -> float:
+        """settles_within's bound: the pickup interval, the settle time and one poll after a submission."""
+        pickup = self.options.pickup_interval or load_lifecycle().pickup_interval
+        return pickup + self.options.settle_within + (self.options.poll_interval or 2.0)
 
     def _scenarios(self, target: Target) -> None:
         from contracts.verify.scenario_family import run_library
@@ -169,12 +177,10 @@ class _Run:
             report.outcomes += _fuzz_outcomes(self.fuzz, self.options)
             report.notes += _fuzz_notes(self.fuzz, self.options)
         if self.evidence is not None:
-            lifecycle = load_lifecycle()
-            pickup = self.options.pickup_interval or lifecycle.pickup_interval
-            deadline = pickup + self.options.settle_within + (self.options.poll_interval or 2.0)
             if self.fuzz is not None:
                 self.evidence.exchanges += self.fuzz.exchanges
-            ctx = CheckContext(self.options.strictness, self.options.venue, self.evidence, deadline)
+            ctx = CheckContext(self.options.strictness, self.options.venue, self.evidence, self.settle_deadline(),
+                               self.client_state)
             report.outcomes += judge(self.checks, ctx, load_divergences())
         if self.scenarios is not None:
             report.outcomes += self.scenarios.outcomes
