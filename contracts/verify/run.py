@@ -206,15 +206,35 @@ def _fuzz_outcomes(fuzz: FuzzResult, options: VerifyOptions) -> list[Outcome]:
 
 def _fuzzed_orders(fuzz: FuzzResult) -> list[Outcome]:
     """The orders the fuzzer made, judged as the lifecycle checks judge any timeline."""
-    violations: dict[str, list[str]] = {"transition_legality": [], "terminal_sticky": []}
+    violations: dict[str, list[str]] = {"transition_legality": [], "terminal_sticky": [],
+                                        "ensure_resource_availability": []}
     for order_id, seen in fuzz.order_observations.items():
         timeline = [Observation(status, at, via) for at, status, via, _ in sorted(seen)]
         sync = any(s for *_, s in seen)
         violations["transition_legality"] += [v.message for v in transition_legality(timeline, sync, order_id)]
         violations["terminal_sticky"] += [v.message for v in terminal_sticky(timeline, order_id, sync)]
+        violations["ensure_resource_availability"] += _vanished(order_id, timeline)
     subject = f"orders made by the fuzzer ({len(fuzz.order_observations)})"
     return [Outcome(RESPONSES, check, subject, "failed" if found else "passed", found[:10],
                     count=len(fuzz.order_observations)) for check, found in violations.items()]
+
+
+def _vanished(order_id: str, timeline: list[Observation]) -> list[str]:
+    """`ensure_resource_availability` on the fuzzer's orders: getOrder finds what createOrder made.
+
+    Schemathesis' own check skips requests whose parameters the run pins (tenant,
+    environment, company: every request here), so the property is judged on the
+    timelines: a 404 from getOrder with no deleteOrder before it is a violation.
+    """
+    if not timeline or timeline[0].via != "createOrder":
+        return []
+    for observation in timeline:
+        if observation.via == "deleteOrder":
+            return []
+        if observation.status == "removed":
+            return [f"order {order_id}: createOrder answered 201 with it, then getOrder answered 404 with no "
+                    "deleteOrder in between (an order must be available once created)"]
+    return []
 
 
 def _fuzz_notes(fuzz: FuzzResult, options: VerifyOptions) -> list[str]:

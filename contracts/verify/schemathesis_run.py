@@ -207,7 +207,12 @@ class SchemathesisRun:
             run.before_call(context, case, None)  # Schemathesis marks the function it registers: not a bound method
             return case
 
-        schema.hook(map_case)  # a schema-scoped hook: this run's, nobody else's
+        def before_add_examples(context: Any, examples: list[Any]) -> None:
+            for case in examples:  # the spec's examples: dates in the docs' past, the docs' items
+                run.before_call(context, case, None)
+
+        schema.hook(map_case)  # schema-scoped hooks: this run's, nobody else's
+        schema.hook(before_add_examples)
         if self.options.operations:
             schema = schema.include(operation_id=list(self.options.operations))
         stream = from_schema(schema).execute()
