@@ -12,6 +12,8 @@ delivery; the suite calls the others with what `getOrder` returned.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import json
 import re
 from collections import Counter
@@ -28,7 +30,8 @@ ENVELOPE_SCHEMA = "WebhookEnvelope"
 # keys that only a webhook event carries: their presence at the top level means
 # the sender forgot the `values` envelope
 _EVENT_KEYS = frozenset({"eventName", "payload", "clientState", "eventVersion"})
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+_JSON_TYPES = MappingProxyType({dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+                                 float: "number"})
 
 
 # -- helpers -------------------------------------------------------------------

@@ -13,13 +13,13 @@ import sys
 from typing import Any, Sequence
 
 # module → the subcommand(s) it registers
-SUBCOMMAND_MODULES = [
+SUBCOMMAND_MODULES = (
     "mockserver.cli",
     "contracts.cli.spec",
     "contracts.cli.webhooks",
     "contracts.cli.scenarios",
     "contracts.cli.verify",
-]
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

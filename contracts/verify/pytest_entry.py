@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import threading
+from types import MappingProxyType
 from typing import Any, Callable
 
 import pytest
@@ -37,7 +38,7 @@ from contracts.verify.results import EXIT_UNREACHABLE, EXIT_USAGE, Report
 from contracts.verify.run import SCENARIO_CHECK, selection, verify
 from contracts.verify.schemathesis_run import SCHEMATHESIS_CHECKS
 
-_ENV = {
+_ENV = MappingProxyType({
     "base_url": "OTACM_BASE_URL",
     "api_key": "OTACM_API_KEY",
     "partner_id": "OTACM_PARTNER_ID",
@@ -45,7 +46,7 @@ _ENV = {
     "environment": "OTACM_ENVIRONMENT",
     "company": "OTACM_COMPANY",
     "strictness": "OTACM_STRICTNESS",
-}
+})
 
 
 def options_from(**overrides: Any) -> VerifyOptions:

@@ -13,6 +13,7 @@ that row's text in `divergence`: the production server is known to do this.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 VERDICTS = ("passed", "failed", "warning", "skipped")
 
@@ -21,13 +22,13 @@ EXIT_VIOLATION = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_ERROR = 4
-EXIT_CODES = {
+EXIT_CODES = MappingProxyType({
     EXIT_OK: "every selected check passed (warnings and skips do not fail a run unless --fail-on warning)",
     EXIT_VIOLATION: "the contract was violated: at least one check failed",
     EXIT_USAGE: "bad options, or the target rejected the API key (401) so nothing could be checked",
     EXIT_UNREACHABLE: "could not reach the target (connection refused, DNS, timeout, no HTTP answer)",
     EXIT_ERROR: "otacm verify itself failed (a bug: please report it with the output)",
-}
+})
 
 
 @dataclass

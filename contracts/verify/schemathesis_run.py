@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import secrets
 import time
 from collections import defaultdict
@@ -40,6 +39,7 @@ from schemathesis.engine import from_schema
 
 from contracts.spec import load_spec
 from contracts.target import Exchange, Target, TargetClient
+from contracts.verify.interactions import answered_status, exchange_of, is_positive, observe_order
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # The checks `otacm verify` runs (Schemathesis' names). Left out:
@@ -162,9 +162,9 @@ class SchemathesisRun:
     def before_call(self, context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG002
         """Make positive bodies ones the business rules accept (the schema cannot say which items exist)."""
         operation_id = self.operation_id(case)
-        if operation_id in ("createOrder", "replaceOrder") and _is_positive(case):
+        if operation_id in ("createOrder", "replaceOrder") and is_positive(case):
             self.acceptable_body(operation_id, case.body)
-        elif operation_id == "createWebhookSubscription" and _is_positive(case) and isinstance(case.body, dict):
+        elif operation_id == "createWebhookSubscription" and is_positive(case) and isinstance(case.body, dict):
             # a loopback address nothing answers on: the target may POST there, nobody is bothered
             case.body["notificationUrl"] = FUZZ_NOTIFICATION_URL
 
@@ -262,9 +262,9 @@ class SchemathesisRun:
             if response is not None and operation_id:
                 result.requests += 1
                 result.statuses[operation_id].add(int(response.status_code))
-                _observe_order(case, operation_id, interaction, result)
+                observe_order(case, operation_id, interaction, result)
                 if len(result.exchanges) < MAX_EXCHANGES:
-                    result.exchanges.append(_exchange(case, operation_id, interaction))
+                    result.exchanges.append(exchange_of(case, operation_id, interaction))
             if node.transition is not None:
                 result.links.add(f"{node.transition.id}")
             for check in recorder.checks.get(case_id, []):
@@ -278,7 +278,7 @@ class SchemathesisRun:
         if check.status.value != "failure":
             return
         status = int(response.status_code) if response is not None else 0
-        verdict = classify(check.name, label, _is_positive(case), status, _answered_status(response),
+        verdict = classify(check.name, label, is_positive(case), status, answered_status(response),
                            self.options.strictness)
         if verdict is None:
             tally.passed += 1
@@ -293,26 +293,6 @@ class SchemathesisRun:
             key = (str(failure.title), str(failure.message).strip())
             if all((f.title, f.message) != key for f in tally.failures):
                 tally.failures.append(FuzzFailure(check.name, label, key[0], key[1], info.code_sample, phase, verdict))
-
-
-def _is_positive(case: Any) -> bool:
-    meta = getattr(case, "meta", None)
-    if meta is None:
-        return True
-    try:
-        return not meta.generation.mode.is_negative and not any(
-            info.mode.is_negative for info in getattr(meta, "components", {}).values()
-        )
-    except AttributeError:
-        return True
-
-
-def _answered_status(response: Any) -> str | None:
-    try:
-        body = json.loads(response.content or b"null")
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return body.get("status") if isinstance(body, dict) else None
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -379,49 +359,3 @@ def _is_unreachable(error: Any) -> bool:
     return False
 
 
-ORDER_CALLS = ("createOrder", "getOrder", "replaceOrder", "confirmOrder", "deleteOrder")
-
-
-def _observe_order(case: Any, operation_id: str, interaction: Any, result: FuzzResult) -> None:
-    """Keep what an order call showed of the order's status (lifecycle checks on the fuzzed orders)."""
-    if operation_id not in ORDER_CALLS:
-        return
-    status = int(interaction.response.status_code)
-    sync = str((case.query or {}).get("sync", "")).lower() in ("1", "true")
-    if 200 <= status < 300:
-        try:
-            body = json.loads(interaction.response.content or b"null")
-        except (ValueError, TypeError):
-            return
-        if isinstance(body, dict) and isinstance(body.get("orderId"), str) and isinstance(body.get("status"), str):
-            result.order_observations.setdefault(body["orderId"].lower(), []).append(
-                (interaction.timestamp, body["status"], operation_id, sync))
-    elif status == 404 and operation_id == "getOrder":
-        order_id = str((case.path_parameters or {}).get("orderId", "")).lower()
-        if order_id in result.order_observations:
-            result.order_observations[order_id].append((interaction.timestamp, "removed", operation_id, sync))
-
-
-def _exchange(case: Any, operation_id: str, interaction: Any) -> Exchange:
-    """A Schemathesis interaction as the registry's exchange checks see it."""
-    request, response = interaction.request, interaction.response
-    try:
-        body: Any = json.loads(response.content or b"null")
-    except (ValueError, TypeError):
-        body = (response.content or b"").decode("utf-8", "replace")
-    return Exchange(request.method, request.uri, {}, case.body if isinstance(case.body, (dict, list)) else None,
-                    operation_id, {k: str(v) for k, v in (case.path_parameters or {}).items()},
-                    {k: str(v) for k, v in (case.query or {}).items()}, int(response.status_code), body,
-                    {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in response.headers.items()},
-                    at=float(interaction.timestamp))
-
-
-def spec_links() -> list[str]:
-    """Every link of the spec as `<operationId>.<link>` (stateful coverage's denominator)."""
-    spec = load_spec()
-    links = []
-    for operation in spec.operations.values():
-        for status, response in operation.definition.get("responses", {}).items():
-            for name in spec.resolve(response).get("links", {}) or {}:
-                links.append(f"{operation.operation_id} {status} → {name}")
-    return links
