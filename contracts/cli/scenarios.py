@@ -17,7 +17,8 @@ from contracts.scenarios.runner import (
     run_scenarios,
     select,
 )
-from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target
+from contracts.cli.address_args import add_address_arguments, target_options
+from contracts.target import Target, Unreachable, UsageProblem, open_target
 from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
 from contracts.scenarios.loader import VenueError, load_venue
 
@@ -39,14 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--poll-interval seconds up to each wait's deadline.",
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (default: the whole library)")
-    run.add_argument("--base-url", metavar="URL", help="the API's base {server}/{tenant}/{environment}/{company} as "
-                     "`otacm mock` prints it, or a server root with --tenant/--environment/--company "
-                     "(default: an embedded mock)")
-    run.add_argument("--api-key", metavar="KEY", help="API key (x-np-api-key); default from the mock's /_mock/info")
-    run.add_argument("--partner-id", metavar="GUID", help="partner to order for; default from /_mock/info")
-    run.add_argument("--tenant", help="tenant segment, with a server root as --base-url")
-    run.add_argument("--environment", help="environment segment, with a server root as --base-url")
-    run.add_argument("--company", help="company segment, unencoded, with a server root as --base-url")
+    add_address_arguments(run, "default: an embedded mock")
     run.add_argument("--other-api-key", metavar="KEY", help="a second partner's key (isolation scenarios)")
     run.add_argument("--other-partner-id", metavar="GUID", help="the partner --other-api-key is bound to")
     run.add_argument("--api-mode", choices=["async", "sync"], default="async",
@@ -117,8 +111,8 @@ def _filter(library: Library, name: str | None, tags: list[str]) -> list[Any]:
 
 @contextlib.contextmanager
 def _target(args: argparse.Namespace) -> Iterator[Target]:
-    options = TargetOptions(args.base_url, args.api_key, args.partner_id, args.tenant, args.environment,
-                            args.company, args.other_api_key, args.other_partner_id, args.api_mode)
+    options = target_options(args, other_api_key=args.other_api_key, other_partner_id=args.other_partner_id,
+                             api_mode=args.api_mode)
     try:
         with open_target(options) as target:
             if args.base_url and target.is_mock:  # the defaults' second partner, as an `otacm mock` has it

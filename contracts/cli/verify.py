@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from contracts.checks.registry import Registry
+from contracts.cli.address_args import add_address_arguments
 from contracts.target.address import FORMS
 from contracts.verify.options import STRICTNESS_LEVELS, VerifyOptions
 from contracts.verify.results import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
@@ -48,17 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _target_arguments(group: argparse._ArgumentGroup) -> None:
-    group.add_argument("--base-url", metavar="URL",
-                       help="the API's base {server}/{tenant}/{environment}/{company}, exactly as `otacm mock` "
-                            "prints it (%%20, + or %%2520 in the company), or the server root together with "
-                            "--tenant/--environment/--company (default: an embedded mock)")
+    add_address_arguments(group, "default: an embedded mock")
     group.add_argument("--embedded", action="store_true",
                        help="verify an embedded mock (what happens anyway without --base-url)")
-    group.add_argument("--api-key", metavar="KEY", help="API key sent as x-np-api-key (default for a mock: its own)")
-    group.add_argument("--partner-id", metavar="GUID", help="the partner to order for; creates must use it")
-    group.add_argument("--tenant", help="tenant segment, with a server root as --base-url")
-    group.add_argument("--environment", help="environment segment, with a server root as --base-url")
-    group.add_argument("--company", help="company segment, unencoded, with a server root as --base-url")
 
 
 def _selection_arguments(group: argparse._ArgumentGroup) -> None:

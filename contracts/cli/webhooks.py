@@ -16,7 +16,8 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TextIO
 
-from contracts.target import FORMS, Target, TargetClient, TargetOptions, Unreachable, UsageProblem
+from contracts.cli.address_args import add_address_arguments, target_options
+from contracts.target import FORMS, Target, TargetClient, Unreachable, UsageProblem
 from contracts.target.resolve import resolve_target
 from contracts.webhooks.receiver import Delivery, WebhookReceiver
 
@@ -51,15 +52,7 @@ def _register_listen(actions: argparse._SubParsersAction) -> None:
                         help="the subscription's clientState; every event must mirror it exactly (default: not checked)")
     listen.add_argument("--strict", action="store_true",
                         help="also apply the spec's x-strict rules (lower-case GUIDs, UTC 'Z' timestamps)")
-    listen.add_argument("--base-url", metavar="URL", default=None,
-                        help="the API's base as `otacm mock` prints it, or a server root with --tenant/--environment/"
-                             "--company; enables the getOrder checks (payload status matches the order, event only "
-                             "after the order settled)")
-    listen.add_argument("--api-key", metavar="K", default=None,
-                        help="API key sent as x-np-api-key to getOrder (default: $OTACM_API_KEY, or the mock's own)")
-    listen.add_argument("--tenant", metavar="T", help="tenant segment, with a server root as --base-url")
-    listen.add_argument("--environment", metavar="E", help="environment segment, with a server root as --base-url")
-    listen.add_argument("--company", metavar="C", help="company segment, unencoded, with a server root as --base-url")
+    add_address_arguments(listen, "enables the getOrder checks: payload status matches the order, event only after it settled; $OTACM_API_KEY is the key's default too", partner=False)
     listen.add_argument("--json", action="store_true", help="print one JSON line per delivery instead of text blocks")
     listen.set_defaults(handler=run_listen, _parser=listen)
 
@@ -109,8 +102,8 @@ def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: thread
     stop = stop or threading.Event()
     lookup = None
     if args.base_url:
-        options = TargetOptions(args.base_url, args.api_key or os.environ.get("OTACM_API_KEY"), None, args.tenant,
-                                args.environment, args.company)
+        options = target_options(args)
+        options.api_key = args.api_key or os.environ.get("OTACM_API_KEY")
         try:
             lookup = make_order_lookup(resolve_target(options, need_partner=False))
         except (UsageProblem, Unreachable) as error:
