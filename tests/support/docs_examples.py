@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ORDERS_PAGE = "000_ccc65ff7954ee74d.txt"
 GETTING_STARTED_PROSE = "001_4a2e430d477b7d80.txt"

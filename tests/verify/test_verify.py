@@ -51,7 +51,7 @@ def test_the_real_time_mock_passes_addressed_as_its_banner_prints_it(strictness:
 
 def test_another_venue_passes_with_its_facts(capsys: pytest.CaptureFixture[str]) -> None:
     """A mock with another catalog, told about it with --vars: nothing fails, missing items are skipped."""
-    data = Path(__file__).parent / "data"
+    data = Path(__file__).resolve().parents[1] / "support" / "data"
     with realtime_mock(catalog_path=data / "catalog-other.yaml") as server:
         code, out = run(verify_argv(server, "--vars", str(data / "venue-other.yaml")), capsys)
     assert code == EXIT_OK, out

@@ -28,7 +28,7 @@ from contracts.verify.rules import load_divergences
 from mockserver.errors import bad_request
 from mockserver.server import MockServer, frozen_config
 
-VENUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "vars.yaml").read_text())
+VENUE = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "vars.yaml").read_text())
 Break = Callable[[MockServer], None]
 
 

@@ -13,7 +13,7 @@ from contracts.scenarios.runner import RunOptions, run_scenarios
 from contracts.target import embedded_mock
 from mockserver.server import MockServer, frozen_config
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "support" / "data"
 NO_GROUP = "the venue has no group_item (set it with --var group_item=... or in --vars FILE"
 
 

@@ -62,7 +62,7 @@ def test_the_library_covers_every_documented_behaviour() -> None:
 
 
 def test_the_readme_example_is_a_valid_scenario(tmp_path: Path) -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     example = re.search(r"### A complete example\n\n```yaml\n(.*?)```", readme, re.S)
     assert example
     (scenario,) = load_file(write(tmp_path, example.group(1)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-MOCKSERVER = Path(__file__).resolve().parents[1] / "mockserver"
+MOCKSERVER = Path(__file__).resolve().parents[2] / "mockserver"
 HANDLER_MODULES = {"mockserver.responses", "mockserver.webhook_responses"}
 
 

@@ -20,7 +20,7 @@ from contracts.verify.poller import Poller
 from contracts.verify.probe import Probe
 from realtime_targets import PICKUP_SECONDS, realtime_mock
 
-VENUE = yaml.safe_load((Path(__file__).resolve().parents[1] / "scenarios" / "vars.yaml").read_text())
+VENUE = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "vars.yaml").read_text())
 
 
 def probe(target, venue: dict, **changes) -> tuple[Evidence, str, float]:
