@@ -168,6 +168,7 @@ class ChannelManagerBackend:
                 raise bad_request(f"Order cannot be confirmed in status {order.status}")
             body = read_body()
             order.payment_reference = body["paymentReference"].upper()
+            order.changed()
             self.issuer.build_manifests(order)
             self._move(order, "Issued", "confirmOrder", self.clock.now())
             return order
@@ -188,6 +189,7 @@ class ChannelManagerBackend:
                 order.history.append(StatusChange(self.lifecycle.removed, now, "deleteOrder"))
                 self.store.remove(order)
                 order.status = "Cancelled"  # the response shows the order after teardown
+                order.changed()
                 return order
             self._move(order, target, "deleteOrder", now)
             return order
@@ -333,6 +335,7 @@ class ChannelManagerBackend:
 
     def _fail(self, order: Order, trigger: str, at: float, message: str) -> None:
         order.status_message = message
+        order.changed()
         self._notify(order, self._move(order, "Error", trigger, at, message))
 
     def _notify(self, order: Order, transition: Transition) -> None:
@@ -349,6 +352,7 @@ class ChannelManagerBackend:
         order.job_id = ""
         order.manifest_url = ""
         order.status_message = ""
+        order.changed()
 
     # -- checks ---------------------------------------------------------------
     def _visible(self, caller: Caller, scope: Scope, order_id: str) -> Order:
@@ -389,6 +393,7 @@ def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) ->
     order.sell_to_language = body.get("sellToLanguage", "").upper()
     order.payment_reference = body.get("paymentReference", "").upper()
     order.lines = lines
+    order.changed()
 
 
 def _buy_from_reference(now: float) -> str:

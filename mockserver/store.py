@@ -66,6 +66,7 @@ class OrderStore:
     def set_status(self, order: Order, status: str) -> None:
         self._by_status[order.status].pop(order.order_id, None)
         order.status = status
+        order.changed()
         self._by_status[status][order.order_id] = order
 
     def in_status(self, status: str) -> list[Order]:
