@@ -65,10 +65,12 @@ def serve_granian(app: Any, port: int, threads: int) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
+    from mockserver.server import for_granian
+
     def load() -> Any:
-        """In the worker (forked: it inherits `app`), with the ticker, as `otacm mock` runs it."""
+        """In the worker (forked: it inherits `app`), as `otacm mock` runs it: the ticker, for_granian."""
         with_ticker(app)
-        return app
+        return for_granian(app)
 
     server = Server("bench", address="127.0.0.1", port=port, interface=Interfaces.WSGI, workers=1,
                     blocking_threads=threads, log_level="warning")

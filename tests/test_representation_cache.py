@@ -103,3 +103,4 @@ def test_cached_bytes_are_dropped_by_changed(api: Api) -> None:
         order.changed()
         assert json.loads(order_bytes(order))["sellToName"] == "Changed"
         assert json.loads(summary_bytes(order))["sellToName"] == "Changed"
+
