@@ -15,6 +15,7 @@ from jsonschema.protocols import Validator
 
 from contracts.spec import Operation, Spec
 from mockserver.errors import Problem, bad_request
+from mockserver.fastcheck import Check, compile_check
 from mockserver.models import LINE_NO_STEP
 
 # A field of one of these types sent as an object or array "must be a primitive value".
@@ -38,6 +39,8 @@ class RequestValidator:
         self._required: dict[str, frozenset[str]] = {}
         self._paths: dict[str, tuple[tuple[dict[str, Any], Validator], ...]] = {}
         self._valid_values: dict[tuple[str, str, str], bool] = {}
+        # mockserver/fastcheck.py: a yes without jsonschema for most bodies
+        self._quick_checks: dict[str, Check | None] = {}
 
     def validate_body(self, operation_id: str, body: Any) -> dict[str, Any]:
         """The body as a dict, or raise a 400 naming every bad field."""
@@ -45,6 +48,9 @@ class RequestValidator:
             raise bad_request("Body must be a JSON object", [Problem("(body)", "must be a JSON object")])
         validator = self._body_validator(operation_id)
         if validator is None:
+            return body
+        quick = self._quick_checks[operation_id]
+        if quick is not None and quick(body):  # jsonschema only to word what is wrong
             return body
         errors = sorted(validator.iter_errors(body), key=_error_rank)
         required = self._required[operation_id]
@@ -81,6 +87,7 @@ class RequestValidator:
         if operation_id not in self._bodies:
             schema = self.spec.request_schema(operation_id)
             self._required[operation_id] = frozenset() if schema is None else required_names(self.spec, schema)
+            self._quick_checks[operation_id] = None if schema is None else compile_check(schema, self.spec.resolve)
             self._bodies[operation_id] = None if schema is None else self.spec.validator_for(schema)
         return self._bodies[operation_id]
 
