@@ -104,3 +104,24 @@ def test_cached_bytes_are_dropped_by_changed(api: Api) -> None:
         assert json.loads(order_bytes(order))["sellToName"] == "Changed"
         assert json.loads(summary_bytes(order))["sellToName"] == "Changed"
 
+
+
+def test_an_unfiltered_page_is_the_filtered_walk_without_filters() -> None:
+    """store.page's quick path (no status, reference or receivedAtTo) against the general walk."""
+    import random
+
+    from mockserver.models import Order
+    from mockserver.store import ListQuery, OrderStore
+
+    rng, store, scope = random.Random(7), OrderStore(), ("t", "e", "c")
+    orders = [Order(f"id-{n}", scope, "p", f"R{n}", f"B{n}", received_at=float(n // 3), seq=n) for n in range(1, 400)]
+    for order in orders:
+        store.add(order)
+    for order in rng.sample(orders, 80):
+        store.remove(order)
+    for _ in range(300):
+        query = ListQuery(after_seq=rng.randrange(-1, 420), page_size=rng.randrange(1, 60),
+                          received_from=rng.choice([None, float(rng.randrange(0, 140))]))
+        walked = [o for o in store._candidates((scope, "p"), query) if o.seq > query.after_seq]
+        expected = (walked[:query.page_size], len(walked) > query.page_size)
+        assert store.page(scope, "p", query) == expected
