@@ -116,17 +116,17 @@ class OrderStore:
         return wanted * wanted * 4 < query.page_size * timeline
 
     def _plain_page(self, key: PartnerKey, query: ListQuery) -> tuple[list[Order], bool]:
-        """The unfiltered list (the common call): a run of the arrival order from
+        """The unfiltered list (the common call): runs of the arrival order from
         where the page key and receivedAtFrom start it, with no per-row test."""
         seqs, by_seq, orders = self._seqs.get(key, []), self._by_seq, self._orders
+        want = query.page_size + 1  # one more than a page tells whether more follow
         found: list[Order] = []
-        for index in range(self._start(key, query), len(seqs)):
-            order_id = by_seq.get(seqs[index])
-            if order_id is not None:
-                if len(found) == query.page_size:
-                    return found, True
-                found.append(orders[order_id])
-        return found, False
+        index = self._start(key, query)
+        while len(found) < want and index < len(seqs):
+            run = seqs[index:index + want - len(found)]
+            index += len(run)
+            found += [orders[order_id] for order_id in map(by_seq.get, run) if order_id is not None]
+        return found[:query.page_size], len(found) > query.page_size
 
     def _start(self, key: PartnerKey, query: ListQuery) -> int:
         """The first index of the arrival order past the page key and from receivedAtFrom."""
