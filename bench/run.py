@@ -254,7 +254,7 @@ def print_server(name: str, result: dict[str, Any]) -> None:
         run = runs[scenario]
         ratio = "-" if scenario == "limit" else f"{run['rps'] / limit:.2f}"
         rps = limit if scenario == "limit" else run["rps"]
-        statuses = ",".join(f"{k}x{v}" for k, v in run["statuses"].items())
+        statuses = ",".join(f"{k}:{v}" for k, v in run["statuses"].items())
         errors = f" errors {run['errors']}" if run["errors"] else ""
         log(f"    {label:<27}{rps:>8.0f}{run['p50_ms']:>9.1f}{run['p99_ms']:>9.1f}{ratio:>12}   {statuses}{errors}")
     log(f"    (limit measured before and after: {runs['limit']['rps']:.0f} and {runs['limit-end']['rps']:.0f} req/s)")
@@ -334,15 +334,20 @@ def bench_verify(args: list[str], timeout: float) -> dict[str, Any]:
 
 def bench_server_section(args: argparse.Namespace, workdir: Path, figures: dict[str, Any]) -> None:
     names = [n for n in args.servers.split(",") if n]
-    log(f"\nServers: {args.orders:,} orders in the store, one server process each, load from a separate process")
+    log("\nServers: one process each, serving a copy of a store filled once; load from a separate process")
+    if "latency" in args.sections.split(","):
+        (workdir / "latency").mkdir(exist_ok=True)
+        zygote = Zygote(args.latency_orders, workdir / "latency")
+        try:
+            figures["latency"] = bench_latency(zygote, workdir, args.latency_seconds, not args.no_anchors)
+        finally:
+            zygote.stop()
+    if "servers" not in args.sections.split(","):
+        return
     filling = time.monotonic()
     zygote = Zygote(args.orders, workdir)
     log(f"  (store filled once in {time.monotonic() - filling:.0f} s; each server serves a forked copy)")
     try:
-        if "latency" in args.sections.split(","):
-            figures["latency"] = bench_latency(zygote, workdir, args.latency_seconds, not args.no_anchors)
-        if "servers" not in args.sections.split(","):
-            return
         log(f"\n2. WSGI servers (name@threads): {args.connections} keep-alive connections, "
             f"{args.seconds:g} s per scenario after 0.5 s warm-up")
         figures["servers"] = bench_servers(zygote, names, args.threads, args.seconds, args.connections)
@@ -380,6 +385,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
     parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard", help="which parts to run")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
+    parser.add_argument("--latency-orders", type=int, default=10_000,
+                        help="orders in the store for section 1 (10,000 as in issue 13's measurement)")
     parser.add_argument("--no-anchors", action="store_true", help="skip Prism and WireMock")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
     parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 6")

@@ -38,6 +38,10 @@ end
 """
 
 
+# The first page of 100 in a status (bench/loadgen.py's scenarios of the same names).
+LIST_FILTERS = {"list-issued": "status=Issued&pageSize=100", "list-status": "status=Draft&pageSize=100"}
+
+
 def generator() -> str:
     """Which load generator `measure` uses on this machine."""
     return "wrk" if shutil.which("wrk") else "bench.loadgen (install wrk for lower client overhead)"
@@ -95,6 +99,15 @@ request = function() return wrk.format("GET", "{base}/channelManager/" .. ids[ma
 math.randomseed(os.time())
 request = function()
   return wrk.format("GET", "{base}/channelManager/orders/{partner}?pageSize=100&pageKey=" .. math.random(0, {top}))
+end
+"""
+    if scenario in LIST_FILTERS:
+        return head + f'request = function() return wrk.format("GET", "{base}/channelManager/orders/{partner}?{LIST_FILTERS[scenario]}") end\n'
+    if scenario == "list-reference":
+        return head + f"""
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "{base}/channelManager/orders/{partner}?sellToOrderReference=FILL-" .. math.random(0, {len(info["ids"]) - 1}))
 end
 """
     if scenario == "create":
