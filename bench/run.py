@@ -381,7 +381,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="load generator connections")
     parser.add_argument("--threads", type=int, default=8, help="server threads where a --servers entry has no @N")
     parser.add_argument("--warp-orders", type=int, default=10_000)
-    parser.add_argument("--memory", default="100000,1000000", help="store sizes for memory per order ('' skips)")
+    parser.add_argument("--memory", default="100000", help="store sizes for memory per order, e.g. 100000,1000000 "
+                        "for the linearity check (the 1,000,000 fill takes ~2 minutes; '' skips)")
     parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
     parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard", help="which parts to run")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")

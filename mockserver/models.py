@@ -117,7 +117,7 @@ class Order:
     status_since: float = 0.0
     generation: int = 0  # bumped on replace so stale background events are ignored
     # The API's JSON of this version of the order, serialised on first read
-    # (representation.order_bytes/summary_bytes); None once the order changes.
+    # (Representation.order_bytes, summary_bytes); None once the order changes.
     rendered: Optional[bytes] = field(default=None, repr=False, compare=False)
     summary: Optional[bytes] = field(default=None, repr=False, compare=False)
 
