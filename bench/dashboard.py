@@ -125,7 +125,7 @@ def throughput_with_page(orders: int, workdir: Path, seconds: float, connections
 
 def bench_dashboard_section(orders: int, workdir: Path, seconds: float, connections: int,
                             figures: dict[str, Any]) -> None:
-    log(f"\n5. Dashboard with {orders:,} orders in the store")
+    log(f"\n6. Dashboard with {orders:,} orders in the store")
     renders = figures["dashboard_render"] = page_render_times(orders)
     for label, timing in renders.items():
         log(f"  {label:<16} rendered in {timing['median_ms']:.1f} ms median, {timing['max_ms']:.1f} ms max "

@@ -145,6 +145,7 @@ async def run(port: int, make: Request, seconds: float, warmup: float, connectio
         "requests": count,
         "rps": count / elapsed,
         "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
         "max_ms": latencies[-1] * 1000 if count else float("nan"),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},

@@ -1,20 +1,22 @@
 """`python -m bench`: every benchmark of the mock, in one run, with ratios.
 
-1. WSGI servers: each candidate serves the mock with 100,000 orders in its
-   store (one process); a load generator in another process measures
-   requests/s and p50/p99 for getOrder, createOrder and listOrdersByPartner,
-   and for `GET /_bench/limit`, a constant JSON body of an order's size
-   served by the same server and Flask app (the limit). Each server's
-   in-memory state is checked first (a created order is found on fresh
-   connections; 16 racing creates of one reference give one 201).
-2. Time warp: 10,000 orders from Submitted to Issued/Draft with one clock
+1. The mock against its stack's limit and the anchors (bench/latency.py):
+   getOrder at 1/4/16/64 connections next to the limit (`GET /_bench/limit`,
+   an order's bytes from the same server and Flask app), createOrder and
+   listOrdersByPartner at 16, and getOrder's URL on Prism and WireMock.
+2. WSGI servers: each candidate serves the mock with 100,000 orders in its
+   store (one process); getOrder, createOrder and listOrdersByPartner and the
+   limit, each server's in-memory state checked first (a created order is
+   found on fresh connections; 16 racing creates of one reference give one 201).
+3. Time warp: 10,000 orders from Submitted to Issued/Draft with one clock
    advance, against the 64 s the same lifecycle takes in real time.
-3. Memory per stored order at 100,000 and 1,000,000 orders (RSS growth).
-4. `otacm verify` against the embedded mock, if the command exists.
-5. The dashboard (bench/dashboard.py): its first page's server time with
+4. Memory per stored order at 100,000 and 1,000,000 orders (RSS growth).
+5. `otacm verify` against the embedded mock, if the command exists.
+6. The dashboard (bench/dashboard.py): its first page's server time with
    10,000 orders, and getOrder throughput while the page is open and refreshing.
 
-Figures are noisy on a shared 2-core machine; ratios measured in the same
+Every measurement uses one load generator (bench/wrk.py: wrk, else
+bench/loadgen.py). Figures are noisy on a shared 2-core machine; ratios measured in the same
 run hold. See bench/README.md.
 """
 
@@ -39,6 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from bench.latency import bench_latency
+from bench.wrk import measure
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -53,7 +58,7 @@ SCENARIOS = [
 HEADLINE = ["get", "create", "list"]
 # name@threads; granian@2 is what `otacm mock` runs (mockserver/cli.py), werkzeug what
 # the in-process MockServer (pytest fixture, embedded mock) runs.
-CANDIDATES = ["granian@2", "waitress@8", "gunicorn@2", "werkzeug"]
+CANDIDATES = ["granian@2", "waitress@8"]  # add gunicorn@2,werkzeug with --servers
 REAL_TIME_LIFECYCLE = 64.0  # s: pickup on the 60 s cadence + 1 s + 3 s (defaults.yaml)
 
 
@@ -207,14 +212,8 @@ def check_state(server: ServerProcess) -> list[str]:
 
 
 def loadgen(server: ServerProcess, scenario: str, seconds: float, connections: int) -> dict[str, Any]:
-    output = subprocess.run(
-        [PYTHON, "-m", "bench.loadgen", "--port", str(server.port), "--info-file", str(server.info_file),
-         "--scenario", scenario, "--seconds", str(seconds), "--connections", str(connections)],
-        cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120,
-    )
-    if output.returncode != 0:
-        raise RuntimeError(f"loadgen {scenario} failed: {output.stderr[-2000:]}")
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    """One measurement on the bench's one load generator (bench/wrk.py: wrk, else bench/loadgen.py)."""
+    return measure(server.port, server.info_file, scenario, seconds, connections)
 
 
 def bench_servers(zygote: Zygote, names: list[str], threads: int, seconds: float,
@@ -255,7 +254,7 @@ def print_server(name: str, result: dict[str, Any]) -> None:
         run = runs[scenario]
         ratio = "-" if scenario == "limit" else f"{run['rps'] / limit:.2f}"
         rps = limit if scenario == "limit" else run["rps"]
-        statuses = ",".join(f"{k}x{v}" for k, v in run["statuses"].items())
+        statuses = ",".join(f"{k}:{v}" for k, v in run["statuses"].items())
         errors = f" errors {run['errors']}" if run["errors"] else ""
         log(f"    {label:<27}{rps:>8.0f}{run['p50_ms']:>9.1f}{run['p99_ms']:>9.1f}{ratio:>12}   {statuses}{errors}")
     log(f"    (limit measured before and after: {runs['limit']['rps']:.0f} and {runs['limit-end']['rps']:.0f} req/s)")
@@ -335,13 +334,22 @@ def bench_verify(args: list[str], timeout: float) -> dict[str, Any]:
 
 def bench_server_section(args: argparse.Namespace, workdir: Path, figures: dict[str, Any]) -> None:
     names = [n for n in args.servers.split(",") if n]
-    log(f"\n1. Throughput and latency: {args.orders:,} orders in the store, one server process (name@threads), "
-        f"load from a separate process ({args.connections} keep-alive connections, "
-        f"{args.seconds:g} s per scenario after 0.5 s warm-up)")
+    log("\nServers: one process each, serving a copy of a store filled once; load from a separate process")
+    if "latency" in args.sections.split(","):
+        (workdir / "latency").mkdir(exist_ok=True)
+        zygote = Zygote(args.latency_orders, workdir / "latency")
+        try:
+            figures["latency"] = bench_latency(zygote, workdir, args.latency_seconds, not args.no_anchors)
+        finally:
+            zygote.stop()
+    if "servers" not in args.sections.split(","):
+        return
     filling = time.monotonic()
     zygote = Zygote(args.orders, workdir)
     log(f"  (store filled once in {time.monotonic() - filling:.0f} s; each server serves a forked copy)")
     try:
+        log(f"\n2. WSGI servers (name@threads): {args.connections} keep-alive connections, "
+            f"{args.seconds:g} s per scenario after 0.5 s warm-up")
         figures["servers"] = bench_servers(zygote, names, args.threads, args.seconds, args.connections)
         if any(label.startswith("gunicorn") for label in figures["servers"]):
             problems = figures["gunicorn-2proc"] = check_only(zygote, "gunicorn-2proc", args.threads)
@@ -373,11 +381,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="load generator connections")
     parser.add_argument("--threads", type=int, default=8, help="server threads where a --servers entry has no @N")
     parser.add_argument("--warp-orders", type=int, default=10_000)
-    parser.add_argument("--memory", default="100000,1000000", help="store sizes for memory per order ('' skips)")
+    parser.add_argument("--memory", default="100000", help="store sizes for memory per order, e.g. 100000,1000000 "
+                        "for the linearity check (the 1,000,000 fill takes ~2 minutes; '' skips)")
     parser.add_argument("--verify-args", default="--embedded", help="arguments of `otacm verify`")
-    parser.add_argument("--sections", default="servers,warp,memory,verify,dashboard", help="which parts to run")
+    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard", help="which parts to run")
+    parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
+    parser.add_argument("--latency-orders", type=int, default=10_000,
+                        help="orders in the store for section 1 (10,000 as in issue 13's measurement)")
+    parser.add_argument("--no-anchors", action="store_true", help="skip Prism and WireMock")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
-    parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 5")
+    parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 6")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = parser.parse_args(argv)
     if args.quick:
@@ -388,12 +401,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     log(f"otacm bench: {platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     sections = set(args.sections.split(","))
-    if "servers" in sections:
+    if sections & {"latency", "servers"}:
         with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
             bench_server_section(args, Path(tmp), figures)
 
     if "warp" in sections:
-        log(f"\n2. Time warp: {args.warp_orders:,} orders Submitted -> Issued/Draft with one clock advance")
+        log(f"\n3. Time warp: {args.warp_orders:,} orders Submitted -> Issued/Draft with one clock advance")
         warp = figures["warp"] = bench_warp(args.warp_orders)
         log(f"  wall {warp['wall_seconds']:.2f} s ({warp['per_second']:.0f} orders/s); settled {warp['settled']:,}, "
             f"each exactly once: {warp['settled_once']:,}")
@@ -402,7 +415,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     sizes = [int(s) for s in args.memory.split(",") if s] if "memory" in sections else []
     if sizes:
-        log("\n3. Memory per stored order (one ticket each, settled: 90 % Issued with a minted wallet, 10 % Draft; RSS growth)")
+        log("\n4. Memory per stored order (one ticket each, settled: 90 % Issued with a minted wallet, 10 % Draft; RSS growth)")
         figures["memory"] = {}
         for result in bench_memory(sizes):
             size = result["orders"]
@@ -414,7 +427,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             log(f"  ratio {sizes[-1]:,} / {sizes[0]:,}: x{last['rss_per_order'] / first['rss_per_order']:.2f} per order")
 
     if "verify" in sections:
-        log("\n4. otacm verify against the embedded mock")
+        log("\n5. otacm verify against the embedded mock")
         verify = figures["verify"] = bench_verify(args.verify_args.split(), timeout=240)
         if verify["available"]:
             log(f"  `otacm verify {' '.join(verify['args'])}`: {verify['wall_seconds']:.1f} s wall, exit {verify['exit']}")

@@ -38,6 +38,7 @@ def serve_werkzeug(app: Any, port: int, threads: int) -> None:
 def serve_waitress(app: Any, port: int, threads: int) -> None:
     from waitress.server import create_server
 
+    with_ticker(app)
     create_server(app, host="127.0.0.1", port=port, threads=threads).run()
 
 
@@ -64,9 +65,23 @@ def serve_granian(app: Any, port: int, threads: int) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
+    from mockserver.server import for_granian
+
+    def load() -> Any:
+        """In the worker (forked: it inherits `app`), as `otacm mock` runs it: the ticker, for_granian."""
+        with_ticker(app)
+        return for_granian(app)
+
     server = Server("bench", address="127.0.0.1", port=port, interface=Interfaces.WSGI, workers=1,
                     blocking_threads=threads, log_level="warning")
-    server.serve(target_loader=lambda: app, wrap_loader=False)  # the worker is forked: it inherits `app`
+    server.serve(target_loader=load, wrap_loader=False)
+
+
+def with_ticker(app: Any) -> None:
+    from mockserver.server import Ticker
+
+    state = app.extensions["otacm"]
+    Ticker(state.backend, state.config.ticker_interval_seconds).start()
 
 
 RUNNERS: dict[str, Callable[[Any, int, int], None]] = {

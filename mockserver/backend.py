@@ -16,15 +16,15 @@ import itertools
 import math
 import secrets
 import threading
-import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.catalog import Catalog
-from mockserver.clock import WarpClock, to_datetime
+from mockserver.clock import WarpClock, compact_stamp, to_datetime, whole_second
 from mockserver.config import ApiKeyConfig, MockConfig
 from mockserver.errors import bad_request, forbidden_partner, order_not_found
+from mockserver.ids import RandomIds
 from mockserver.issuance import IssuanceFailed, Issuer
 from mockserver.order_input import order_lines
 from mockserver.models import Directives, Order, OrderLine, Scope, StatusChange
@@ -65,6 +65,7 @@ class ChannelManagerBackend:
         self.settle_listeners: list[SettleListener] = []
         self.reset_listeners: list[ResetListener] = []
         self._next_seq = 0
+        self.ids = RandomIds()  # order ids and reference suffixes
         self._pickup_due: Optional[float] = None
 
     # -- time ---------------------------------------------------------------
@@ -111,11 +112,11 @@ class ChannelManagerBackend:
                     f"An order with sellToOrderReference '{reference}' already exists for partner '{partner}'"
                 )
             order = Order(
-                order_id=str(uuid.uuid4()),
+                order_id=self.ids.uuid(),
                 scope=scope,
                 partner_id=partner_id,
                 sell_to_order_reference=reference,
-                buy_from_order_reference=_buy_from_reference(now),
+                buy_from_order_reference=_buy_from_reference(now, self.ids.hex(2)),
                 received_at=math.floor(now),  # the API shows whole seconds; filters compare what it shows
                 seq=self._take_seq(),
                 directives=self._directives(directives, partner_id),
@@ -168,6 +169,7 @@ class ChannelManagerBackend:
                 raise bad_request(f"Order cannot be confirmed in status {order.status}")
             body = read_body()
             order.payment_reference = body["paymentReference"].upper()
+            order.changed()
             self.issuer.build_manifests(order)
             self._move(order, "Issued", "confirmOrder", self.clock.now())
             return order
@@ -188,6 +190,7 @@ class ChannelManagerBackend:
                 order.history.append(StatusChange(self.lifecycle.removed, now, "deleteOrder"))
                 self.store.remove(order)
                 order.status = "Cancelled"  # the response shows the order after teardown
+                order.changed()
                 return order
             self._move(order, target, "deleteOrder", now)
             return order
@@ -333,6 +336,7 @@ class ChannelManagerBackend:
 
     def _fail(self, order: Order, trigger: str, at: float, message: str) -> None:
         order.status_message = message
+        order.changed()
         self._notify(order, self._move(order, "Error", trigger, at, message))
 
     def _notify(self, order: Order, transition: Transition) -> None:
@@ -349,6 +353,7 @@ class ChannelManagerBackend:
         order.job_id = ""
         order.manifest_url = ""
         order.status_message = ""
+        order.changed()
 
     # -- checks ---------------------------------------------------------------
     def _visible(self, caller: Caller, scope: Scope, order_id: str) -> Order:
@@ -389,8 +394,9 @@ def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) ->
     order.sell_to_language = body.get("sellToLanguage", "").upper()
     order.payment_reference = body.get("paymentReference", "").upper()
     order.lines = lines
+    order.changed()
 
 
-def _buy_from_reference(now: float) -> str:
-    """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it."""
-    return f"CM-{to_datetime(now):%y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
+def _buy_from_reference(now: float, random_hex: str) -> str:
+    """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it (the stamp formatted once per second)."""
+    return f"CM-{compact_stamp(whole_second(now))}-{random_hex.upper()}"

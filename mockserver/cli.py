@@ -178,11 +178,11 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
 def _granian_app(config: MockConfig) -> Any:
     """Runs in the worker process: the app, its store and its ticker live there."""
     from mockserver.app import create_app
-    from mockserver.server import Ticker
+    from mockserver.server import Ticker, for_granian
 
     app = create_app(config)
     Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
-    return app
+    return for_granian(app)
 
 
 def _announce_when_up(config: MockConfig, url: str, host: str, port: int) -> None:

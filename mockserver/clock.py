@@ -6,10 +6,12 @@ the discrete-event schedule relies on time only moving forward.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 from types import MappingProxyType
 
 
@@ -23,7 +25,27 @@ def to_datetime(timestamp: float) -> datetime:
 
 def iso(timestamp: float) -> str:
     """UTC ISO 8601 with `Z`, whole seconds: the API's datetime format."""
-    return to_datetime(timestamp).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(whole_second(timestamp))
+
+
+def whole_second(timestamp: float) -> int:
+    """The second `datetime.fromtimestamp` shows (it rounds microseconds half-even)."""
+    fraction, whole = math.modf(timestamp)
+    micros = round(fraction * 1e6)
+    return int(whole) + (1 if micros >= 1_000_000 else -1 if micros < 0 else 0)
+
+
+# Timestamps come in bursts within one second (an order's receivedAt, a pickup
+# settling thousands of orders): strftime once per second, not per call.
+@lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    return to_datetime(second).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=1024)
+def compact_stamp(second: int) -> str:
+    """`yyMMddHHmmss` of a whole second (buyFromOrderReference), formatted once per second."""
+    return f"{to_datetime(second):%y%m%d%H%M%S}"
 
 
 class WarpClock:

@@ -71,12 +71,14 @@ def directives() -> Directives | None:
 
 
 def json_response(status: int, body: Any, operation_id: str | None) -> Response:
-    """The answer; in test mode (`validate_responses`) first checked against the spec."""
+    """The answer; in test mode (`validate_responses`) first checked against the spec.
+    `body`: a JSON value, or JSON already serialised (bytes, see representation.py)."""
     if state().config.validate_responses and operation_id:
-        _assert_conforms(operation_id, status, body)
+        _assert_conforms(operation_id, status, json.loads(body) if isinstance(body, bytes) else body)
     if body is None:
         return Response(status=status)
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False)
+    return Response(payload, status=status, mimetype="application/json")
 
 
 # -- test mode ------------------------------------------------------------------

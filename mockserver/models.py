@@ -116,3 +116,13 @@ class Order:
     history: list[StatusChange] = field(default_factory=list)
     status_since: float = 0.0
     generation: int = 0  # bumped on replace so stale background events are ignored
+    # The API's JSON of this version of the order, serialised on first read
+    # (Representation.order_bytes, summary_bytes); None once the order changes.
+    rendered: Optional[bytes] = field(default=None, repr=False, compare=False)
+    summary: Optional[bytes] = field(default=None, repr=False, compare=False)
+
+    def changed(self) -> None:
+        """Drop the cached JSON. Every change the API shows must call this
+        (under the backend lock), or readers would get the old version."""
+        self.rendered = None
+        self.summary = None

@@ -9,6 +9,7 @@ list query with them. Plain functions: no state, no HTTP.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from mockserver.catalog import Catalog, CatalogItem
@@ -90,10 +91,18 @@ def _valid_date(value: str, name: str) -> date:
 
 
 def _valid_time(value: str, name: str) -> None:
+    if not _is_time(value):
+        raise bad_request(f"Required field '{name}' must be HH:mm:ss")
+
+
+@lru_cache(maxsize=4096)
+def _is_time(value: str) -> bool:
+    """strptime once per distinct time (visit times repeat: slots)."""
     try:
         datetime.strptime(value, "%H:%M:%S")
     except ValueError:
-        raise bad_request(f"Required field '{name}' must be HH:mm:ss") from None
+        return False
+    return True
 
 
 def _instant_param(value: str, name: str) -> float:

@@ -2,11 +2,17 @@
 
 While an order is in flight (or in Error) each line shows one shell per
 expected wallet; minted wallets replace the shells from Draft/Issued on.
+
+Reads are served from JSON serialised once per version of an order
+(`Representation.order_bytes`, `summary_bytes`): `Order.changed()` drops it
+on every change. Call them under the backend lock, so a body is never built
+from an order that a background settle is changing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Iterable
 
 from contracts.spec import Spec
 from mockserver.clock import iso
@@ -33,6 +39,30 @@ class Representation:
         values = _header(order)
         values["items"] = [line_json(line) for line in order.lines]
         return {key: values[key] for key in self.order_keys if key != "manifestUrl" or order.manifest_url}
+
+    def order_bytes(self, order: Order) -> bytes:
+        """The full order as JSON bytes, built once per version of the order."""
+        if order.rendered is None:
+            order.rendered = _dumps(self.order_json(order))
+        return order.rendered
+
+
+def summary_bytes(order: Order) -> bytes:
+    """One row of listOrdersByPartner as JSON bytes, built once per version."""
+    if order.summary is None:
+        order.summary = _dumps(summary_json(order))
+    return order.summary
+
+
+def page_bytes(orders: Iterable[Order], more: bool, next_key: str, next_url: str) -> bytes:
+    """The list envelope around cached rows: only the envelope is serialised per request."""
+    head = _dumps({"morePages": more, "nextPageKey": next_key, "nextPageURL": next_url})
+    rows = [order.summary or summary_bytes(order) for order in orders]
+    return head[:-1] + b', "data": [' + b", ".join(rows) + b"]}"
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
 def summary_json(order: Order) -> dict[str, Any]:

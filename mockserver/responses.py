@@ -17,50 +17,54 @@ from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.http import directives, json_body, sync
 from mockserver.models import Scope
 from mockserver.order_input import list_query
-from mockserver.representation import summary_json
+from mockserver.representation import page_bytes
 from mockserver.routing import Match
 from mockserver.state import state
 
-Answer = tuple[int, Any]  # (status, JSON body or None)
+Answer = tuple[int, Any]  # (status, JSON body, JSON already serialised (bytes), or None)
+
+# Bodies are rendered under the backend lock (re-entrant): the order cannot
+# change between the call and its JSON.
 
 
 def create_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
     body = json_body("createOrder")
     forced = directives()
-    return 201, state().representation.order_json(be.create_order(caller, scope, body, forced, sync()))
+    with be.lock:
+        return 201, state().representation.order_bytes(be.create_order(caller, scope, body, forced, sync()))
 
 
 def get_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    return 200, state().representation.order_json(be.get_order(caller, scope, match.params["orderId"]))
+    with be.lock:
+        return 200, state().representation.order_bytes(be.get_order(caller, scope, match.params["orderId"]))
 
 
 def replace_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
     body = json_body("replaceOrder")
     forced = directives()
-    order = be.replace_order(caller, scope, match.params["orderId"], body, forced, sync())
-    return 200, state().representation.order_json(order)
+    with be.lock:
+        order = be.replace_order(caller, scope, match.params["orderId"], body, forced, sync())
+        return 200, state().representation.order_bytes(order)
 
 
 def confirm_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    order = be.confirm_order(caller, scope, match.params["orderId"], lambda: json_body("confirmOrder"))
-    return 200, state().representation.order_json(order)
+    with be.lock:
+        order = be.confirm_order(caller, scope, match.params["orderId"], lambda: json_body("confirmOrder"))
+        return 200, state().representation.order_bytes(order)
 
 
 def delete_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    return 200, state().representation.order_json(be.delete_order(caller, scope, match.params["orderId"]))
+    with be.lock:
+        return 200, state().representation.order_bytes(be.delete_order(caller, scope, match.params["orderId"]))
 
 
 def list_orders_by_partner(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
     statuses = state().spec.document["components"]["schemas"]["OrderStatus"]["enum"]
     query = list_query(request.args.to_dict(), statuses)
-    orders, more = be.list_orders(caller, scope, match.params["partnerId"], query)
-    next_key = str(orders[-1].seq) if more else ""
-    next_url = ""
-    if more:
-        next_url = request.base_url + "?" + urlencode({**request.args.to_dict(), "pageKey": next_key})
-    return 200, {
-        "morePages": more,
-        "nextPageKey": next_key,
-        "nextPageURL": next_url,
-        "data": [summary_json(order) for order in orders],
-    }
+    with be.lock:
+        orders, more = be.list_orders(caller, scope, match.params["partnerId"], query)
+        next_key = str(orders[-1].seq) if more else ""
+        next_url = ""
+        if more:
+            next_url = request.base_url + "?" + urlencode({**request.args.to_dict(), "pageKey": next_key})
+        return 200, page_bytes(orders, more, next_key, next_url)

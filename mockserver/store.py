@@ -66,6 +66,7 @@ class OrderStore:
     def set_status(self, order: Order, status: str) -> None:
         self._by_status[order.status].pop(order.order_id, None)
         order.status = status
+        order.changed()
         self._by_status[status][order.order_id] = order
 
     def in_status(self, status: str) -> list[Order]:
@@ -86,6 +87,8 @@ class OrderStore:
 
     def page(self, scope: Scope, partner_id: str, query: ListQuery) -> tuple[list[Order], bool]:
         """One page of a partner's orders in arrival order, and whether more follow."""
+        if not (query.reference or query.statuses or query.received_to is not None):
+            return self._plain_page((scope, partner_id), query)
         found: list[Order] = []
         for order in self._candidates((scope, partner_id), query):
             if _matches(order, query):
@@ -112,13 +115,30 @@ class OrderStore:
         wanted = self.count_in(query.statuses)
         return wanted * wanted * 4 < query.page_size * timeline
 
+    def _plain_page(self, key: PartnerKey, query: ListQuery) -> tuple[list[Order], bool]:
+        """The unfiltered list (the common call): runs of the arrival order from
+        where the page key and receivedAtFrom start it, with no per-row test."""
+        seqs, by_seq, orders = self._seqs.get(key, []), self._by_seq, self._orders
+        want = query.page_size + 1  # one more than a page tells whether more follow
+        found: list[Order] = []
+        index = self._start(key, query)
+        while len(found) < want and index < len(seqs):
+            run = seqs[index:index + want - len(found)]
+            index += len(run)
+            found += [orders[order_id] for order_id in map(by_seq.get, run) if order_id is not None]
+        return found[:query.page_size], len(found) > query.page_size
+
+    def _start(self, key: PartnerKey, query: ListQuery) -> int:
+        """The first index of the arrival order past the page key and from receivedAtFrom."""
+        start = bisect.bisect_right(self._seqs.get(key, []), query.after_seq)
+        if query.received_from is not None:
+            start = max(start, bisect.bisect_left(self._received.get(key, []), query.received_from))
+        return start
+
     def _timeline(self, key: PartnerKey, query: ListQuery) -> Iterator[Order]:
         """Arrival order, starting where the page key and receivedAtFrom allow."""
         seqs, received = self._seqs.get(key, []), self._received.get(key, [])
-        start = bisect.bisect_right(seqs, query.after_seq)
-        if query.received_from is not None:
-            start = max(start, bisect.bisect_left(received, query.received_from))
-        for index in range(start, len(seqs)):
+        for index in range(self._start(key, query), len(seqs)):
             if query.received_to is not None and received[index] > query.received_to:
                 return
             order_id = self._by_seq.get(seqs[index])

@@ -1,0 +1,35 @@
+"""What the granian worker serves (mockserver.server.for_granian)."""
+
+from __future__ import annotations
+
+import sys
+
+from mockserver.server import for_granian, whole_bodies
+
+
+def test_whole_bodies_hands_granian_one_list_and_closes_the_iterable() -> None:
+    """granian sends a list in one piece; anything else it streams, dropping the GIL per chunk."""
+    closed = []
+
+    class Streamed:
+        def __iter__(self):
+            return iter([b'{"a": ', b"1}"])
+
+        def close(self) -> None:
+            closed.append(True)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return Streamed()
+
+    assert whole_bodies(app)({}, lambda status, headers: None) == [b'{"a": 1}'] and closed == [True]
+
+
+def test_for_granian_sets_a_short_switch_interval_and_keeps_answers() -> None:
+    before = sys.getswitchinterval()
+    try:
+        served = for_granian(lambda environ, start_response: [b"{}"])
+        assert sys.getswitchinterval() == 0.001
+        assert served({}, lambda status, headers: None) == [b"{}"]
+    finally:
+        sys.setswitchinterval(before)
