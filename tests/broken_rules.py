@@ -1,0 +1,355 @@
+"""One broken mock per documented rule (contracts/data/rules.yaml) that test_probe_broken.BREAKS does not break.
+
+`RULE_BREAKS` maps a rule id to (the check that asserts it, the level it is
+judged at, the break). A break switches that one rule off on one
+`MockServer`: a WSGI middleware rewriting what it answers (or what it is
+asked), a patch of that instance's backend, or a wrapped webhook sender.
+Nothing is patched globally. tests/test_broken_rules.py runs each on the
+real-time mock and the probe, and asserts the named check fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from broken_targets import (
+    _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
+    _errors_as_text, _short_not_found, _unknown_order_500, _webhook_value_key, _webhook_without_client_state,
+    rewrite_orders, rewrite_responses,
+)
+from mockserver.errors import ApiError
+from mockserver.server import MockServer
+
+Break = Callable[[MockServer], None]
+Order = dict[str, Any]
+OrderChange = Callable[[str, Order], "Order | None"]  # (method, order) → the changed order, None: unchanged
+IN_FLIGHT = ("Submitted", "Scheduled", "Processing")
+
+
+# -- building blocks ------------------------------------------------------------------------------
+def on_orders(change: OrderChange) -> Break:
+    """Rewrite every order the mock answers."""
+    return lambda server: rewrite_orders(server, lambda method, path, code, order: change(method, order))
+
+
+def on_status(statuses: tuple[str, ...], change: Callable[[Order], None]) -> Break:
+    """Change, in place, the orders answered in one of `statuses`."""
+    def apply(method: str, order: Order) -> Order | None:
+        if order.get("status") not in statuses:
+            return None
+        change(order)
+        return order
+    return on_orders(apply)
+
+
+def wallets_of(order: Order) -> list[dict[str, Any]]:
+    return [w for line in order.get("items") or [] for w in line.get("wallets") or []]
+
+
+def on_lists(change: Callable[[dict[str, Any]], Any]) -> Break:
+    """Rewrite the body of every listOrdersByPartner answer (the envelope) into `change(envelope)`."""
+    def rewrite(method: str, path: str, code: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if method != "GET" or "/orders/" not in path or code != 200:
+            return code, headers, body
+        return code, headers, json.dumps(change(json.loads(body))).encode()
+    return lambda server: rewrite_responses(server, rewrite)
+
+
+def on_queries(method: str, path_part: str, drop: str) -> Break:
+    """Drop the query parameter `drop` from the `method` requests whose path contains `path_part`."""
+    def apply(server: MockServer) -> None:
+        inner = server.app.wsgi_app
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] == method and path_part in environ.get("PATH_INFO", ""):
+                kept = [p for p in environ.get("QUERY_STRING", "").split("&") if p and not p.startswith(f"{drop}=")]
+                environ["QUERY_STRING"] = "&".join(kept)
+            return inner(environ, start_response)
+        server.app.wsgi_app = app
+    return apply
+
+
+def on_requests(method: str, change: Callable[[Any], Any]) -> Break:
+    """Rewrite the JSON body of every `method` request before the mock reads it."""
+    def apply(server: MockServer) -> None:
+        inner = server.app.wsgi_app
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] == method:
+                raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                try:
+                    raw = json.dumps(change(json.loads(raw))).encode()
+                except ValueError:
+                    pass
+                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+            return inner(environ, start_response)
+        server.app.wsgi_app = app
+    return apply
+
+
+def patched(method: str, wrap: Callable[[MockServer, Any], Any]) -> Break:
+    """Replace one backend method of this server with `wrap(server, original)`."""
+    def apply(server: MockServer) -> None:
+        setattr(server.backend, method, wrap(server, getattr(server.backend, method)))
+    return apply
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+def _issued_relapses(server: MockServer) -> None:
+    """Once an order was answered Issued, getOrder shows it Processing again (as if re-issuing by itself)."""
+    seen: set[str] = set()
+
+    def change(method: str, order: Order) -> Order | None:
+        if order.get("status") != "Issued":
+            return None
+        if method == "GET" and order["orderId"] in seen:
+            return {**order, "status": "Processing"}
+        seen.add(order["orderId"])
+        return None
+    on_orders(change)(server)
+
+
+def _slow_issuance(server: MockServer) -> None:
+    """Issuance takes 6 s after pickup: longer than the few seconds the docs allow (and the check's 5.5 s)."""
+    server.backend.config = server.backend.config.replace(processing_seconds=6.0)
+
+
+def _failure_swallowed(server: MockServer) -> None:
+    """Issuance that fails settles as if it had succeeded (Draft or Issued, no Error)."""
+    backend = server.backend
+    fail = backend._fail
+
+    def swallowed(order: Any, trigger: str, at: float, message: str) -> None:
+        if trigger != "issuanceFailed":
+            return fail(order, trigger, at, message)
+        backend._settle_minted(order, "issuanceCompleted", at)
+    backend._fail = swallowed
+
+
+def _paid_settles_draft(method: str, order: Order) -> Order | None:
+    return {**order, "status": "Draft"} if method == "GET" and order.get("status") == "Issued" else None
+
+
+# -- order documents ------------------------------------------------------------------------------
+def _drop_coupons(order: Order) -> None:
+    for wallet in wallets_of(order):
+        wallet["assets"] = [a for a in wallet.get("assets") or [] if a.get("type") != "coupon"]
+
+
+def _early_manifest(order: Order) -> None:
+    order["manifestUrl"] = f"https://manifest.example/{order['orderId']}"
+
+
+def _shell_ids(order: Order) -> None:
+    for wallet in wallets_of(order):
+        wallet["walletId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{order['orderId']}/{wallet.get('seqNo')}"))
+
+
+def _no_shells(order: Order) -> None:
+    for line in order.get("items") or []:
+        line["wallets"] = []
+
+
+def _unreferenced_wallets(order: Order) -> None:
+    for wallet in wallets_of(order):
+        wallet["walletReferenceNumber"] = ""
+
+
+def _no_job_id(order: Order) -> None:
+    order["jobId"] = ""
+
+
+def _no_names(order: Order) -> None:
+    for wallet in wallets_of(order):
+        wallet["name"] = ""
+
+
+def _no_manifest(order: Order) -> None:
+    order["manifestUrl"] = ""
+
+
+def _truncated_reference(order: Order) -> None:
+    order["sellToOrderReference"] = str(order.get("sellToOrderReference", ""))[:16]
+
+
+def _lower_reference(order: Order) -> None:
+    order["sellToOrderReference"] = str(order.get("sellToOrderReference", "")).lower()
+
+
+def _cancelled_keeps_items(server: MockServer) -> None:
+    """A Cancelled order still shows the items it had before the delete."""
+    items: dict[str, list[Any]] = {}
+
+    def change(method: str, order: Order) -> Order | None:
+        if order.get("items"):
+            items[order["orderId"]] = order["items"]
+        if order.get("status") == "Cancelled" and items.get(order["orderId"]):
+            return {**order, "items": items[order["orderId"]]}
+        return None
+    on_orders(change)(server)
+
+
+def _replace_renews_received_at(method: str, order: Order) -> Order | None:
+    if method != "PUT":
+        return None
+    return {**order, "receivedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+# -- calls ----------------------------------------------------------------------------------------
+def _confirm_ignored(server: MockServer, confirm: Any) -> Any:
+    """confirmOrder on a Draft answers 200 with the Draft (nothing issued)."""
+    def broken(caller: Any, scope: Any, order_id: str, read_body: Any) -> Any:
+        order = server.backend.get_order(caller, scope, order_id)
+        if order.status == "Draft" and (read_body() or {}).get("paymentReference"):
+            return order
+        return confirm(caller, scope, order_id, read_body)
+    return broken
+
+
+def _confirm_without_payment(server: MockServer, confirm: Any) -> Any:
+    """confirmOrder on a Draft without a paymentReference issues it anyway."""
+    def lenient(read_body: Any) -> dict[str, Any]:
+        try:
+            body = read_body() or {}
+        except ApiError:
+            body = {}
+        return body if body.get("paymentReference") else {**body, "paymentReference": "AUTO-PAID"}
+
+    def broken(caller: Any, scope: Any, order_id: str, read_body: Any) -> Any:
+        return confirm(caller, scope, order_id, lambda: lenient(read_body))
+    return broken
+
+
+def _confirm_anything(server: MockServer, confirm: Any) -> Any:
+    """confirmOrder outside Draft and Issued answers 200 with the order unchanged."""
+    def broken(caller: Any, scope: Any, order_id: str, read_body: Any) -> Any:
+        order = server.backend.get_order(caller, scope, order_id)
+        return order if order.status not in ("Draft", "Issued") else confirm(caller, scope, order_id, read_body)
+    return broken
+
+
+def _replace_anything(server: MockServer, replace: Any) -> Any:
+    """replaceOrder outside Draft and Error answers 200 with the order unchanged."""
+    def broken(caller: Any, scope: Any, order_id: str, body: Any, directives: Any, sync: bool) -> Any:
+        order = server.backend.get_order(caller, scope, order_id)
+        if order.status not in ("Draft", "Error"):
+            return order
+        return replace(caller, scope, order_id, body, directives, sync)
+    return broken
+
+
+def _replace_ignores_identity(server: MockServer, replace: Any) -> Any:
+    """replaceOrder takes a changed partnerId or sellToOrderReference silently (keeps the old ones)."""
+    def broken(caller: Any, scope: Any, order_id: str, body: Any, directives: Any, sync: bool) -> Any:
+        order = server.backend.get_order(caller, scope, order_id)
+        kept = {**body, "partnerId": order.partner_id, "sellToOrderReference": order.sell_to_order_reference}
+        return replace(caller, scope, order_id, kept, directives, sync)
+    return broken
+
+
+# -- refusals -------------------------------------------------------------------------------------
+def _existing(server: MockServer, scope: Any, body: dict[str, Any]) -> Any:
+    store = server.backend.store
+    return store.find_by_reference(scope, str(body["partnerId"]).lower(), str(body["sellToOrderReference"]).upper())
+
+
+def _duplicates_answer_existing(exact_only: bool) -> Callable[[MockServer, Any], Any]:
+    """A duplicate create answers the existing order (201); with `exact_only` only a reference differing in case."""
+    def wrap(server: MockServer, create: Any) -> Any:
+        sent: set[str] = set()
+
+        def broken(caller: Any, scope: Any, body: Any, directives: Any, sync: bool) -> Any:
+            try:
+                order = create(caller, scope, body, directives, sync)
+            except ApiError as error:
+                existing = _existing(server, scope, body) if "already exists" in error.message else None
+                if existing is None or (exact_only and body["sellToOrderReference"] in sent):
+                    raise
+                return existing
+            sent.add(body["sellToOrderReference"])
+            return order
+        return broken
+    return wrap
+
+
+def _unknown_partner_adopted(server: MockServer, create: Any) -> Any:
+    """An order for a partner the mock does not know is filed under the key's partner."""
+    def broken(caller: Any, scope: Any, body: Any, directives: Any, sync: bool) -> Any:
+        if str(body.get("partnerId", "")).lower() not in server.backend.config.partners:
+            body = {**body, "partnerId": server.partner_id}
+        return create(caller, scope, body, directives, sync)
+    return broken
+
+
+def _quantity_at_least_one(body: Any) -> Any:
+    for line in body.get("items") or [] if isinstance(body, dict) else []:
+        if isinstance(line, dict) and isinstance(line.get("quantity"), int) and line["quantity"] < 1:
+            line["quantity"] = 1
+    return body
+
+
+# -- listing --------------------------------------------------------------------------------------
+def _odata_list(envelope: dict[str, Any]) -> dict[str, Any]:
+    return {"value": envelope["data"]}
+
+
+def _bare_list(envelope: dict[str, Any]) -> list[Any]:
+    return envelope["data"]
+
+
+def _rows_with_items(envelope: dict[str, Any]) -> dict[str, Any]:
+    return {**envelope, "data": [{**row, "items": []} for row in envelope["data"]]}
+
+
+# rule id → (the check asserting it, the level it is judged at, the break)
+RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
+    "lifecycle.transitions": ("transition_legality", "documented", _create_answers_scheduled),
+    "lifecycle.sticky": ("terminal_sticky", "documented", _issued_relapses),
+    "lifecycle.settles": ("settles_within", "documented", _slow_issuance),
+    "lifecycle.paid-issued": ("settles_by_payment", "documented", on_orders(_paid_settles_draft)),
+    "lifecycle.failure-error": ("failed_issuance_errors", "documented", _failure_swallowed),
+    "orders.create-201": ("valid_orders_accepted", "strict", _create_answers_200),
+    "orders.shell-count": ("wallet_counts", "strict", on_status(IN_FLIGHT, _no_shells)),
+    "orders.package-assets": ("package_wallet_assets", "documented", on_status(("Draft", "Issued"), _drop_coupons)),
+    "orders.shells-in-flight": ("shells_while_in_flight", "documented", on_status(IN_FLIGHT, _early_manifest)),
+    "orders.shell-values": ("shell_values", "strict", on_status(IN_FLIGHT, _shell_ids)),
+    "orders.minted": ("minted_when_settled", "documented", on_status(("Draft", "Issued"), _unreferenced_wallets)),
+    "orders.job-id": ("job_id_when_minted", "strict", on_status(("Draft", "Issued"), _no_job_id)),
+    "orders.names": ("wallet_names_echoed", "documented", on_status(IN_FLIGHT + ("Draft", "Issued"), _no_names)),
+    "orders.manifest-issued": ("manifest_on_issued", "documented", on_status(("Issued",), _no_manifest)),
+    "orders.cancelled-shape": ("cancelled_shape", "strict", _cancelled_keeps_items),
+    "orders.identity-echo": ("identity_echoed", "documented",
+                             on_status(IN_FLIGHT + ("Draft", "Issued", "Error", "Cancelled"), _truncated_reference)),
+    "orders.upper-case": ("references_upper_cased", "strict",
+                          on_status(IN_FLIGHT + ("Draft", "Issued", "Error", "Cancelled"), _lower_reference)),
+    "calls.confirm-draft": ("confirm_issues_draft", "documented", patched("confirm_order", _confirm_ignored)),
+    "calls.confirm-payment": ("confirm_needs_payment_reference", "documented",
+                              patched("confirm_order", _confirm_without_payment)),
+    "calls.confirm-refused": ("confirm_refused_unless_draft", "documented", patched("confirm_order", _confirm_anything)),
+    "calls.delete-in-flight": ("delete_refused_in_flight", "documented", _delete_in_flight_pretends),
+    "calls.delete-issued": ("delete_keeps_cancelled_row", "documented", _delete_issued_removes),
+    "calls.replace-states": ("replace_refused_unless_draft_or_error", "documented",
+                             patched("replace_order", _replace_anything)),
+    "calls.replace-identity": ("replace_keeps_identity", "documented", patched("replace_order", _replace_ignores_identity)),
+    "calls.replace-received-at": ("replace_resubmits", "strict", on_orders(_replace_renews_received_at)),
+    "rejections.duplicate": ("duplicate_reference_refused", "documented",
+                             patched("create_order", _duplicates_answer_existing(exact_only=False))),
+    "rejections.duplicate-case": ("duplicate_reference_refused", "strict",
+                                  patched("create_order", _duplicates_answer_existing(exact_only=True))),
+    "rejections.unknown-partner": ("unknown_partner_refused", "documented", patched("create_order", _unknown_partner_adopted)),
+    "rejections.invalid-input": ("invalid_input_refused", "documented", on_requests("POST", _quantity_at_least_one)),
+    "rejections.unknown-order": ("unknown_order_not_found", "documented", _unknown_order_500),
+    "rejections.error-body": ("error_body_flat", "documented", _errors_as_text),
+    "rejections.error-message": ("error_message_wording", "strict", _short_not_found),
+    "listing.envelope": ("list_envelope", "documented", on_lists(_odata_list)),
+    "listing.paginated": ("list_paginated_envelope", "strict", on_lists(_bare_list)),
+    "listing.summaries": ("list_summaries", "documented", on_lists(_rows_with_items)),
+    "listing.page-size": ("list_page_size", "strict", on_queries("GET", "/orders/", "pageSize")),
+    "sync.replace-final": ("sync_replace_final", "documented", on_queries("PUT", "/channelManager/", "sync")),
+    "webhooks.envelope": ("webhook_conformance", "documented", _webhook_value_key),
+    "webhooks.client-state": ("webhook_client_state", "documented", _webhook_without_client_state),
+}

@@ -1,0 +1,85 @@
+"""Every documented rule has a check, and a broken target on which that check fails in real time.
+
+The breaks of test_probe_broken.BREAKS cover the rules of their checks; the
+rest are tests/broken_rules.RULE_BREAKS, one per rule. Each runs on the
+real-time mock (no /_mock/, pickups every half second) with the probe, and
+the named check alone must fail. The clean real-time mock must pass every
+check these tables name, with no failure and no warning at either level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from broken_rules import RULE_BREAKS
+from realtime_targets import realtime_mock
+from test_probe_broken import BREAKS, VENUE, judged
+from contracts.checks.registry import Registry
+from contracts.target import Address, Target, detect, reach
+from contracts.verify.evidence import CheckContext
+from contracts.verify.judge import judge
+from contracts.verify.probe import Probe
+from contracts.verify.rules import load_rules, rule_table
+from mockserver.server import MockServer
+
+REAL_TIME = {"poll": 0.2, "close_poll": 0.05, "settle_timeout": 10.0, "quiet_window": 2.0}
+SETTLE_DEADLINE = 5.5  # as judged(): a pickup interval of the real-time mock plus five seconds
+
+
+def broken_targets() -> list[tuple[str, str]]:
+    """(check, level) of every broken target: BREAKS and RULE_BREAKS."""
+    return [(name, level) for name, level, _ in [*BREAKS.values(), *RULE_BREAKS.values()]]
+
+
+def _shown(outcomes: list[Any]) -> list[tuple[str, str, list[str]]]:
+    return [(o.verdict, o.subject, o.messages[:3]) for o in outcomes]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("rule", sorted(RULE_BREAKS))
+def test_the_broken_rule_fails_its_check_in_real_time(rule: str) -> None:
+    name, level, apply = RULE_BREAKS[rule]
+    with realtime_mock(apply) as server:
+        outcomes = judged(server, name, level, **REAL_TIME)
+    assert "failed" in {o.verdict for o in outcomes}, _shown(outcomes)
+
+
+def test_every_rule_has_a_check_and_a_broken_target() -> None:
+    registry = Registry.collect()
+    broken = {name for name, _ in broken_targets()}
+    unchecked = [row.rule.id for row in rule_table(registry) if not row.checks]
+    unbroken = [row.rule.id for row in rule_table(registry) if row.checks and not broken & set(row.checks)]
+    assert not unchecked, f"rules no registered check names: {unchecked}"
+    assert not unbroken, f"rules without a broken target failing one of their checks: {unbroken}"
+
+
+def test_each_rule_break_names_a_check_of_its_rule_at_the_rule_level() -> None:
+    registry, rules = Registry.collect(), {r.id: r for r in load_rules()}
+    for rule, (name, level, _) in RULE_BREAKS.items():
+        assert rule in rules, f"{rule} is not in rules.yaml"
+        assert rule in registry.get(name).rules, f"{name} does not assert {rule}"
+        assert level == rules[rule].level or registry.get(name).level == "strict", (rule, level)
+
+
+def _probe(server: MockServer, level: str) -> tuple[Any, str]:
+    config = server.config
+    target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
+                    server.partner_id, capabilities=detect(server.url))
+    made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **REAL_TIME)
+    return made.run(), made.client_state
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("level", ["documented", "strict"])
+def test_the_clean_real_time_mock_passes_every_check(level: str) -> None:
+    with realtime_mock() as server:
+        evidence, client_state = _probe(server, level)
+    outcomes = judge(Registry.collect().select([], level), CheckContext(level, VENUE, evidence, SETTLE_DEADLINE,
+                                                                        client_state))
+    wrong = [(o.check, o.verdict, o.subject, o.messages[:2]) for o in outcomes if o.verdict in ("failed", "warning")]
+    assert not wrong
+    named = {name for name, named_level in broken_targets() if level == "strict" or named_level == "documented"}
+    passed = {o.check for o in outcomes if o.verdict == "passed"}
+    assert named - passed == set(), "checks of a broken target that the clean mock does not pass"
