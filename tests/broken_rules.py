@@ -100,14 +100,14 @@ def patched(method: str, wrap: Callable[[MockServer, Any], Any]) -> Break:
 
 # -- lifecycle ------------------------------------------------------------------------------------
 def _issued_relapses(server: MockServer) -> None:
-    """Once an order was answered Issued, getOrder shows it Processing again (as if re-issuing by itself)."""
+    """Once an order was answered Issued, getOrder shows it Draft again (the payment forgotten by itself)."""
     seen: set[str] = set()
 
     def change(method: str, order: Order) -> Order | None:
         if order.get("status") != "Issued":
             return None
         if method == "GET" and order["orderId"] in seen:
-            return {**order, "status": "Processing"}
+            return {**order, "status": "Draft"}
         seen.add(order["orderId"])
         return None
     on_orders(change)(server)
