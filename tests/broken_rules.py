@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from broken_targets import (
     _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
-    _errors_as_text, _short_not_found, _unknown_order_500, _webhook_value_key, _webhook_without_client_state,
+    _errors_as_text, _keys_sorted, _short_not_found, _unknown_order_500, _webhook_value_key, _webhook_without_client_state,
     rewrite_orders, rewrite_responses,
 )
 from mockserver.errors import ApiError
@@ -345,6 +345,7 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "rejections.unknown-order": ("unknown_order_not_found", "documented", _unknown_order_500),
     "rejections.error-body": ("error_body_flat", "documented", _errors_as_text),
     "rejections.error-message": ("error_message_wording", "strict", _short_not_found),
+    "shapes.key-order": ("server_key_order", "strict", _keys_sorted),
     "listing.envelope": ("list_envelope", "documented", on_lists(_odata_list)),
     "listing.paginated": ("list_paginated_envelope", "strict", on_lists(_bare_list)),
     "listing.summaries": ("list_summaries", "documented", on_lists(_rows_with_items)),
