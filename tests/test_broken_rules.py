@@ -3,8 +3,10 @@
 The breaks of test_probe_broken.BREAKS cover the rules of their checks; the
 rest are tests/broken_rules.RULE_BREAKS, one per rule. Each runs on the
 real-time mock (no /_mock/, pickups every half second) with the probe, and
-the named check alone must fail. The clean real-time mock must pass every
-check these tables name, with no failure and no warning at either level.
+the named check alone must fail: RULE_BREAKS here, and the BREAKS that
+test_probe_broken runs only on the warped mock (its REAL_TIME ones it runs
+in real time itself). The clean real-time mock must pass every check these
+tables name, with no failure and no warning at either level.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from broken_rules import RULE_BREAKS
+from broken_rules import RULE_BREAKS, Break
 from realtime_targets import realtime_mock
-from test_probe_broken import BREAKS, VENUE, judged
+from test_probe_broken import BREAKS, REAL_TIME as PROBE_REAL_TIME, VENUE, judged
 from contracts.checks.registry import Registry
 from contracts.target import Address, Target, detect, reach
 from contracts.verify.evidence import CheckContext
@@ -26,6 +28,9 @@ from mockserver.server import MockServer
 
 REAL_TIME = {"poll": 0.2, "close_poll": 0.05, "settle_timeout": 10.0, "quiet_window": 2.0}
 SETTLE_DEADLINE = 5.5  # as judged(): a pickup interval of the real-time mock plus five seconds
+# the checks that count events after the quiet window; the others judge without waiting it
+COUNTING_EVENTS = frozenset({"webhook_once_per_settle", "no_webhook_on_confirm_or_delete", "no_webhook_on_sync"})
+WARPED_ONLY = sorted(set(BREAKS) - set(PROBE_REAL_TIME))
 
 
 def broken_targets() -> list[tuple[str, str]]:
@@ -37,13 +42,24 @@ def _shown(outcomes: list[Any]) -> list[tuple[str, str, list[str]]]:
     return [(o.verdict, o.subject, o.messages[:3]) for o in outcomes]
 
 
+def _fails_in_real_time(name: str, level: str, apply: Break) -> None:
+    timing = REAL_TIME if name in COUNTING_EVENTS else {**REAL_TIME, "quiet_window": 0.0}
+    with realtime_mock(apply) as server:
+        outcomes = judged(server, name, level, **timing)
+    assert "failed" in {o.verdict for o in outcomes}, _shown(outcomes)
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("rule", sorted(RULE_BREAKS))
 def test_the_broken_rule_fails_its_check_in_real_time(rule: str) -> None:
-    name, level, apply = RULE_BREAKS[rule]
-    with realtime_mock(apply) as server:
-        outcomes = judged(server, name, level, **REAL_TIME)
-    assert "failed" in {o.verdict for o in outcomes}, _shown(outcomes)
+    _fails_in_real_time(*RULE_BREAKS[rule])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", WARPED_ONLY)
+def test_a_warped_break_fails_its_check_in_real_time_too(case: str) -> None:
+    """test_probe_broken runs these on the warped mock only; the rules they cover must fail in real time too."""
+    _fails_in_real_time(*BREAKS[case])
 
 
 def test_every_rule_has_a_check_and_a_broken_target() -> None:
