@@ -2,9 +2,9 @@
 
 Each rule has an id, its text, its source (a doc page or a CONTRACT.md line)
 and its level. `rule_table` joins them with the registry (the checks that
-name the rule) and with the broken-target tests that show those checks
-failing (`tests/verify/broken_rules.yaml`, shipped beside the tests only,
-so it is read when present). `otacm verify --list-rules` prints the table.
+name the rule). The broken-target tests that show those checks failing live
+beside the tests (tests/test_broken_rules.py, which also refuses a rule
+without a check or a broken target). `otacm verify --list-rules` prints the table.
 """
 
 from __future__ import annotations
