@@ -251,6 +251,20 @@ def _replace_ignores_identity(server: MockServer, replace: Any) -> Any:
     return broken
 
 
+def _confirm_settled_anything(server: MockServer, confirm: Any) -> Any:
+    """confirmOrder on an Error or Cancelled order answers 200 with the order unchanged (in flight still 400)."""
+    def broken(caller: Any, scope: Any, order_id: str, read_body: Any) -> Any:
+        order = server.backend.get_order(caller, scope, order_id)
+        return order if order.status in ("Error", "Cancelled") else confirm(caller, scope, order_id, read_body)
+    return broken
+
+
+def _received_window_ignored(server: MockServer) -> None:
+    """listOrdersByPartner ignores receivedAtFrom and receivedAtTo (honours the other filters)."""
+    on_queries("GET", "/orders/", "receivedAtFrom")(server)
+    on_queries("GET", "/orders/", "receivedAtTo")(server)
+
+
 # -- refusals -------------------------------------------------------------------------------------
 def _existing(server: MockServer, scope: Any, body: dict[str, Any]) -> Any:
     store = server.backend.store
@@ -304,6 +318,13 @@ def _bare_list(envelope: dict[str, Any]) -> list[Any]:
 def _rows_with_items(envelope: dict[str, Any]) -> dict[str, Any]:
     return {**envelope, "data": [{**row, "items": []} for row in envelope["data"]]}
 
+
+# a part of a rule the probe once could not catch: "rule id: part" → (check, level, break)
+PART_BREAKS: dict[str, tuple[str, str, Break]] = {
+    "calls.confirm-refused: on Error and Cancelled": ("confirm_refused_unless_draft", "documented",
+                                                       patched("confirm_order", _confirm_settled_anything)),
+    "listing.filters: the receivedAt window": ("list_filters_honoured", "documented", _received_window_ignored),
+}
 
 # rule id → (the check asserting it, the level it is judged at, the break)
 RULE_BREAKS: dict[str, tuple[str, str, Break]] = {

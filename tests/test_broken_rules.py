@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from broken_rules import RULE_BREAKS, Break
+from broken_rules import PART_BREAKS, RULE_BREAKS, Break
 from realtime_targets import realtime_mock
 from test_probe_broken import BREAKS, REAL_TIME as PROBE_REAL_TIME, VENUE, judged
 from contracts.checks.registry import Registry
@@ -53,6 +53,12 @@ def _fails_in_real_time(name: str, level: str, apply: Break) -> None:
 @pytest.mark.parametrize("rule", sorted(RULE_BREAKS))
 def test_the_broken_rule_fails_its_check_in_real_time(rule: str) -> None:
     _fails_in_real_time(*RULE_BREAKS[rule])
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("part", sorted(PART_BREAKS))
+def test_a_broken_part_of_a_rule_fails_its_check_in_real_time(part: str) -> None:
+    _fails_in_real_time(*PART_BREAKS[part])
 
 
 @pytest.mark.timeout(60)

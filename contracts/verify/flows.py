@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -112,11 +112,12 @@ class Flow:
 
 # -- flows -----------------------------------------------------------------------------------------------
 def paid(flow: Flow) -> None:
-    """Paid, quantity 2 with names and external references: Issued; confirm is a no-op; delete twice."""
+    """Paid, quantity 2 with names and external references: Issued; confirm is a no-op; delete twice; Cancelled
+    refuses confirm and replace."""
     names, refs = ["Jane Probe", "John Probe"], [f"EXT-{flow.probe.run_id}-1", f"EXT-{flow.probe.run_id}-2"]
     body = flow.individual(True, 2, wallet={"names": names, "externalReferenceNumbers": refs},
                            sellToName="Line Guest", sellToEmail="line@example.com", sellToLanguage="DAN")
-    history = flow.order("paid order (Issued, confirmed again, deleted twice)", body)
+    history = flow.order("paid order (Issued, confirmed again, deleted twice, then confirm and replace refused)", body)
     if not flow.create(history).ok:
         return
     for reference in (body["sellToOrderReference"], body["sellToOrderReference"].upper()):
@@ -127,6 +128,8 @@ def paid(flow: Flow) -> None:
     flow.call(history, "replaceOrder", body=body)
     flow.call(history, "deleteOrder")
     flow.call(history, "deleteOrder")
+    flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
+    flow.call(history, "replaceOrder", body=body)
     flow.call(history, "getOrder")
 
 
@@ -170,10 +173,11 @@ def failing_replace(flow: Flow) -> None:
 
 
 def failing_delete(flow: Flow) -> None:
-    """An Error order: deleteOrder removes it."""
+    """An Error order: confirmOrder is refused; deleteOrder removes it."""
     body = flow.individual(False, visit_time=flow.venue["failing_time"])
-    history = flow.order("failing order (Error, then deleted)", body, expect="Error")
+    history = flow.order("failing order (Error, confirm refused, then deleted)", body, expect="Error")
     if flow.create(history).ok and flow.settle(history) == "Error":
+        flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
         flow.call(history, "deleteOrder")
         flow.call(history, "getOrder")
 
@@ -280,7 +284,12 @@ def invalid_input(flow: Flow) -> None:
 
 
 def listing(probe: Probe, client: Any) -> None:
-    """The list, after the flows: by status, by reference (lower-cased), by a receivedAt window, one per page."""
+    """The list, after the flows: by status, by reference (lower-cased), by receivedAt windows, one per page.
+
+    Besides the window around the run's orders, two windows hold none of them
+    (from a second after the last, to a second before the first): a target
+    that ignores receivedAtFrom or receivedAtTo lists rows outside them.
+    """
     histories = [h for h in probe.evidence.histories if h.order_id and not h.facts.get("other_partner")
                  and not any(o.status == "removed" for o in h.observations)]
     received = sorted(str(e.response.get("receivedAt")) for h in histories for e in h.calls("createOrder")
@@ -290,8 +299,19 @@ def listing(probe: Probe, client: Any) -> None:
         queries.append({"sellToOrderReference": histories[0].request["sellToOrderReference"].lower()})
     if received:
         queries.append({"receivedAtFrom": received[0], "receivedAtTo": received[-1]})
+        queries += [{"receivedAtFrom": shifted(received[-1], 1)}, {"receivedAtTo": shifted(received[0], -1)}]
     for query in queries:
         probe.record(exchange=client.call("listOrdersByPartner", {"partnerId": probe.target.partner_id}, query=query))
+
+
+def shifted(instant: str, seconds: int) -> str:
+    """An ISO 8601 instant moved by whole seconds, as UTC with `Z` (the instant itself when it does not parse)."""
+    try:
+        found = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    except ValueError:
+        return instant
+    found = found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+    return (found + timedelta(seconds=seconds)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 FlowFunction = Callable[[Flow], None]
