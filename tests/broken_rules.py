@@ -314,6 +314,16 @@ def _unknown_partner_adopted(server: MockServer, create: Any) -> Any:
     return broken
 
 
+def _external_references_unchecked(body: Any) -> Any:
+    """wallet.externalReferenceNumbers of the wrong length are dropped instead of refused."""
+    for line in body.get("items") or [] if isinstance(body, dict) else []:
+        wallet = line.get("wallet") if isinstance(line, dict) else None
+        references = wallet.get("externalReferenceNumbers") if isinstance(wallet, dict) else None
+        if isinstance(references, list) and len(references) != line.get("quantity", 1):
+            del wallet["externalReferenceNumbers"]
+    return body
+
+
 def _quantity_at_least_one(body: Any) -> Any:
     for line in body.get("items") or [] if isinstance(body, dict) else []:
         if isinstance(line, dict) and isinstance(line.get("quantity"), int) and line["quantity"] < 1:
@@ -339,6 +349,8 @@ PART_BREAKS: dict[str, tuple[str, str, Break]] = {
     "calls.confirm-refused: on Error and Cancelled": ("confirm_refused_unless_draft", "documented",
                                                        patched("confirm_order", _confirm_settled_anything)),
     "listing.filters: the receivedAt window": ("list_filters_honoured", "documented", _received_window_ignored),
+    "rejections.invalid-input: externalReferenceNumbers of the wrong length": (
+        "invalid_input_refused", "documented", on_requests("POST", _external_references_unchecked)),
     "listing.filters: a comma list of statuses": ("list_filters_honoured", "documented", _status_list_literal),
 }
 

@@ -274,6 +274,7 @@ def invalid_input(flow: Flow) -> None:
              {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
              dict(good, items=[dict(line, visitDate=(flow.probe.today - timedelta(days=2)).isoformat())]),
              dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
+             dict(good, items=[dict(line, quantity=2, wallet={"externalReferenceNumbers": ["EXT-ONLY"]})]),
              dict(good, items=[dict(line, quantity=0)])]
     for case in cases:
         flow.call(None, "createOrder", body=dict(case, sellToOrderReference=flow.reference()))
