@@ -131,8 +131,16 @@ def _failure_swallowed(server: MockServer) -> None:
     backend._fail = swallowed
 
 
-def _paid_settles_draft(method: str, order: Order) -> Order | None:
-    return {**order, "status": "Draft"} if method == "GET" and order.get("status") == "Issued" else None
+def _paid_settles_draft(server: MockServer) -> None:
+    """Background issuance settles every order Draft, paid or not (the webhook says Draft too)."""
+    backend = server.backend
+    settle = backend._settle_minted
+
+    def unpaid(order: Any, trigger: str, at: float) -> None:
+        if trigger != "issuanceCompleted":
+            return settle(order, trigger, at)
+        backend._notify(order, backend._move(order, "Draft", trigger, at))
+    backend._settle_minted = unpaid
 
 
 # -- order documents ------------------------------------------------------------------------------
@@ -359,7 +367,7 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "lifecycle.transitions": ("transition_legality", "documented", _create_answers_scheduled),
     "lifecycle.sticky": ("terminal_sticky", "documented", _issued_relapses),
     "lifecycle.settles": ("settles_within", "documented", _slow_issuance),
-    "lifecycle.paid-issued": ("settles_by_payment", "documented", on_orders(_paid_settles_draft)),
+    "lifecycle.paid-issued": ("settles_by_payment", "documented", _paid_settles_draft),
     "lifecycle.failure-error": ("failed_issuance_errors", "documented", _failure_swallowed),
     "orders.create-201": ("valid_orders_accepted", "strict", _create_answers_200),
     "orders.shell-count": ("wallet_counts", "strict", on_status(IN_FLIGHT, _no_shells)),
