@@ -19,14 +19,15 @@ from urllib.parse import parse_qs
 
 from broken_targets import (
     _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
-    _errors_as_text, _keys_sorted, _short_not_found, _unknown_order_500, _webhook_value_key, _webhook_without_client_state,
-    rewrite_orders, rewrite_responses,
+    _errors_as_text, _keys_sorted, _short_not_found, _unknown_order_500, _webhook_value_key,
+    _webhook_without_client_state, rewrite_orders, rewrite_responses,
 )
 from mockserver.errors import ApiError
 from mockserver.server import MockServer
 
 Break = Callable[[MockServer], None]
 Order = dict[str, Any]
+Headers = dict[str, str]
 OrderChange = Callable[[str, Order], "Order | None"]  # (method, order) → the changed order, None: unchanged
 IN_FLIGHT = ("Submitted", "Scheduled", "Processing")
 
@@ -53,7 +54,7 @@ def wallets_of(order: Order) -> list[dict[str, Any]]:
 
 def on_lists(change: Callable[[dict[str, Any]], Any]) -> Break:
     """Rewrite the body of every listOrdersByPartner answer (the envelope) into `change(envelope)`."""
-    def rewrite(method: str, path: str, code: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def rewrite(method: str, path: str, code: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
         if method != "GET" or "/orders/" not in path or code != 200:
             return code, headers, body
         return code, headers, json.dumps(change(json.loads(body))).encode()
@@ -386,19 +387,23 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "calls.confirm-draft": ("confirm_issues_draft", "documented", patched("confirm_order", _confirm_ignored)),
     "calls.confirm-payment": ("confirm_needs_payment_reference", "documented",
                               patched("confirm_order", _confirm_without_payment)),
-    "calls.confirm-refused": ("confirm_refused_unless_draft", "documented", patched("confirm_order", _confirm_anything)),
+    "calls.confirm-refused": ("confirm_refused_unless_draft", "documented",
+                              patched("confirm_order", _confirm_anything)),
     "calls.delete-in-flight": ("delete_refused_in_flight", "documented", _delete_in_flight_pretends),
     "calls.delete-issued": ("delete_keeps_cancelled_row", "documented", _delete_issued_removes),
     "calls.replace-states": ("replace_refused_unless_draft_or_error", "documented",
                              patched("replace_order", _replace_anything)),
-    "calls.replace-identity": ("replace_keeps_identity", "documented", patched("replace_order", _replace_ignores_identity)),
+    "calls.replace-identity": ("replace_keeps_identity", "documented",
+                               patched("replace_order", _replace_ignores_identity)),
     "calls.replace-received-at": ("replace_resubmits", "strict", on_orders(_replace_renews_received_at)),
     "rejections.duplicate": ("duplicate_reference_refused", "documented",
                              patched("create_order", _duplicates_answer_existing(exact_only=False))),
     "rejections.duplicate-case": ("duplicate_reference_refused", "strict",
                                   patched("create_order", _duplicates_answer_existing(exact_only=True))),
-    "rejections.unknown-partner": ("unknown_partner_refused", "documented", patched("create_order", _unknown_partner_adopted)),
-    "rejections.invalid-input": ("invalid_input_refused", "documented", on_requests("POST", _quantity_at_least_one)),
+    "rejections.unknown-partner": ("unknown_partner_refused", "documented",
+                                   patched("create_order", _unknown_partner_adopted)),
+    "rejections.invalid-input": ("invalid_input_refused", "documented",
+                                 on_requests("POST", _quantity_at_least_one)),
     "rejections.unknown-order": ("unknown_order_not_found", "documented", _unknown_order_500),
     "rejections.error-body": ("error_body_flat", "documented", _errors_as_text),
     "rejections.error-message": ("error_message_wording", "strict", _short_not_found),

@@ -29,7 +29,8 @@ def test_an_order_in_one_of_the_statuses_of_a_comma_list_left_out_fails() -> Non
 
 
 def test_the_order_listed_passes() -> None:
-    assert verdicts(run(history(created(), ISSUED_GET()), exchanges=(listed([row()], {"status": "Issued"}),))) == {"passed"}
+    listing = listed([row()], {"status": "Issued"})
+    assert verdicts(run(history(created(), ISSUED_GET()), exchanges=(listing,))) == {"passed"}
 
 
 def test_an_order_in_flight_at_the_call_may_be_left_out() -> None:

@@ -140,7 +140,8 @@ def status_at(history: Any, at: float) -> str | None:
     return seen[-1] if seen and seen[-1] in STABLE else None
 
 
-def _missing_in_status(exchange: "Exchange", evidence: "Evidence", wanted: set[str], found: list[dict[str, Any]]) -> list[str]:
+def _missing_in_status(exchange: "Exchange", evidence: "Evidence", wanted: set[str],
+                       found: list[dict[str, Any]]) -> list[str]:
     """The partner's orders known to be in a wanted status at the call that its (last) page does not list."""
     if isinstance(exchange.response, dict) and exchange.response.get("morePages"):
         return []  # a page of several: the order may be on another one
