@@ -23,10 +23,10 @@ def print_rules(out: TextIO) -> int:
     for row in rows:
         table.add_row(row.rule.id, row.rule.source, row.rule.level, ", ".join(row.checks) or "(none)", row.rule.text)
     _console(out).print(table)
-    print(f"{len(rows)} rules; broken-target tests (in the repository): tests/test_broken_rules.py runs, for each "
-          "rule, a real-time mock with that rule broken (its own table, or test_probe_broken.BREAKS for the rules of "
-          "a check it breaks) and asserts the rule's check fails; its coverage test fails when a rule has no check "
-          "or no broken target", file=out)
+    print(f"{len(rows)} rules; broken-target tests (in the repository): tests/verify/test_broken_rules.py runs, "
+          "for each rule, a real-time mock with that rule broken (its own table, or test_probe_broken.BREAKS for the "
+          "rules of a check it breaks) and asserts the rule's check fails; its coverage test fails when a rule has "
+          "no check or no broken target", file=out)
     return 0
 
 

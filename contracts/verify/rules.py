@@ -3,7 +3,7 @@
 Each rule has an id, its text, its source (a doc page or a CONTRACT.md line)
 and its level. `rule_table` joins them with the registry (the checks that
 name the rule). The broken-target tests that show those checks failing live
-beside the tests (tests/test_broken_rules.py, which also refuses a rule
+beside the tests (tests/verify/test_broken_rules.py, which also refuses a rule
 without a check or a broken target). `otacm verify --list-rules` prints the table.
 """
 

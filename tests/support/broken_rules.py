@@ -4,7 +4,7 @@
 judged at, the break). A break switches that one rule off on one
 `MockServer`: a WSGI middleware rewriting what it answers (or what it is
 asked), a patch of that instance's backend, or a wrapped webhook sender.
-Nothing is patched globally. tests/test_broken_rules.py runs each on the
+Nothing is patched globally. tests/verify/test_broken_rules.py runs each on the
 real-time mock and the probe, and asserts the named check fails.
 """
 
