@@ -15,7 +15,6 @@ import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qs
 
 from broken_targets import (
     _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
@@ -275,20 +274,6 @@ def _received_window_ignored(server: MockServer) -> None:
     on_queries("GET", "/orders/", "receivedAtTo")(server)
 
 
-def _status_list_literal(server: MockServer) -> None:
-    """listOrdersByPartner takes a comma list of statuses as one status: `status=Draft,Error` lists nothing."""
-    inner = server.app.wsgi_app
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        status = parse_qs(environ.get("QUERY_STRING", "")).get("status", [""])[0]
-        if "/orders/" not in environ.get("PATH_INFO", "") or "," not in status:
-            return inner(environ, start_response)
-        body = json.dumps({"morePages": False, "nextPageKey": "", "nextPageURL": "", "data": []}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
-    server.app.wsgi_app = app
-
-
 # -- refusals -------------------------------------------------------------------------------------
 def _existing(server: MockServer, scope: Any, body: dict[str, Any]) -> Any:
     store = server.backend.store
@@ -360,7 +345,6 @@ PART_BREAKS: dict[str, tuple[str, str, Break]] = {
     "listing.filters: the receivedAt window": ("list_filters_honoured", "documented", _received_window_ignored),
     "rejections.invalid-input: externalReferenceNumbers of the wrong length": (
         "invalid_input_refused", "documented", on_requests("POST", _external_references_unchecked)),
-    "listing.filters: a comma list of statuses": ("list_filters_honoured", "documented", _status_list_literal),
 }
 
 # rule id → (the check asserting it, the level it is judged at, the break)
