@@ -1,39 +1,22 @@
 """Deliberately broken targets for `otacm verify`'s tests.
 
-Each `BrokenRule` is the mock with one documented rule switched off: a WSGI
-middleware that rewrites what one instance answers, a patch of one
-instance's backend, a wrapped webhook sender, or a config change. Nothing is
-patched globally, so every break lives and dies with its `MockServer`.
-
-`broken_mock(rule)` starts the broken mock (frozen clock, as `otacm verify`
-finds it: with `/_mock/` clock control, so lifecycle waits are warped).
+Each break switches one documented rule off on one mock instance: a WSGI
+middleware that rewrites what it answers, a patch of its backend, or a
+wrapped webhook sender. Nothing is patched globally, so every break lives and
+dies with its `MockServer`. The tables that pair breaks with checks are in
+test_verify_broken.py, test_probe_broken.py and broken_rules.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import contextlib
 import json
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from mockserver.errors import ApiError
 from mockserver.models import StatusChange
-from mockserver.server import MockServer, frozen_config
-
-
-@dataclass(frozen=True)
-class BrokenRule:
-    name: str
-    rule: str  # the documented rule, in CONTRACT.md's words
-    family: str  # responses | lifecycle | webhooks
-    check: str  # the check that must name it
-    args: tuple[str, ...]  # `otacm verify` options that select just enough to see it
-    apply: Callable[[MockServer], None] = field(repr=False, compare=False, default=lambda server: None)
-    config: dict[str, Any] = field(default_factory=dict, compare=False)
-    strict_only: bool = False
+from mockserver.server import MockServer
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -144,18 +127,6 @@ def _drop_received_at(server: MockServer) -> None:
     rewrite_orders(server, lambda method, path, code, order: {k: v for k, v in order.items() if k != "receivedAt"})
 
 
-def _lenient_page_size(server: MockServer) -> None:
-    """pageSize out of 1..20000 (or not a number) is answered 200 instead of 400."""
-
-    def rewrite(method, path, code, headers, body):  # noqa: ANN001, ANN202
-        if method == "GET" and "/channelManager/orders/" in path and code == 400 and b"pageSize" in body:
-            return 200, headers, json.dumps({"morePages": False, "nextPageKey": "", "nextPageURL": "",
-                                             "data": []}).encode()
-        return code, headers, body
-
-    rewrite_responses(server, rewrite)
-
-
 def _created_order_not_found(server: MockServer) -> None:
     backend = server.backend
 
@@ -186,20 +157,6 @@ def _long_buy_from_reference(server: MockServer) -> None:
         if reference.startswith("CM-") and len(reference) == 20:
             order["buyFromOrderReference"] = "CM-20" + reference[3:]  # the docs' 22 characters
         return order
-
-    rewrite_orders(server, change)
-
-
-def _issued_not_sticky(server: MockServer) -> None:
-    """An Issued order shows Processing again on the second look (as if re-issued by itself)."""
-    looks: dict[str, int] = {}
-
-    def change(method, path, code, order):  # noqa: ANN001, ANN202
-        if method == "GET" and order.get("status") == "Issued":
-            looks[order["orderId"]] = looks.get(order["orderId"], 0) + 1
-            if looks[order["orderId"]] >= 2:
-                return {**order, "status": "Processing"}
-        return None
 
     rewrite_orders(server, change)
 
@@ -248,18 +205,6 @@ def _webhook_says_issued(server: MockServer) -> None:
     wrap_sender(server, change)
 
 
-def _webhook_twice(server: MockServer) -> None:
-    wrap_sender(server, lambda body: [body, body])
-
-
-def _webhook_not_on_error(server: MockServer) -> None:
-    def change(body: dict[str, Any]) -> list[dict[str, Any]]:
-        body["values"] = [e for e in body["values"] if e["payload"]["status"] != "Error"]
-        return [body] if body["values"] else []
-
-    wrap_sender(server, change)
-
-
 def _webhook_before_settled(server: MockServer) -> None:
     """The event announces the outcome as processing starts; processing then takes 600 s."""
     backend, dispatcher = server.backend, server.webhooks.dispatcher
@@ -288,81 +233,3 @@ def _delete_in_flight_pretends(server: MockServer) -> None:
         return delete(caller, scope, order_id)
 
     backend.delete_order = pretend
-
-
-RESPONSES = ("--checks", "{check}", "--no-scenarios", "--no-webhooks", "--max-examples", "3", "--seed", "7")
-LIFECYCLE = ("--checks", "lifecycle", "--no-scenarios", "--no-webhooks")
-WEBHOOKS = ("--checks", "webhooks", "--no-scenarios")
-
-RULES: tuple[BrokenRule, ...] = (
-    BrokenRule("create-answers-200", "createOrder accepted → 201 (CONTRACT.md status table)", "responses",
-               "status_code_conformance", (*RESPONSES, "--phases", "examples", "--operations", "createOrder"),
-               _create_answers_200),
-    BrokenRule("errors-as-text", "errors are the flat JSON body {code, message} (CONTRACT.md)", "responses",
-               "content_type_conformance", (*RESPONSES, "--phases", "examples", "--operations", "getOrder"),
-               _errors_as_text),
-    BrokenRule("no-auth", "a missing or unknown API key is 401 (CONTRACT.md)", "responses", "ignored_auth",
-               (*RESPONSES, "--phases", "examples", "--operations", "listOrdersByPartner"), _no_auth),
-    BrokenRule("unknown-order-500", "an unknown orderId is 404 resource_not_found (CONTRACT.md)", "responses",
-               "not_a_server_error", (*RESPONSES, "--phases", "examples", "--operations", "getOrder"),
-               _unknown_order_500),
-    BrokenRule("order-without-receivedAt", "every order carries receivedAt (OrderHeader, docs/002)", "responses",
-               "response_schema_conformance", (*RESPONSES, "--phases", "examples", "--operations", "createOrder"),
-               _drop_received_at),
-    BrokenRule("lenient-pageSize", "pageSize must be 1..20000 (docs/002, spec)", "responses",
-               "negative_data_rejection", (*RESPONSES, "--phases", "coverage", "--operations", "listOrdersByPartner"),
-               _lenient_page_size),
-    BrokenRule("created-order-not-found", "getOrder finds the order createOrder just made (docs/002)", "responses",
-               "ensure_resource_availability",
-               (*RESPONSES, "--phases", "stateful", "--operations", "createOrder,getOrder"),
-               _created_order_not_found),
-    BrokenRule("keys-sorted", "order keys in the server's order (CONTRACT.md, strict)", "responses",
-               "strict_key_order",
-               (*RESPONSES, "--strictness", "strict", "--phases", "examples", "--operations", "createOrder"),
-               _keys_sorted, strict_only=True),
-    BrokenRule("short-not-found", "404 message \"Order '<id>' not found Not Found\" (CONTRACT.md, strict)",
-               "responses", "strict_error_message",
-               (*RESPONSES, "--strictness", "strict", "--phases", "examples", "--operations", "getOrder"),
-               _short_not_found, strict_only=True),
-    BrokenRule("long-buyFromOrderReference", "buyFromOrderReference is CM-<yyMMddHHmmss>-<4 hex> (CONTRACT.md, strict)",
-               "responses", "strict_response_schema",
-               (*RESPONSES, "--strictness", "strict", "--phases", "examples", "--operations", "createOrder"),
-               _long_buy_from_reference, strict_only=True),
-    BrokenRule("issued-not-sticky", "Issued never changes without a call (docs/000 lifecycle)", "lifecycle",
-               "terminal_sticky", LIFECYCLE, _issued_not_sticky),
-    BrokenRule("create-answers-scheduled", "createOrder answers Submitted (docs/000 lifecycle)", "lifecycle",
-               "transition_legality", LIFECYCLE, _create_answers_scheduled),
-    BrokenRule("delete-issued-removes", "deleting an Issued order keeps it as Cancelled (docs/000)", "lifecycle",
-               "transition_legality", LIFECYCLE, _delete_issued_removes),
-    BrokenRule("slow-settle", "an order settles a few seconds after pickup (docs/000, 001)", "lifecycle",
-               "settles_within", LIFECYCLE, config={"processing_seconds": 600.0}),
-    BrokenRule("delete-in-flight-pretends", "a deleted order is gone or Cancelled; in flight it is a 400 (docs/000)",
-               "responses", "use_after_free",
-               (*RESPONSES, "--phases", "stateful", "--max-examples", "10"), _delete_in_flight_pretends),
-    BrokenRule("webhook-value-key", "the webhook envelope is {\"values\": [...]} (docs/004)", "webhooks",
-               "webhook_conformance", WEBHOOKS, _webhook_value_key),
-    BrokenRule("webhook-without-clientState", "each event mirrors the subscription's clientState (docs/004)",
-               "webhooks", "webhook_conformance", WEBHOOKS, _webhook_without_client_state),
-    BrokenRule("webhook-says-issued", "payload.status is the settled status (docs/004)", "webhooks",
-               "webhook_matches_status", WEBHOOKS, _webhook_says_issued),
-    BrokenRule("webhook-twice", "one event per settle (docs/001, 004)", "webhooks", "webhook_once_per_settle",
-               WEBHOOKS, _webhook_twice),
-    BrokenRule("webhook-not-on-error", "the webhook fires on Error settles too (docs/001, 004)", "webhooks",
-               "webhook_once_per_settle", WEBHOOKS, _webhook_not_on_error),
-    BrokenRule("webhook-before-settled", "the event fires once the order has settled (docs/001, 004)", "webhooks",
-               "webhook_after_terminal", WEBHOOKS, _webhook_before_settled, config={"processing_seconds": 600.0}),
-)
-
-
-@contextlib.contextmanager
-def broken_mock(rule: BrokenRule) -> Iterator[MockServer]:
-    server = MockServer(frozen_config(clock_start=float(int(time.time())), **rule.config))
-    rule.apply(server)
-    with server:
-        yield server
-
-
-def verify_args(rule: BrokenRule, server: MockServer) -> list[str]:
-    args = [a.replace("{check}", rule.check) for a in rule.args]
-    return ["verify", "--base-url", server.url, "--api-key", server.api_key, "--partner-id", server.partner_id,
-            "--quiet", *args]
