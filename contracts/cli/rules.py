@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from contracts.checks.registry import Registry
@@ -12,16 +13,20 @@ from contracts.verify.rules import rule_table
 
 
 def _console(out: TextIO) -> Console:
-    return Console(file=out, width=160, no_color=True, highlight=False, soft_wrap=False)
+    return Console(file=out, width=220, no_color=True, highlight=False, soft_wrap=False)
 
 
 def print_rules(out: TextIO) -> int:
     """Every rule: id, source, level, the checks asserting it and the broken-target test showing them fail."""
     registry = Registry.collect()
-    table = Table("rule", "source", "level", "checks", "rule text", title="documented rules and their checks")
+    table = Table(title="documented rules, their checks, and the test showing those checks fail on a broken target")
+    for column in ("rule", "source", "level", "checks", "broken-target test", "rule text"):
+        table.add_column(column, overflow="fold")
     rows = rule_table(registry)
     for row in rows:
-        table.add_row(row.rule.id, row.rule.source, row.rule.level, ", ".join(row.checks) or "(none)", row.rule.text)
+        cells = (row.rule.id, row.rule.source, row.rule.level, ", ".join(row.checks) or "(none)",
+                 row.rule.test.replace("::", " ") or "(none)", row.rule.text)
+        table.add_row(*(escape(cell) for cell in cells))  # a test id's [case] is not rich markup
     _console(out).print(table)
     print(f"{len(rows)} rules; broken-target tests (in the repository): tests/verify/test_broken_rules.py runs, "
           "for each rule, a real-time mock with that rule broken (its own table, or test_probe_broken.BREAKS for the "

@@ -26,6 +26,7 @@ class Rule:
     text: str
     source: str
     level: str  # documented | strict
+    test: str = ""  # the pytest id of the broken-target test that shows its checks failing
 
 
 def _document() -> dict[str, Any]:
@@ -33,8 +34,8 @@ def _document() -> dict[str, Any]:
 
 
 def load_rules() -> list[Rule]:
-    return [Rule(str(r["id"]), str(r["text"]), str(r["source"]), str(r.get("level", "documented")))
-            for r in _document().get("rules", [])]
+    return [Rule(str(r["id"]), str(r["text"]), str(r["source"]), str(r.get("level", "documented")),
+                 str(r.get("test", ""))) for r in _document().get("rules", [])]
 
 
 def load_divergences() -> list[dict[str, Any]]:

@@ -77,6 +77,26 @@ def test_every_rule_has_a_check_and_a_broken_target() -> None:
     assert not unbroken, f"rules without a broken target failing one of their checks: {unbroken}"
 
 
+def _broken_target_tests() -> dict[str, str]:
+    """Every real-time broken-target test id this suite runs, with the check it makes fail."""
+    here, probe = "tests/verify/test_broken_rules.py", "tests/verify/test_probe_broken.py"
+    ids = {f"{here}::test_the_broken_rule_fails_its_check_in_real_time[{rule}]": RULE_BREAKS[rule][0]
+           for rule in RULE_BREAKS}
+    ids |= {f"{here}::test_a_warped_break_fails_its_check_in_real_time_too[{case}]": BREAKS[case][0]
+            for case in WARPED_ONLY}
+    ids |= {f"{probe}::test_the_break_fails_its_check_in_real_time[{case}]": BREAKS[case][0]
+            for case in PROBE_REAL_TIME}
+    return ids
+
+
+def test_the_rule_list_names_a_real_broken_target_test_of_each_rule() -> None:
+    """`otacm verify --list-rules` prints each rule's test (rules.yaml `test:`): it runs, and breaks a check of the rule."""
+    tests, registry = _broken_target_tests(), Registry.collect()
+    wrong = [(row.rule.id, row.rule.test) for row in rule_table(registry)
+             if row.rule.test not in tests or tests[row.rule.test] not in row.checks]
+    assert not wrong, f"rules.yaml names no broken-target test (or one of another rule's check) for: {wrong}"
+
+
 def test_each_rule_break_names_a_check_of_its_rule_at_the_rule_level() -> None:
     registry, rules = Registry.collect(), {r.id: r for r in load_rules()}
     parts = [(part.split(":")[0], entry) for part, entry in PART_BREAKS.items()]
