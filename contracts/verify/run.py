@@ -22,7 +22,7 @@ from contracts.checks.lifecycle import Observation, terminal_sticky, transition_
 from contracts.checks.registry import Registry
 from contracts.lifecycle import load_lifecycle
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target, reach
-from contracts.verify.coverage import coverage_rows, edges_seen
+from contracts.verify.coverage import coverage_rows
 from contracts.verify.evidence import CheckContext, Evidence
 from contracts.verify.judge import judge
 from contracts.verify.options import RESPONSES, SCENARIOS, STRICTNESS_LEVELS, VerifyOptions
@@ -244,5 +244,3 @@ def _fuzz_notes(fuzz: FuzzResult, options: VerifyOptions) -> list[str]:
         notes.append(f"Schemathesis stopped at --max-time {options.max_time:g} s; later phases did not all run")
     return notes
 
-
-__all__ = ["verify", "selection", "VerifyOptions", "edges_seen"]

@@ -41,10 +41,9 @@ def run_library(target: Target, options: VerifyOptions, say: Callable[[str], Non
     family = ScenarioFamily()
     settled = load_lifecycle().settled
     for result in run.results:
-        verdict = {"passed": "passed", "failed": "failed", "skipped": "skipped"}[result.outcome]
         messages = [f.render().strip() for f in result.failures[:5]] if result.failures else \
             ([result.reason] if result.reason else [])
-        family.outcomes.append(Outcome(SCENARIOS, SCENARIO_CHECK, result.scenario.name, verdict, messages,
+        family.outcomes.append(Outcome(SCENARIOS, SCENARIO_CHECK, result.scenario.name, result.outcome, messages,
                                        [f"{result.scenario.source}: {result.scenario.title}"]))
         for timeline in result.timelines.values():
             sync = any(o.via in ("createOrder", "replaceOrder") and o.status in settled for o in timeline)
