@@ -118,7 +118,7 @@ def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
     unknown = sorted(statuses - set(known_statuses))
     if unknown:
         raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
-    page_size = _page_size(params.get("pageSize", ""))
+    page_size = _page_size(params.get("pageSize"))
     page_key = params.get("pageKey", "")
     if page_key and not page_key.isdigit():
         raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
@@ -132,9 +132,12 @@ def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
     )
 
 
-def _page_size(value: str) -> int:
-    """CONTRACT.md: default and maximum 20000; a value below 1 or above it is taken as 20000, never rejected."""
-    if value in ("",):
+def _page_size(value: str | None) -> int:
+    """CONTRACT.md: default and maximum 20000; a value below 1 or above it is taken as 20000, never rejected.
+
+    Only an absent pageSize is the default: an empty or non-numeric one is refused (CONTRACT.md is silent).
+    """
+    if value is None:
         return MAX_PAGE_SIZE
     try:
         size = int(value)

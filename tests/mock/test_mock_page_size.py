@@ -14,7 +14,8 @@ def test_an_out_of_range_page_size_is_taken_as_20000(api: Api, size: str) -> Non
     assert answer.json()["morePages"] is False
 
 
-def test_a_page_size_that_is_not_a_number_is_a_400(api: Api) -> None:
-    answer = api.list(api.mock.partner_id, pageSize="ten")
+@pytest.mark.parametrize("size", ["ten", ""])
+def test_a_page_size_that_is_not_a_number_is_a_400(api: Api, size: str) -> None:
+    answer = api.list(api.mock.partner_id, pageSize=size)
     assert answer.status_code == 400
     assert answer.json()["code"] == "generic_error"
