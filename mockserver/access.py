@@ -34,7 +34,8 @@ def token_for(host: str, configured: str | None) -> str | None:
     """The token in force: the configured one, else a fresh one off loopback, else None (open)."""
     if configured:
         return configured
-    return None if is_loopback(host) else secrets.token_urlsafe(24)
+    # hex, not urlsafe: a token starting with "-" would be read as an option by `otacm clock --token ...`
+    return None if is_loopback(host) else secrets.token_hex(24)
 
 
 def _matches(sent: str | None, token: str) -> bool:

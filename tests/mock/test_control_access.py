@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Iterator
 
 import pytest
@@ -101,6 +103,16 @@ def test_cli_generates_a_token_off_loopback_and_takes_one_given() -> None:
     assert generated and len(generated) >= 24
     given = mock_config(build_parser().parse_args(["mock", "--host", "0.0.0.0", "--control-token", "abc"]))
     assert given.control_token == "abc"
+
+
+def test_generated_tokens_can_be_typed_after_token() -> None:
+    """The banner prints `--token <token>`; a token starting with "-" would be taken for an option."""
+    from mockserver.access import token_for
+
+    tokens = {token_for("0.0.0.0", None) for _ in range(300)}
+    assert all(t and re.fullmatch(r"[0-9a-f]{48}", t) for t in tokens)
+    parsed = build_parser().parse_args(["clock", "--url", "http://x", "--token", sorted(tokens)[0], "show"])
+    assert parsed.token == sorted(tokens)[0]
 
 
 def test_otacm_clock_sends_the_token(shared: MockServer, capsys) -> None:
