@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.apps import bench_app
 from bench.run import Zygote, loadgen, log, request
+from mockserver.cli import GRANIAN_THREADS
 
 PAGE_REFRESH_SECONDS = 2.0  # the page's data-refresh-ms (mockserver/templates/dashboard.html)
 FIRST_PAGES = {"first page": "/_mock/ui", "?status=Draft": "/_mock/ui?status=Draft",
@@ -100,7 +101,7 @@ def throughput_with_page(orders: int, workdir: Path, seconds: float, connections
     without: list[float] = []
     zygote = Zygote(orders, workdir)
     try:
-        server = zygote.serve("granian", 2)  # what `otacm mock` runs
+        server = zygote.serve("granian", GRANIAN_THREADS)  # what `otacm mock` runs
         try:
             server.wait_ready()
             for _ in range(rounds):
@@ -135,7 +136,7 @@ def bench_dashboard_section(orders: int, workdir: Path, seconds: float, connecti
         f"{cost / (PAGE_REFRESH_SECONDS * 1000) * 100:.2f} % of one core at the page's {PAGE_REFRESH_SECONDS:g} s period")
     result = figures["dashboard_throughput"] = throughput_with_page(orders, workdir, seconds, connections)
     samples = " / ".join(f"{x:.0f}" for x in result["without_rps"])
-    log(f"  getOrder on granian@2 without the page: {samples} req/s")
+    log(f"  getOrder on granian@{GRANIAN_THREADS} without the page: {samples} req/s")
     for period, run in result["with_page"].items():
         ratios = " / ".join(f"{x:.2f}" for x in run["ratios"])
         log(f"  with the page open, refreshing every {period} s ({run['refreshes']} refreshes): "

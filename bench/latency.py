@@ -7,8 +7,8 @@ and against the anchors, in one run, on one load generator (bench/wrk.py).
 - createOrder and listOrdersByPartner (a page of 100) at 16 connections.
 - getOrder's URL at 16 connections on Prism and on a warmed WireMock.
 
-The otacm server is `otacm mock`'s stack: granian, one process, 2 blocking
-threads, the ticker running, forked from the zygote's filled store.
+The otacm server is `otacm mock`'s stack: granian, one process, its blocking
+threads (GRANIAN_THREADS), the ticker running, forked from the zygote's filled store.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from bench import anchors
 from bench.wrk import generator, measure
+from mockserver.cli import GRANIAN_THREADS
 
 CONNECTIONS = [1, 4, 16, 64]
 HEADLINE_CONNECTIONS = 16
@@ -33,7 +34,7 @@ def bench_latency(zygote: Any, workdir: Path, seconds: float, with_anchors: bool
     """Every figure of the section, printed as it comes and returned."""
     log(f"\n1. otacm mock against its stack's limit and the anchors: {len(zygote.info['ids']):,} orders in the store "
         f"(load generator: {generator()}; {seconds:g} s per measurement)")
-    server = zygote.serve("granian", 2)
+    server = zygote.serve("granian", GRANIAN_THREADS)
     figures: dict[str, Any] = {"generator": generator(), "get": {}, "limit": {}}
     try:
         server.wait_ready()
@@ -119,7 +120,7 @@ def _problems(run: dict[str, Any]) -> str:
 def print_side_by_side(figures: dict[str, Any]) -> None:
     c = HEADLINE_CONNECTIONS
     otacm = figures["get"][c]
-    rows = [("otacm mock (granian, 2 threads)", otacm), ("limit: bare Flask, same server", figures["limit"][c])]
+    rows = [(f"otacm mock (granian, {GRANIAN_THREADS} thread)", otacm), ("limit: bare Flask, same server", figures["limit"][c])]
     skipped = []
     for key, run in figures.get("anchors", {}).items():
         if "skipped" in run:

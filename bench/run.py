@@ -43,6 +43,7 @@ from typing import Any, Optional
 
 from bench.latency import bench_latency
 from bench.wrk import measure
+from mockserver.cli import GRANIAN_THREADS
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -56,9 +57,9 @@ SCENARIOS = [
     ("list-issued", "  ?status=Issued"),
 ]
 HEADLINE = ["get", "create", "list"]
-# name@threads; granian@2 is what `otacm mock` runs (mockserver/cli.py), werkzeug what
+# name@threads; granian@GRANIAN_THREADS is what `otacm mock` runs (mockserver/cli.py), werkzeug what
 # the in-process MockServer (pytest fixture, embedded mock) runs.
-CANDIDATES = ["granian@2", "waitress@8"]  # add gunicorn@2,werkzeug with --servers
+CANDIDATES = [f"granian@{GRANIAN_THREADS}", "waitress@8"]  # add gunicorn@2,werkzeug with --servers
 REAL_TIME_LIFECYCLE = 64.0  # s: pickup on the 60 s cadence + 1 s + 3 s (defaults.yaml)
 
 
@@ -399,7 +400,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = parser.parse_args(argv)
     if args.quick:
-        args.servers, args.orders, args.seconds, args.memory, args.warp_orders = "granian@2,gunicorn@2", 10_000, 1, "10000", 2000
+        args.servers, args.orders, args.seconds, args.memory, args.warp_orders = f"granian@{GRANIAN_THREADS},gunicorn@2", 10_000, 1, "10000", 2000
 
     began = time.monotonic()
     figures: dict[str, Any] = {}

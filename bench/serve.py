@@ -62,9 +62,7 @@ def serve_gunicorn(app: Any, port: int, threads: int, workers: int = 1) -> None:
 
 
 def serve_granian(app: Any, port: int, threads: int) -> None:
-    from granian.constants import Interfaces
-    from granian.server import Server
-
+    from mockserver.cli import granian_server
     from mockserver.server import for_granian
 
     def load() -> Any:
@@ -72,8 +70,7 @@ def serve_granian(app: Any, port: int, threads: int) -> None:
         with_ticker(app)
         return for_granian(app)
 
-    server = Server("bench", address="127.0.0.1", port=port, interface=Interfaces.WSGI, workers=1,
-                    blocking_threads=threads, log_level="warning")
+    server = granian_server("127.0.0.1", port, threads)  # as `otacm mock` builds it
     server.serve(target_loader=load, wrap_loader=False)
 
 

@@ -20,12 +20,13 @@ from mockserver.clock import parse_duration, parse_instant
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-# python -m bench, 100,000 orders, same run: granian with 1/2/4/8 blocking
-# threads served getOrder at 4202/4163/3729/2676 req/s and createOrder at
-# 1783/1358/1133/1094 (the GIL: the backend is one lock anyway). 2 rather
-# than 1 so a long request (advance with waitForWebhooks, whose receiver may
-# call getOrder back) never stalls the server.
-GRANIAN_THREADS = 2
+# One blocking thread: with two, CPython's GIL starves whichever thread waits
+# for it while the other releases and retakes it between requests (the
+# waiter's timer restarts at every release), and requests wait 0.1–1 s at 4
+# connections and more (README, "The getOrder tail"). `--threads 2` keeps a
+# thread free while a request blocks (an advance with `waitForWebhooks` whose
+# receiver calls the mock back), at the cost of that tail under load.
+GRANIAN_THREADS = 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,8 +73,9 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
                         help="WSGI server, always one process (the store is in memory): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
-    parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 2, waitress 8; with granian "
-                        "fewer threads contend less for the GIL, and 2 leave one free while a request waits)")
+    parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 1, waitress 8). With granian "
+                        "a second thread makes requests wait up to a second under load (the GIL); use 2 only if a "
+                        "webhook receiver calls the mock back while a request waits for webhooks")
     parser.add_argument("--validate-responses", action="store_true",
                         help="check every response against the spec and answer 500 on a mismatch (for mock development)")
     parser.set_defaults(handler=run_mock)
@@ -161,18 +163,24 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
     """One granian worker process with `--threads` blocking threads (more
     processes would each hold their own store). Granian handles SIGINT and
     SIGTERM itself; the banner is printed once the worker accepts."""
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-    from granian.server import Server
-
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
-    server = Server("otacm-mock", address=args.host, port=port, interface=Interfaces.WSGI, workers=1,
-                    blocking_threads=args.threads or GRANIAN_THREADS, log_level=LogLevels.error)
+    server = granian_server(args.host, port, args.threads)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port),
                                                daemon=True).start())
     server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
     return 0
+
+
+def granian_server(host: str, port: int, threads: int | None = None) -> Any:
+    """The granian server `otacm mock` runs (the bench too): one worker
+    process, `threads` blocking threads (GRANIAN_THREADS unless given)."""
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    return Server("otacm-mock", address=host, port=port, interface=Interfaces.WSGI, workers=1,
+                  blocking_threads=threads or GRANIAN_THREADS, log_level=LogLevels.error)
 
 
 def _granian_app(config: MockConfig) -> Any:

@@ -33,3 +33,13 @@ def test_for_granian_sets_a_short_switch_interval_and_keeps_answers() -> None:
         assert served({}, lambda status, headers: None) == [b"{}"]
     finally:
         sys.setswitchinterval(before)
+
+
+def test_otacm_mock_serves_on_one_granian_thread_unless_told() -> None:
+    """Two blocking threads starve each other of the GIL under load (README,
+    "The getOrder tail"); `--threads` still chooses."""
+    from mockserver.cli import granian_server
+
+    assert granian_server("127.0.0.1", 0).blocking_threads == 1
+    assert granian_server("127.0.0.1", 0).workers == 1  # one store
+    assert granian_server("127.0.0.1", 0, threads=2).blocking_threads == 2
