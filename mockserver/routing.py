@@ -3,20 +3,23 @@
 `urls.py` wires each operation to its handler; this module only matches.
 Flask's router is case-sensitive and decodes `%2F` before matching, while the
 server matches literal segments case-insensitively and the company segment
-arrives URL-encoded in three ways. So the API blueprint has one catch-all
-rule and this table matches the raw path against the spec's templates, in
-the server's order (CONTRACT.md).
+arrives URL-encoded in three ways. So the API is not a Flask route: every
+API request reaches `urls.dispatch`, and this table matches the raw path
+against the spec's templates, in the server's order (CONTRACT.md).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from types import MappingProxyType
+from typing import Mapping, Optional
 from urllib.parse import unquote, unquote_plus
 
 from contracts.spec import Operation, Spec
 
+# The path parameters that name the scope, the same on every request of a client.
+SCOPE_PARAMS = frozenset({"tenant", "environment", "company"})
 # The server tries its routes in this order; operations not listed (webhook
 # subscriptions) follow in spec order.
 ROUTE_ORDER = ("listOrdersByPartner", "getOrder", "confirmOrder", "createOrder", "replaceOrder", "deleteOrder")
@@ -31,7 +34,7 @@ class Route:
 @dataclass(frozen=True)
 class Match:
     operation: Operation
-    params: dict[str, str]
+    params: Mapping[str, str]  # read-only: one Match answers every request for its path
 
 
 class UrlTable:
@@ -43,6 +46,7 @@ class UrlTable:
             key=lambda op: ROUTE_ORDER.index(op.operation_id) if op.operation_id in ROUTE_ORDER else len(ROUTE_ORDER),
         )
         self.routes = [Route(op, _compile(op.path)) for op in ordered]
+        self._decoded: dict[tuple[str, str], str] = {}
 
     def match(self, method: str, raw_path: str) -> Optional[Match]:
         for route in self.routes:
@@ -50,8 +54,24 @@ class UrlTable:
                 continue
             found = route.pattern.fullmatch(raw_path)
             if found:
-                return Match(route.operation, {k: _decode(k, v) for k, v in found.groupdict().items()})
+                params = {k: self._decode(k, v) for k, v in found.groupdict().items()}
+                return Match(route.operation, MappingProxyType(params))
         return None
+
+    def _decode(self, name: str, raw: str) -> str:
+        """Tenant, environment and company repeat on every request, and their
+        decoding (`unquote`, twice for the company) cost ~5 us a request: the
+        decoded values are kept (bounded: forgotten wholesale past 4,096). Ids
+        vary and hold no `%`, so they are decoded each time, at no cost."""
+        if name not in SCOPE_PARAMS:
+            return _decode(name, raw)
+        key = (name, raw)
+        value = self._decoded.get(key)
+        if value is None:
+            if len(self._decoded) >= 4096:
+                self._decoded.clear()
+            value = self._decoded[key] = _decode(name, raw)
+        return value
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -8,7 +8,7 @@ the error's `message`.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
@@ -59,7 +59,7 @@ class RequestValidator:
             raise bad_request(problems[0][1], [problem for problem, _ in problems])
         return body
 
-    def validate_path_params(self, operation: Operation, params: dict[str, str]) -> None:
+    def validate_path_params(self, operation: Operation, params: Mapping[str, str]) -> None:
         """Check path parameters against the spec's parameter schemas."""
         for parameter, validator in self._path_validators(operation):
             if parameter["name"] not in params:
