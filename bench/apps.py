@@ -88,6 +88,7 @@ def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
         return Response(constant, status=200, mimetype="application/json")
 
     app.add_url_rule("/_bench/limit", "bench_limit", limit, methods=["GET"])
+    app.wsgi_app.flask_paths.add("/_bench/limit")  # type: ignore[attr-defined]  # urls.Gateway: to Flask, not the API
     info = {
         "api_key": config.default_api_key,
         "partner_id": config.default_partner_id,

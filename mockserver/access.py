@@ -45,7 +45,7 @@ def _matches(sent: str | None, token: str) -> bool:
 def guard() -> Response | None:
     """`before_request` of every control blueprint: None lets the request through."""
     token: str | None = current_app.extensions["otacm"].control_token
-    if token is None or (request.endpoint == "dashboard.root" and is_api_call()):
+    if token is None:
         return None
     if _matches(request.headers.get(TOKEN_HEADER), token) or _matches(request.cookies.get(TOKEN_COOKIE), token):
         return None
@@ -59,11 +59,6 @@ def guard() -> Response | None:
     response = jsonify({"code": "unauthorized", "message": message})
     response.status_code = 401
     return response
-
-
-def is_api_call() -> bool:
-    """A request carrying an API key is an API client's, even at `/` (the dashboard's page)."""
-    return bool(request.headers.get("x-np-api-key") or request.headers.get("Authorization"))
 
 
 def _remember(token: str) -> Response:

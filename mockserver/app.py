@@ -11,7 +11,7 @@ from mockserver.access import token_for
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import WarpClock
 from mockserver.config import MockConfig
-from mockserver.errors import ApiError, endpoint_not_found, unsupported_method
+from mockserver.errors import from_http_error, internal_error
 from mockserver.http import json_response
 from mockserver.representation import Representation
 from mockserver.routing import UrlTable
@@ -28,7 +28,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     spec = spec or load_spec()
     if clock is None:  # without control nothing could move a frozen clock: it runs
         clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen" and config.control)
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the dashboard's assets are its blueprint's
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # the server's key order matters in strict runs
     lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
@@ -38,30 +38,20 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
         config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,
         control_token=token_for(config.host, config.control_token),
     )
-    register_routes(app, control=config.control)
+    register_routes(app, app.extensions["otacm"], control=config.control)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
 
 
 def _http_error(error: HTTPException) -> object:
-    """Werkzeug's own errors (413 body too large, ...) as the API's flat error,
-    with the API's words rather than Werkzeug's prose."""
-    if error.code == 404:
-        api_error = endpoint_not_found()
-    elif error.code == 405:
-        api_error = unsupported_method(request.method)
-    elif error.code == 413:
-        api_error = ApiError(413, "generic_error", f"Request body exceeds {current_app.config['MAX_CONTENT_LENGTH']} bytes")
-    else:
-        api_error = ApiError(error.code or 500, "generic_error", error.description or error.name)
-    return json_response(api_error.status, api_error.body(), None)
+    """Werkzeug's own errors on the Flask side (the dashboard, `/_mock/`)."""
+    api_error = from_http_error(error.code, request.method, error.description or error.name,
+                                current_app.config["MAX_CONTENT_LENGTH"])
+    return json_response(api_error.status, api_error.body())
 
 
 def _unexpected_error(error: Exception) -> object:
     """A bug in the mock: answer JSON, never a stack trace page."""
-    if isinstance(error, AssertionError):  # test mode: a response that violates the spec
-        message = f"otacm mock: {error}"
-    else:
-        message = f"otacm mock: internal error {type(error).__name__}: {error}"
-    return json_response(500, {"code": "generic_error", "message": message}, None)
+    api_error = internal_error(error)
+    return json_response(api_error.status, api_error.body())

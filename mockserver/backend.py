@@ -1,7 +1,7 @@
 """The Channel Manager backend: orders, their lifecycle, and the clock.
 
 This is the whole business of the mock and it knows nothing of HTTP: the
-Flask layer (responses.py) turns requests into calls here and results or
+HTTP layer (responses.py) turns requests into calls here and results or
 `ApiError`s into responses. Every legal move comes from the spec's
 `x-lifecycle` (contracts.lifecycle); `_move` refuses anything else.
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from mockserver.access import is_api_call
 from mockserver.backend import ChannelManagerBackend
 from mockserver.clock import iso, to_datetime
 from mockserver.config import api_base_url
@@ -56,10 +55,7 @@ def _bad(message: str, status: int = 400) -> Response:
 
 @dashboard.route("/", methods=["GET"], provide_automatic_options=False)
 def root() -> Any:
-    """The page, unless the caller is an API client: then `/` stays the
-    API's own answer (401/404), exactly as before the dashboard."""
-    if is_api_call():
-        return current_app.view_functions["api"](path="")
+    """The page (an API client's `GET /` never gets here: urls.Gateway)."""
     return page()
 
 

@@ -56,3 +56,22 @@ def unauthorized(message: str = "Missing or invalid API key. Send it in the x-np
 
 def forbidden_partner(partner_id: str) -> ApiError:
     return ApiError(403, "unauthorized", f"API key may not act for partner '{partner_id}'")
+
+
+def from_http_error(code: int | None, method: str, description: str | None, max_body_bytes: int) -> ApiError:
+    """Werkzeug's own errors (413 body too large, ...) as the API's flat error,
+    with the API's words rather than Werkzeug's prose."""
+    if code == 404:
+        return endpoint_not_found()
+    if code == 405:
+        return unsupported_method(method)
+    if code == 413:
+        return ApiError(413, "generic_error", f"Request body exceeds {max_body_bytes} bytes")
+    return ApiError(code or 500, "generic_error", description or "HTTP error")
+
+
+def internal_error(error: Exception) -> ApiError:
+    """A bug in the mock, answered as JSON, never a stack trace page."""
+    if isinstance(error, AssertionError):  # test mode: a response that violates the spec
+        return ApiError(500, "generic_error", f"otacm mock: {error}")
+    return ApiError(500, "generic_error", f"otacm mock: internal error {type(error).__name__}: {error}")

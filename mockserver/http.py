@@ -1,60 +1,81 @@
-"""Request parts in, JSON out: the one place that reads a Flask request.
+"""Request parts in, JSON out: the one place that reads an API request.
 
-Every handler module takes the API key, the raw path, the parsed body, the
-`sync` flag and `Prefer` directives from here, and answers through
-`json_response`, so handler modules never need each other.
+The API's requests are Werkzeug requests handed to the handlers in a `Call`
+(urls.py builds it; no Flask request context, see urls.py). Every handler
+module takes the API key, the raw path, the parsed body, the `sync` flag and
+`Prefer` directives from here, and answers through `json_response`, so
+handler modules never need each other.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, request
 from jsonschema import ValidationError
+from werkzeug.wrappers import Request, Response
 
+from contracts.spec import Spec
+from mockserver.backend import Caller
 from mockserver.config import directives_from
 from mockserver.errors import Problem, bad_request
-from mockserver.models import Directives
-from mockserver.state import state
+from mockserver.models import Directives, Scope
+from mockserver.routing import Match
+from mockserver.state import MockState
 
 
-def api_key() -> str | None:
-    """`x-np-api-key`, else an `Authorization: Bearer` token."""
-    key = request.headers.get("x-np-api-key")
+@dataclass(frozen=True)
+class Call:
+    """One API request as its handler sees it: the mock it reached, the
+    request, who sent it, the scope its path names and the route it matched."""
+
+    mock: MockState
+    request: Request
+    caller: Caller
+    scope: Scope
+    match: Match
+
+
+def api_key(request: Request) -> str | None:
+    """`x-np-api-key`, else an `Authorization: Bearer` token (read from the
+    WSGI environ: the same headers, without building a Headers view)."""
+    environ = request.environ
+    key = environ.get("HTTP_X_NP_API_KEY")
     if key:
         return key
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def raw_path() -> str:
+def raw_path(request: Request) -> str:
     """The path as sent, before `%2F` and `%25` are decoded."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    environ = request.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         return raw.split("?", 1)[0]
-    return request.environ.get("PATH_INFO", "/")
+    return environ.get("PATH_INFO", "/")
 
 
-def json_body(operation_id: str) -> dict[str, Any]:
+def json_body(call: Call, operation_id: str) -> dict[str, Any]:
     """The request body parsed and validated against the operation's schema.
 
     Read as JSON whatever its `Content-Type` (or none), as the server does:
     there is no 415 (CONTRACT.md)."""
-    raw = request.get_data(cache=True, parse_form_data=False)
+    raw = call.request.get_data(cache=True, parse_form_data=False)
     try:
         body = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError) as error:
         raise bad_request("Body must be a JSON object", [Problem("(body)", f"is not valid JSON: {error}")]) from None
-    return state().validator.validate_body(operation_id, body)
+    return call.mock.validator.validate_body(operation_id, body)
 
 
-def sync() -> bool:
+def sync(request: Request) -> bool:
     """`?sync=1` or `?sync=true`: issue inside the call (docs/003)."""
     return request.args.get("sync", "").lower() in ("1", "true")
 
 
-def directives() -> Directives | None:
+def directives(request: Request) -> Directives | None:
     """Forced outcomes from `Prefer: outcome=Error; message="..."; stall=...; delay=30`."""
     header = request.headers.get("Prefer", "")
     tokens: dict[str, str] = {}
@@ -70,11 +91,12 @@ def directives() -> Directives | None:
         raise bad_request(f"Prefer header: {error}", [Problem("Prefer", str(error))]) from None
 
 
-def json_response(status: int, body: Any, operation_id: str | None) -> Response:
-    """The answer; in test mode (`validate_responses`) first checked against the spec.
-    `body`: a JSON value, or JSON already serialised (bytes, see representation.py)."""
-    if state().config.validate_responses and operation_id:
-        _assert_conforms(operation_id, status, json.loads(body) if isinstance(body, bytes) else body)
+def json_response(status: int, body: Any, spec: Spec | None = None, operation_id: str | None = None) -> Response:
+    """The answer. `body`: a JSON value, or JSON already serialised (bytes, see
+    representation.py). With a spec and an operationId (test mode,
+    `validate_responses`) it is first checked to be one of that operation's."""
+    if spec is not None and operation_id:
+        _assert_conforms(spec, operation_id, status, json.loads(body) if isinstance(body, bytes) else body)
     if body is None:
         return Response(status=status)
     payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False)
@@ -86,8 +108,7 @@ class ResponseViolatesSpec(AssertionError):
     """The mock answered something its own spec does not allow (a mock bug)."""
 
 
-def _assert_conforms(operation_id: str, status: int, body: Any) -> None:
-    spec = state().spec
+def _assert_conforms(spec: Spec, operation_id: str, status: int, body: Any) -> None:
     if str(status) not in spec.operations[operation_id].status_codes:
         raise ResponseViolatesSpec(f"{operation_id} answered {status}, which the spec does not list")
     validator = spec.response_validator(operation_id, str(status), strict=True)

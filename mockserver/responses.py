@@ -11,15 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request
-
-from mockserver.backend import Caller, ChannelManagerBackend
-from mockserver.http import directives, json_body, sync
-from mockserver.models import Scope
+from mockserver.http import Call, directives, json_body, sync
 from mockserver.order_input import list_query
 from mockserver.representation import page_bytes
-from mockserver.routing import Match
-from mockserver.state import state
 
 Answer = tuple[int, Any]  # (status, JSON body, JSON already serialised (bytes), or None)
 
@@ -27,42 +21,49 @@ Answer = tuple[int, Any]  # (status, JSON body, JSON already serialised (bytes),
 # change between the call and its JSON.
 
 
-def create_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    body = json_body("createOrder")
-    forced = directives()
+def create_order(call: Call) -> Answer:
+    body, forced = json_body(call, "createOrder"), directives(call.request)
+    be = call.mock.backend
     with be.lock:
-        return 201, state().representation.order_bytes(be.create_order(caller, scope, body, forced, sync()))
+        order = be.create_order(call.caller, call.scope, body, forced, sync(call.request))
+        return 201, call.mock.representation.order_bytes(order)
 
 
-def get_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+def get_order(call: Call) -> Answer:
+    be = call.mock.backend
     with be.lock:
-        return 200, state().representation.order_bytes(be.get_order(caller, scope, match.params["orderId"]))
+        return 200, call.mock.representation.order_bytes(be.get_order(call.caller, call.scope, call.match.params["orderId"]))
 
 
-def replace_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    body = json_body("replaceOrder")
-    forced = directives()
+def replace_order(call: Call) -> Answer:
+    body, forced = json_body(call, "replaceOrder"), directives(call.request)
+    be = call.mock.backend
     with be.lock:
-        order = be.replace_order(caller, scope, match.params["orderId"], body, forced, sync())
-        return 200, state().representation.order_bytes(order)
+        order = be.replace_order(call.caller, call.scope, call.match.params["orderId"], body, forced, sync(call.request))
+        return 200, call.mock.representation.order_bytes(order)
 
 
-def confirm_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+def confirm_order(call: Call) -> Answer:
+    be = call.mock.backend
     with be.lock:
-        order = be.confirm_order(caller, scope, match.params["orderId"], lambda: json_body("confirmOrder"))
-        return 200, state().representation.order_bytes(order)
+        order = be.confirm_order(call.caller, call.scope, call.match.params["orderId"],
+                                 lambda: json_body(call, "confirmOrder"))
+        return 200, call.mock.representation.order_bytes(order)
 
 
-def delete_order(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
+def delete_order(call: Call) -> Answer:
+    be = call.mock.backend
     with be.lock:
-        return 200, state().representation.order_bytes(be.delete_order(caller, scope, match.params["orderId"]))
+        order = be.delete_order(call.caller, call.scope, call.match.params["orderId"])
+        return 200, call.mock.representation.order_bytes(order)
 
 
-def list_orders_by_partner(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    statuses = state().spec.document["components"]["schemas"]["OrderStatus"]["enum"]
+def list_orders_by_partner(call: Call) -> Answer:
+    request, be = call.request, call.mock.backend
+    statuses = call.mock.spec.document["components"]["schemas"]["OrderStatus"]["enum"]
     query = list_query(request.args.to_dict(), statuses)
     with be.lock:
-        orders, more = be.list_orders(caller, scope, match.params["partnerId"], query)
+        orders, more = be.list_orders(call.caller, call.scope, call.match.params["partnerId"], query)
         next_key = str(orders[-1].seq) if more else ""
         next_url = ""
         if more:

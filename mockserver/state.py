@@ -1,8 +1,9 @@
 """What one mock instance holds, and how request code reaches it.
 
 `create_app` builds a `MockState` and stores it in `app.extensions["otacm"]`;
-handlers reach the spec, the backend and the rest through `state()`, so two
-apps in one process (tests start one per test) never share anything.
+the API's handlers get it in their `Call` (urls.Gateway holds it), the
+dashboard and control blueprints through `state()`, so two apps in one
+process (tests start one per test) never share anything.
 """
 
 from __future__ import annotations

@@ -1,30 +1,35 @@
 """The one module that wires handlers to routes (moto's `urls.py` role).
 
-The API's operations reach their handlers through one catch-all rule and the
-spec-built `UrlTable` (routing.py); the `/_mock/` control blueprints are
-registered here too, so `register_routes` is everything an app serves.
+Every request enters through `Gateway`, the app's WSGI entry. The API's
+operations go straight to their handlers: one Werkzeug request, the
+spec-built `UrlTable` (routing.py), the handler, one JSON response, with no
+Flask request context (its push, routing, signals and teardown cost more
+than the mock's own work on a cached read: ~60 us a request). The dashboard
+and the `/_mock/` control API are Flask blueprints, registered here too, so
+`register_routes` is everything an app serves.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from flask import Flask, Response, request
-from werkzeug.routing import PathConverter, Rule
+from flask import Flask
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
 
 from mockserver import responses, webhook_responses
 from mockserver.access import guard
-from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.control import control as control_api
 from mockserver.dashboard import dashboard
-from mockserver.errors import API_METHODS, ApiError, endpoint_not_found, unauthorized, unsupported_method
-from mockserver.http import api_key, json_response, raw_path
+from mockserver.errors import (
+    API_METHODS, ApiError, endpoint_not_found, from_http_error, internal_error, unauthorized, unsupported_method,
+)
+from mockserver.http import Call, api_key, json_response, raw_path
 from mockserver.models import Scope
-from mockserver.routing import Match
-from mockserver.state import state
+from mockserver.state import MockState
 
-Handler = Callable[[ChannelManagerBackend, Caller, Scope, Match], tuple[int, Any]]
+Handler = Callable[[Call], tuple[int, Any]]
 
 # operationId (from the spec) → handler
 HANDLERS: Mapping[str, Handler] = MappingProxyType({
@@ -40,51 +45,87 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType({
     "deleteWebhookSubscription": webhook_responses.delete_webhook_subscription,
 })
 
-
-class AnyPath(PathConverter):
-    """Werkzeug's `path`, but also across a decoded `%0A`: a tenant or company
-    may hold any character, and a path Flask cannot match would get
-    Werkzeug's 404 instead of the API's answer."""
-
-    regex = "[^/](?s:.*?)"
+CONTROL_PREFIX = "/_mock"
 
 
-def dispatch(path: str) -> Response:
+def dispatch(mock: MockState, request: Request) -> Response:
     """Every API request: authenticate, check the method, route by the spec, answer JSON."""
-    match: Match | None = None
-    mock = state()
+    operation_id: str | None = None
     try:
-        caller = mock.backend.caller_for(api_key())
+        caller = mock.backend.caller_for(api_key(request))
         if caller is None:
             raise unauthorized()
         if request.method not in API_METHODS:
             raise unsupported_method(request.method)
-        match = mock.urls.match(request.method, raw_path())
+        match = mock.urls.match(request.method, raw_path(request))
         if match is None or match.operation.operation_id not in HANDLERS:
             raise endpoint_not_found()
+        operation_id = match.operation.operation_id
         mock.validator.validate_path_params(match.operation, match.params)
         scope: Scope = (match.params["tenant"].lower(), match.params["environment"].lower(), match.params["company"])
-        status, body = HANDLERS[match.operation.operation_id](mock.backend, caller, scope, match)
+        status, body = HANDLERS[operation_id](Call(mock, request, caller, scope, match))
     except ApiError as error:
         status, body = error.status, error.body()
-    return json_response(status, body, match.operation.operation_id if match else None)
+    except HTTPException as error:  # Werkzeug's, reading the body: 413 too large, 400 a broken stream
+        api_error = from_http_error(error.code, request.method, error.description, mock.config.max_body_bytes)
+        status, body, operation_id = api_error.status, api_error.body(), None
+    checked = mock.spec if mock.config.validate_responses else None
+    return json_response(status, body, checked, operation_id)
 
 
-def register_routes(app: Flask, control: bool = True) -> None:
-    """Everything the app serves: the dashboard and the control API first,
-    each behind the control token's guard (unless `control` is off: then `/`
-    and `/_mock/` fall through to the API's own 401/404), then the API's
-    catch-all.
+class Gateway:
+    """The app's WSGI entry (`app.wsgi_app`): what the dashboard and the
+    `/_mock/` blueprints serve goes to Flask when the control side is on;
+    every other request to `dispatch`, as the server's catch-all would take it
+    (an unknown `/_mock/` path or method gets the API's 401/404).
 
-    The catch-all rules have no `methods`, so every method, known or not,
-    reaches `dispatch` (Flask's `route` would list some and let Werkzeug
-    answer 405 for the rest; the server has no 405).
-    """
+    A `GET /` with an API key is an API client's, although the dashboard's page
+    lives there: it gets the API's own answer. `flask_paths` takes more exact
+    paths for Flask (the bench's limit route)."""
+
+    def __init__(self, app: Flask, mock: MockState, control: bool) -> None:
+        self.flask_wsgi = app.wsgi_app
+        self.url_map = app.url_map
+        self.mock = mock
+        self.control = control
+        self.flask_paths: set[str] = set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._for_flask(environ):
+            return self.flask_wsgi(environ, start_response)
+        request = Request(environ)
+        request.max_content_length = self.mock.config.max_body_bytes
+        try:
+            response = dispatch(self.mock, request)
+        except Exception as error:  # a bug in the mock: JSON, never a stack trace page
+            api_error = internal_error(error)
+            response = json_response(api_error.status, api_error.body())
+        return response(environ, start_response)
+
+    def _for_flask(self, environ: dict[str, Any]) -> bool:
+        path = environ.get("PATH_INFO", "")
+        if path in self.flask_paths:
+            return True
+        if not self.control or not (path == "/" or path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
+            return False
+        if path == "/" and (environ.get("HTTP_X_NP_API_KEY") or environ.get("HTTP_AUTHORIZATION")):
+            return False
+        try:
+            self.url_map.bind_to_environ(environ).match()
+        except (NotFound, MethodNotAllowed):
+            return False
+        except HTTPException:  # a redirect (a missing trailing slash): Flask answers it
+            return True
+        return True
+
+
+def register_routes(app: Flask, mock: MockState, control: bool = True) -> None:
+    """Everything the app serves: the dashboard and the control API, each
+    behind the control token's guard (unless `control` is off: then `/` and
+    `/_mock/` are API paths like any other, answering the API's own 401/404),
+    and the API through the gateway."""
     if control:
-        for blueprint in (dashboard, control_api, webhook_responses.webhook_control):  # the dashboard's `/` first
+        for blueprint in (dashboard, control_api, webhook_responses.webhook_control):
             app.register_blueprint(blueprint)
             app.before_request_funcs.setdefault(blueprint.name, []).append(guard)
-    app.url_map.converters["anypath"] = AnyPath
-    app.url_map.add(Rule("/", defaults={"path": ""}, endpoint="api"))
-    app.url_map.add(Rule("/<anypath:path>", endpoint="api"))
-    app.view_functions["api"] = dispatch
+    app.wsgi_app = Gateway(app, mock, control)  # type: ignore[method-assign]

@@ -11,11 +11,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from mockserver.backend import Caller, ChannelManagerBackend
 from mockserver.clock import iso
-from mockserver.http import json_body
-from mockserver.models import Scope
-from mockserver.routing import Match
+from mockserver.http import Call, json_body
 from mockserver.state import state
 from mockserver.subscriptions import CHAOS_FIELD, Subscription
 from mockserver.webhooks import Webhooks
@@ -45,22 +42,22 @@ def subscription_json(subscription: Subscription) -> dict[str, Any]:
 
 
 # -- handlers (wired to their operations in urls.py) -----------------------------------
-def create_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    body = json_body("createWebhookSubscription")
-    return 201, subscription_json(webhooks().subscribe(scope, body, caller.api_key.partners))
+def create_webhook_subscription(call: Call) -> Answer:
+    body = json_body(call, "createWebhookSubscription")
+    return 201, subscription_json(call.mock.webhooks.subscribe(call.scope, body, call.caller.api_key.partners))
 
 
-def list_webhook_subscriptions(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    value = [subscription_json(s) for s in webhooks().subscriptions(scope)]
+def list_webhook_subscriptions(call: Call) -> Answer:
+    value = [subscription_json(s) for s in call.mock.webhooks.subscriptions(call.scope)]
     return 200, {"@odata.context": ODATA_CONTEXT, "value": value}
 
 
-def get_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    return 200, subscription_json(webhooks().subscription(scope, match.params["id"]))
+def get_webhook_subscription(call: Call) -> Answer:
+    return 200, subscription_json(call.mock.webhooks.subscription(call.scope, call.match.params["id"]))
 
 
-def delete_webhook_subscription(be: ChannelManagerBackend, caller: Caller, scope: Scope, match: Match) -> Answer:
-    webhooks().unsubscribe(scope, match.params["id"])
+def delete_webhook_subscription(call: Call) -> Answer:
+    call.mock.webhooks.unsubscribe(call.scope, call.match.params["id"])
     return 204, None
 
 
