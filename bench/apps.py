@@ -1,6 +1,10 @@
 """The app every benchmarked server serves: the mock with a preloaded store,
-plus `GET /_bench/limit`, a constant JSON body of an order's size served by the
-same Flask app (the baseline: the server stack with no mock work at all).
+plus two baselines answering the bytes of one of its orders:
+
+- `GET /_bench/limit`, a route of the same Flask app (the issue's limit: the
+  stack with Flask and no mock work);
+- `GET /_bench/floor`, a bare WSGI callable in front of the app (the server
+  stack alone; the mock's API does not go through Flask, urls.Gateway).
 
 Filling goes straight through the backend (no HTTP) on a frozen clock, then
 one clock advance settles everything: 90 % `Issued`, 10 % `Draft`, so the
@@ -73,6 +77,19 @@ def fill(backend: ChannelManagerBackend, count: int, prefix: str = "FILL", settl
     return ids
 
 
+def with_floor(wsgi: Any, body: bytes) -> Any:
+    """`wsgi`, with `GET /_bench/floor` answered before it by a bare WSGI callable."""
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/_bench/floor":
+            start_response("200 OK", headers)
+            return [body]
+        return wsgi(environ, start_response)
+
+    return serve
+
+
 def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
     """The mock app with `orders` settled orders and the `/_bench/limit` route;
     and what a load generator needs to know (URLs, key, ids)."""
@@ -89,6 +106,7 @@ def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
 
     app.add_url_rule("/_bench/limit", "bench_limit", limit, methods=["GET"])
     app.wsgi_app.flask_paths.add("/_bench/limit")  # type: ignore[attr-defined]  # urls.Gateway: to Flask, not the API
+    app.wsgi_app = with_floor(app.wsgi_app, constant)  # type: ignore[method-assign]
     info = {
         "api_key": config.default_api_key,
         "partner_id": config.default_partner_id,

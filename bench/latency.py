@@ -3,7 +3,9 @@ and against the anchors, in one run, on one load generator (bench/wrk.py).
 
 - getOrder at 1, 4, 16 and 64 connections, each next to the limit (bare
   Flask answering an order's bytes on the same granian server and app) at
-  the same connection count: req/s, p50/p90/p99/max and the ratios.
+  the same connection count: req/s, p50/p90/p99/max and the ratios. At 16
+  also the floor: a bare WSGI callable on the same server, the stack without
+  Flask (which the mock's API does not go through: urls.Gateway).
 - createOrder and listOrdersByPartner (a page of 100) at 16 connections.
 - getOrder's URL at 16 connections on Prism and on a warmed WireMock.
 
@@ -43,6 +45,7 @@ def bench_latency(zygote: Any, workdir: Path, seconds: float, with_anchors: bool
             figures["limit"][connections] = measure(port, info_file, "limit", seconds, connections)
             figures["get"][connections] = measure(port, info_file, "get", seconds, connections)
         c = HEADLINE_CONNECTIONS
+        figures["floor"] = measure(port, info_file, "floor", seconds, c)
         figures["list"] = measure(port, info_file, "list", seconds, c)
         figures["create"] = measure(port, info_file, "create", seconds, c)  # last: it grows the store
         figures["limit-end"] = measure(port, info_file, "limit", seconds, c)
@@ -120,7 +123,8 @@ def _problems(run: dict[str, Any]) -> str:
 def print_side_by_side(figures: dict[str, Any]) -> None:
     c = HEADLINE_CONNECTIONS
     otacm = figures["get"][c]
-    rows = [(f"otacm mock (granian, {GRANIAN_THREADS} thread)", otacm), ("limit: bare Flask, same server", figures["limit"][c])]
+    rows = [(f"otacm mock (granian, {GRANIAN_THREADS} thread)", otacm), ("limit: bare Flask, same server", figures["limit"][c]),
+            ("floor: bare WSGI callable, same server", figures["floor"])]
     skipped = []
     for key, run in figures.get("anchors", {}).items():
         if "skipped" in run:
@@ -129,10 +133,10 @@ def print_side_by_side(figures: dict[str, Any]) -> None:
             warm = f", warmed {run['warmup_s']:g} s" if run["warmup_s"] > 1 else ""
             rows.append((f"{run['name']} {run['version']}{warm}", run))
     log(f"\n  getOrder at {c} connections, side by side; ms")
-    log(f"    {'server':<36}{'req/s':>8}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}"
+    log(f"    {'server':<40}{'req/s':>8}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}"
         f"   {'otacm req/s ÷ this':>18}  {'this p99 ÷ otacm p99':>20}")
     for label, run in rows:
-        log(f"    {label:<36}{_cells(run)}   {otacm['rps'] / run['rps']:>18.2f}  "
+        log(f"    {label:<40}{_cells(run)}   {otacm['rps'] / run['rps']:>18.2f}  "
             f"{run['p99_ms'] / otacm['p99_ms']:>20.2f}{_problems(run)}")
     for line in skipped:
         log(f"    {line}")

@@ -40,6 +40,8 @@ def requests_for(scenario: str, info: dict[str, Any], host: str) -> Request:
 
     if scenario == "limit":
         return lambda: get("/_bench/limit")
+    if scenario == "floor":
+        return lambda: get("/_bench/floor")
     if scenario == "get":
         return lambda: get(f"{base}/channelManager/{rng.choice(ids)}")
     if scenario == "list":  # one page of 100 summaries, anywhere in the partner's 100,000 orders

@@ -83,8 +83,8 @@ def _script(info_file: Path, scenario: str) -> Path:
 def _lua(info: dict[str, Any], scenario: str, ids_file: Path) -> str:
     key, base, partner = info["api_key"], info["base_path"], info["partner_id"]
     head = f'wrk.headers["x-np-api-key"] = "{key}"\n'
-    if scenario == "limit":
-        return head + 'request = function() return wrk.format("GET", "/_bench/limit") end\n'
+    if scenario in ("limit", "floor"):
+        return head + f'request = function() return wrk.format("GET", "/_bench/{scenario}") end\n'
     if scenario == "get":
         ids_file.write_text("\n".join(info["ids"]) + "\n")
         return head + f"""
