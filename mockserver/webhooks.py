@@ -1,7 +1,7 @@
 """The delivery of `ota_cm_order_processed` to subscribed endpoints.
 
 Business only, no Flask: `webhook_responses.py` turns requests into calls on
-`Webhooks` and results into JSON.
+`Webhooks` and results into JSON; what a delivery carries is `delivery.py`.
 
 Delivery never blocks an API request. The backend calls `on_settle` under its
 lock; that only stages the event and schedules a flush on the mock's clock.
@@ -18,136 +18,19 @@ Lock order: backend lock, then the dispatcher's condition; never the reverse.
 from __future__ import annotations
 
 import itertools
-import json
 import queue
 import threading
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
-
-import requests
+from typing import TYPE_CHECKING, Any, Mapping
 
 from mockserver.clock import iso
+from mockserver.delivery import Attempt, Delivery, HttpSender, Outbox, PendingEvent, Sender, event_json
 from mockserver.models import Order, Scope, StatusChange
-from mockserver.subscriptions import (
-    EVENT_NAME,
-    EVENT_VERSION,
-    ChaosOptions,
-    Subscription,
-    SubscriptionRegistry,
-    WebhookConfig,
-)
+from mockserver.subscriptions import EVENT_NAME, ChaosOptions, Subscription, SubscriptionRegistry, WebhookConfig
 
 if TYPE_CHECKING:
     from mockserver.backend import ChannelManagerBackend
-
-# companyId is a stable uuid5 of the company name under this namespace, so a
-# partner sees the same id for the same company on every run.
-COMPANY_NAMESPACE = uuid.UUID("4f0a7c62-1b7e-5d3c-9a41-0c2d6e8b9f10")
-
-
-# -- events and deliveries ------------------------------------------------------------
-def company_id(company: str) -> str:
-    return str(uuid.uuid5(COMPANY_NAMESPACE, company))
-
-
-def event_json(subscription: Subscription, order: Order, change: StatusChange, user_id: str) -> dict[str, Any]:
-    """One entry of the envelope's `values`, exactly as docs/004 shows it."""
-    return {
-        "appId": subscription.app_id,
-        "clientState": subscription.client_state,
-        "companyId": company_id(order.scope[2]),
-        "companyName": order.scope[2],
-        "eventName": EVENT_NAME,
-        "eventVersion": EVENT_VERSION,
-        "initiatingUserAADObjectId": user_id,
-        "payload": {
-            "orderId": order.order_id,
-            "buyFromOrderReference": order.buy_from_order_reference,
-            "status": change.status,
-        },
-        "timestamp": iso(change.at),
-    }
-
-
-@dataclass
-class PendingEvent:
-    """An event waiting to go out to one subscription."""
-
-    event_id: str
-    order_id: str
-    partner_id: str
-    status: str
-    settled_at: float
-    data: dict[str, Any]
-    ready_at: float = 0.0  # clock time its flush sends it
-
-    def summary(self) -> dict[str, str]:
-        return {"eventId": self.event_id, "orderId": self.order_id, "status": self.status}
-
-
-@dataclass
-class Delivery:
-    """One POST body to one subscription, tried until accepted or given up."""
-
-    subscription: Subscription
-    events: list[PendingEvent]
-    delivery_id: str  # `d1`, `d2`, ... numbered by its dispatcher, so two mocks never share a counter
-    duplicate: bool = False
-    cancelled: bool = False
-    waiting: int | None = None  # the attempt number booked on the clock, if a retry waits
-
-    def body(self) -> bytes:
-        return json.dumps({"values": [event.data for event in self.events]}, ensure_ascii=False).encode("utf-8")
-
-
-@dataclass
-class Attempt:
-    delivery: Delivery
-    number: int  # 1-based
-    due: float  # clock time it was due
-    generation: int  # the dispatcher's reset generation it belongs to
-
-
-@dataclass
-class _Outbox:
-    """Events staged for one subscription and the clock times flushes are booked for."""
-
-    events: list[PendingEvent] = field(default_factory=list)
-    flushes: set[float] = field(default_factory=set)
-
-
-# (url, body, headers, timeout seconds) → (HTTP status or None, error text or None)
-Sender = Callable[[str, bytes, dict[str, str], float], "tuple[int | None, str | None]"]
-
-
-class HttpSender:
-    """POSTs with requests, one session per worker thread, never via a proxy."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def __call__(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # a proxy from the environment must not see sandbox traffic
-        try:
-            with session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False) as response:
-                return response.status_code, None
-        except requests.Timeout:
-            return None, f"timeout: no answer within {timeout:g} s"
-        except requests.ConnectionError as error:
-            return None, f"connection error: {_short(error)}"
-        except requests.RequestException as error:
-            return None, f"{type(error).__name__}: {_short(error)}"
-
-
-def _short(error: Exception) -> str:
-    text = str(error)
-    return text if len(text) <= 300 else text[:297] + "..."
-
 
 # -- the dispatcher --------------------------------------------------------------------
 class WebhookDispatcher:
@@ -159,7 +42,7 @@ class WebhookDispatcher:
         self.registry = registry
         self.config = config
         self.sender: Sender = sender or HttpSender()
-        self._outboxes: dict[str, _Outbox] = {}
+        self._outboxes: dict[str, Outbox] = {}
         self._pending: dict[str, Delivery] = {}  # not yet delivered, given up or dropped
         self._log: deque[dict[str, Any]] = deque(maxlen=config.delivery_log_limit)
         self._generation = 0
@@ -185,7 +68,7 @@ class WebhookDispatcher:
     def _stage(self, subscription: Subscription, event: PendingEvent) -> None:
         """Book the event's flush: at settle (+ delay), or held for company (batch, out-of-order)."""
         chaos = subscription.chaos
-        outbox = self._outboxes.setdefault(subscription.id, _Outbox())
+        outbox = self._outboxes.setdefault(subscription.id, Outbox())
         hold = self.config.hold_seconds if chaos.holds else 0.0
         event.ready_at = event.settled_at + hold + chaos.delay_seconds
         outbox.events.append(event)

@@ -24,7 +24,8 @@ from mockserver.clock import iso, parse_instant
 from mockserver.config import DEFAULTS_FILE, MockConfig
 from mockserver.server import MockServer, frozen_config
 from mockserver.subscriptions import ChaosOptions, HostAllowList, RetryPolicy, WebhookConfig, webhook_config
-from mockserver.webhooks import WebhookDispatcher, company_id
+from mockserver.delivery import company_id
+from mockserver.webhooks import WebhookDispatcher
 
 START = parse_instant("2026-05-15T09:30:00Z")
 CLIENT_STATE = "secret_value_from_subscription_creation_mirrored"
