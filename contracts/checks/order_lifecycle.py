@@ -93,7 +93,13 @@ def failed_issuance_errors(ctx: "CheckContext", history: "OrderHistory") -> list
 
 @check(family="lifecycle", subject="run", rules=["lifecycle.shows-states"])
 def shows_every_state(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
-    """Orders polled closely through their pickup are seen Scheduled, then Processing, before they settle."""
+    """Orders polled closely through their pickup are seen Scheduled, then Processing, before they settle.
+
+    Settling takes a few seconds after pickup (docs 000, 001), so close polls
+    must see the order between Submitted and settled: never seeing either
+    state fails. How those seconds split between the two is not documented (a
+    job queue may start issuance within milliseconds), so one state never seen
+    is only a warning."""
     close = [h for h in evidence.histories if h.polled_closely and background_settles(h)]
     if not close:
         return None
@@ -101,6 +107,11 @@ def shows_every_state(ctx: "CheckContext", evidence: "Evidence") -> list[Finding
     missing = [s for s in ("Scheduled", "Processing") if s not in seen]
     if not missing:
         return []
-    return [Finding(f"{len(close)} order(s) polled closely from submission to settle never showed "
-                    f"{' or '.join(missing)}; the lifecycle passes through Scheduled and Processing",
-                    ", ".join(f"order {h.order_id}" for h in close))]
+    where = ", ".join(f"order {h.order_id}" for h in close)
+    if len(missing) == 1:
+        return [Finding(f"{len(close)} order(s) polled closely from submission to settle never showed {missing[0]}; "
+                        "it may have lasted less than a poll interval (--close-poll), which no document forbids",
+                        where, warning=True)]
+    return [Finding(f"{len(close)} order(s) polled closely from submission to settle went from Submitted to "
+                    "settled without ever showing Scheduled or Processing; settling takes a few seconds after "
+                    "pickup, through those states (docs 000, 001)", where)]

@@ -344,7 +344,7 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "failed_issuance_errors": (lambda: history(created(), ISSUED_GET(), expect="Error"),
                                lambda: history(created(), call("getOrder", 200, order("Error")), expect="Error"),
                                lambda: history(created(), ISSUED_GET())),
-    "shows_every_state": (lambda: _closely("Processing", "Issued"), lambda: _closely("Scheduled", "Processing", "Issued"),
+    "shows_every_state": (lambda: _closely("Submitted", "Issued"), lambda: _closely("Scheduled", "Processing", "Issued"),
                           lambda: run(history(created(), ISSUED_GET()))),
     # webhooks
     "webhook_conformance": (lambda: delivery(event(), flat=True), lambda: delivery(event()), None),
@@ -413,6 +413,13 @@ def test_refusal_checks_leave_other_clients_orders_and_the_gateway_alone() -> No
     assert REGISTRY.get("invalid_input_refused")(ctx, unauthorized) is None
     assert REGISTRY.get("error_body_flat")(ctx, unauthorized) is None
     assert REGISTRY.get("error_body_flat")(context(unauthorized, "strict"), unauthorized)
+
+
+@pytest.mark.parametrize("statuses", [("Processing", "Issued"), ("Scheduled", "Issued")])
+def test_one_intermediate_state_unseen_is_only_a_warning(statuses: tuple[str, ...]) -> None:
+    """How pickup-to-settle splits between Scheduled and Processing is undocumented: a short one may fall between polls."""
+    found = judged("shows_every_state", lambda: _closely(*statuses))
+    assert found and all(f.warning for f in found)
 
 
 def test_shell_counts_are_strict_only() -> None:
