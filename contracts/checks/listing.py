@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from contracts.verify.evidence import CheckContext, Evidence
 
 SUMMARY_KEYS = ("orderId", "status", "sellToOrderReference")
+SETTLED = frozenset({"Issued", "Draft", "Error", "Cancelled"})  # no status changes by itself from these
 FILTERS = ("status", "sellToOrderReference", "receivedAtFrom", "receivedAtTo")
 ENVELOPE = MappingProxyType({"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list})
 
@@ -110,6 +111,10 @@ def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | 
     if query.get("status"):
         wanted = set(query["status"].split(","))
         problems += [f"row {r.get('orderId')} is {r.get('status')}" for r in found if r.get("status") not in wanted]
+        listed = {r.get("orderId") for r in found}
+        problems += [f"order {order_id}, {status} throughout, is missing"
+                     for order_id, status in _settled_at(exchange, evidence).items()
+                     if status in wanted and order_id not in listed and _whole_status_list(exchange)]
     if query.get("sellToOrderReference"):
         ref = query["sellToOrderReference"].casefold()
         problems += [f"row {r.get('orderId')} has reference {r.get('sellToOrderReference')}" for r in found
@@ -126,6 +131,34 @@ def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | 
         if at is None or (low and at < low) or (high and at > high):
             problems.append(f"row {row.get('orderId')} was received at {row.get('receivedAt')}")
     return problems
+
+
+def _whole_status_list(exchange: "Exchange") -> bool:
+    """A status-only first page whose answer says it is complete (the
+    envelope's `morePages` false): every order in those statuses must be on
+    it. A later page (`pageKey`) starts past some rows, and a bare array says
+    nothing of pages, so neither is judged this way."""
+    body = exchange.response
+    others = [k for k in (*FILTERS, "pageKey") if k != "status" and exchange.query.get(k)]
+    return not others and isinstance(body, dict) and body.get("morePages") is False
+
+
+def _settled_at(exchange: "Exchange", evidence: "Evidence") -> dict[str, str]:
+    """The partner's orders known to rest in a settled status when the list was
+    answered: read (getOrder) in that status strictly before it, and nothing
+    but reads sent to them since. On a frozen or warped clock many calls share
+    an instant, so a tie with the list counts as "maybe after" and is not used."""
+    partner, known = partner_of(exchange), {}
+    for history in evidence.histories:
+        if not history.order_id or str(history.request.get("partnerId", "")).lower() != partner:
+            continue
+        reads = [o for o in history.observations if o.via == "getOrder" and o.at < exchange.at]
+        if not reads or reads[-1].status not in SETTLED:
+            continue
+        since = reads[-1].at
+        if all(e.operation == "getOrder" for e in history.exchanges if since <= e.at <= exchange.at):
+            known[history.order_id] = reads[-1].status
+    return known
 
 
 def _removed(history: Any) -> bool:

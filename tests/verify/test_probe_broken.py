@@ -140,6 +140,14 @@ def _list_filters_ignored(server: MockServer) -> None:
     server.app.wsgi_app = app
 
 
+def _status_lists_drop_rows(backend: Any, list_orders: Callable[..., Any]) -> Callable[..., Any]:
+    """A status filter that loses rows: only the first matching order is listed."""
+    def broken(caller: Any, scope: Any, partner_id: str, query: Any) -> Any:
+        orders, more = list_orders(caller, scope, partner_id, query)
+        return (orders[:1], more) if query.statuses else (orders, more)
+    return broken
+
+
 def _foreign_rows(server: MockServer) -> None:
     def rewrite(method: str, path: str, code: int, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         document = json.loads(body) if "/orders/" in path and code == 200 else None
@@ -206,6 +214,7 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
     "Error without a statusMessage": ("status_message_only_on_error", "documented", _orders(_silent_error)),
     "Scheduled and Processing never shown": ("shows_every_state", "documented", _orders(_never_in_between)),
     "list filters ignored": ("list_filters_honoured", "documented", _list_filters_ignored),
+    "status list loses rows": ("list_filters_honoured", "documented", _patch("list_orders", _status_lists_drop_rows)),
     "another partner's rows listed": ("list_rows_of_partner", "documented", _foreign_rows),
     "?sync=1 ignored": ("sync_create_final", "documented", _sync_ignored),
     "failed sync create answers 201": ("sync_failure_leaves_error", "documented", _failed_sync_created),

@@ -422,6 +422,28 @@ def test_one_intermediate_state_unseen_is_only_a_warning(statuses: tuple[str, ..
     assert found and all(f.warning for f in found)
 
 
+def test_a_status_list_must_hold_the_orders_settled_in_that_status() -> None:
+    """An order seen Issued, only read since, is missing from a complete ?status=Issued page: a failure.
+    Not judged on a page that says more follow, on a bare array, or when the order changed since."""
+    check = REGISTRY.get("list_filters_honoured")
+    settled = history(created(), ISSUED_GET())
+    empty = run(settled, exchanges=(listed([], {"status": "Issued"}),))
+    assert any("is missing" in f.message and not f.warning for f in check(context(empty), empty))
+    holding = run(settled, exchanges=(listed([row()], {"status": "Issued"}),))
+    assert check(context(holding), holding) == []
+    other_status = run(settled, exchanges=(listed([], {"status": "Draft"}),))
+    assert check(context(other_status), other_status) == []
+    bare = run(settled, exchanges=(listed([], {"status": "Issued"}, bare=True),))
+    assert check(context(bare), bare) == []
+    paged = listed([], {"status": "Issued"})
+    paged.response["morePages"] = True
+    more_pages = run(settled, exchanges=(paged,))
+    assert check(context(more_pages), more_pages) == []
+    deleted = history(created(), ISSUED_GET(), got("Cancelled", "deleteOrder"))
+    gone = run(deleted, exchanges=(listed([], {"status": "Issued"}),))
+    assert check(context(gone), gone) == []
+
+
 def test_shell_counts_are_strict_only() -> None:
     """Doc 002 shows the Submitted answer without wallets: only CONTRACT.md (server) puts one shell per wallet."""
     check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))
