@@ -118,7 +118,17 @@ def run_mock(args: argparse.Namespace) -> int:
     return _run_waitress(config, args)
 
 
-def _announce(config: MockConfig, url: str) -> None:
+def server_line(name: str, threads: int, control: bool) -> str:
+    """The banner's `server` line; with one granian thread and the control API,
+    what that thread costs a receiver calling the mock back."""
+    line = f"{name}, one process, {threads} thread{'s' if threads != 1 else ''}"
+    if name == "granian" and threads == 1 and control:
+        line += ("   (a request waiting for webhooks holds it: use --threads 2 if your webhook receiver "
+                 "calls the mock back)")
+    return line
+
+
+def _announce(config: MockConfig, url: str, server: str = "") -> None:
     from mockserver.server import api_base_url
 
     clock = config.clock_mode if config.control else "real, no control API"
@@ -128,6 +138,8 @@ def _announce(config: MockConfig, url: str) -> None:
     print(f"  partner id  {config.default_partner_id}")
     if config.pickup_seconds is not None:
         print(f"  pickups     every {config.pickup_seconds:g} s")
+    if server:
+        print(f"  server      {server}")
     if config.control:
         token = f"?token={config.control_token}" if config.control_token else ""
         print(f"  dashboard   {url}/_mock/ui{token}")
@@ -147,7 +159,7 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
     app = create_app(config)
     server = create_server(app, host=args.host, port=args.port, threads=args.threads or 8)
     ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
-    _announce(config, f"http://{args.host}:{server.effective_port}")
+    _announce(config, f"http://{args.host}:{server.effective_port}", server_line("waitress", args.threads or 8, config.control))
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
     try:
         server.run()
@@ -166,7 +178,8 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
     server = granian_server(args.host, port, args.threads)
-    server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port),
+    announced = server_line("granian", args.threads or GRANIAN_THREADS, config.control)
+    server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port, announced),
                                                daemon=True).start())
     server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
     return 0
@@ -193,7 +206,7 @@ def _granian_app(config: MockConfig) -> Any:
     return for_granian(app)
 
 
-def _announce_when_up(config: MockConfig, url: str, host: str, port: int) -> None:
+def _announce_when_up(config: MockConfig, url: str, host: str, port: int, server: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -201,7 +214,7 @@ def _announce_when_up(config: MockConfig, url: str, host: str, port: int) -> Non
             break
         except OSError:
             time.sleep(0.05)
-    _announce(config, url)
+    _announce(config, url, server)
 
 
 def _free_port(host: str) -> int:

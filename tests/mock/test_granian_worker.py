@@ -43,3 +43,12 @@ def test_otacm_mock_serves_on_one_granian_thread_unless_told() -> None:
     assert granian_server("127.0.0.1", 0).blocking_threads == 1
     assert granian_server("127.0.0.1", 0).workers == 1  # one store
     assert granian_server("127.0.0.1", 0, threads=2).blocking_threads == 2
+
+
+def test_the_banner_says_what_one_thread_costs_a_receiver_that_calls_back() -> None:
+    from mockserver.cli import server_line
+
+    assert "--threads 2" in server_line("granian", 1, control=True)
+    assert server_line("granian", 2, control=True) == "granian, one process, 2 threads"
+    assert "--threads" not in server_line("granian", 1, control=False)  # no control API: nothing waits
+    assert server_line("waitress", 8, control=True) == "waitress, one process, 8 threads"
