@@ -46,8 +46,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
 
 def _http_error(error: HTTPException) -> object:
     """Werkzeug's own errors on the Flask side (the dashboard, `/_mock/`)."""
-    api_error = from_http_error(error.code, request.method, error.description or error.name,
-                                current_app.config["MAX_CONTENT_LENGTH"])
+    api_error = from_http_error(error, request.method, current_app.config["MAX_CONTENT_LENGTH"])
     return json_response(api_error.status, api_error.body())
 
 

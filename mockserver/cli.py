@@ -177,8 +177,9 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
     SIGTERM itself; the banner is printed once the worker accepts."""
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
-    server = granian_server(args.host, port, args.threads)
-    announced = server_line("granian", args.threads or GRANIAN_THREADS, config.control)
+    threads = args.threads or GRANIAN_THREADS
+    server = granian_server(args.host, port, threads)
+    announced = server_line("granian", threads, config.control)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port, announced),
                                                daemon=True).start())
     server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)

@@ -7,6 +7,10 @@ become keyword arguments here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only a type: the backend raises these errors and stays free of HTTP libraries
+    from werkzeug.exceptions import HTTPException
 
 # The methods the server routes; any other is `unsupported_http_method` (CONTRACT.md, Routes).
 API_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -58,16 +62,16 @@ def forbidden_partner(partner_id: str) -> ApiError:
     return ApiError(403, "unauthorized", f"API key may not act for partner '{partner_id}'")
 
 
-def from_http_error(code: int | None, method: str, description: str | None, max_body_bytes: int) -> ApiError:
+def from_http_error(error: "HTTPException", method: str, max_body_bytes: int) -> ApiError:
     """Werkzeug's own errors (413 body too large, ...) as the API's flat error,
     with the API's words rather than Werkzeug's prose."""
-    if code == 404:
+    if error.code == 404:
         return endpoint_not_found()
-    if code == 405:
+    if error.code == 405:
         return unsupported_method(method)
-    if code == 413:
+    if error.code == 413:
         return ApiError(413, "generic_error", f"Request body exceeds {max_body_bytes} bytes")
-    return ApiError(code or 500, "generic_error", description or "HTTP error")
+    return ApiError(error.code or 500, "generic_error", error.description or error.name)
 
 
 def internal_error(error: Exception) -> ApiError:

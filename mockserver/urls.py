@@ -67,7 +67,7 @@ def dispatch(mock: MockState, request: Request) -> Response:
     except ApiError as error:
         status, body = error.status, error.body()
     except HTTPException as error:  # Werkzeug's, reading the body: 413 too large, 400 a broken stream
-        api_error = from_http_error(error.code, request.method, error.description, mock.config.max_body_bytes)
+        api_error = from_http_error(error, request.method, mock.config.max_body_bytes)
         status, body, operation_id = api_error.status, api_error.body(), None
     checked = mock.spec if mock.config.validate_responses else None
     return json_response(status, body, checked, operation_id)
