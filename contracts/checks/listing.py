@@ -1,4 +1,8 @@
-"""Checks on listOrdersByPartner: the envelope, the filters, the partner's rows only, compact summaries.
+"""Checks on every listOrdersByPartner answer: the envelope, the partner's rows only, compact summaries.
+
+These judge the shape of any list answer, Schemathesis' included. What a
+page must contain is judged only on the probe's own queries
+(contracts.checks.listing_walks), whose answers are known.
 
 Doc 002 shows the list as a bare array of summaries; the server answers a
 paginated envelope (CONTRACT.md). The documented level accepts both; the
@@ -8,8 +12,6 @@ envelope and `pageSize` are `strict`.
 from __future__ import annotations
 
 from types import MappingProxyType
-
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
     from contracts.verify.evidence import CheckContext, Evidence
 
 SUMMARY_KEYS = ("orderId", "status", "sellToOrderReference")
-SETTLED = frozenset({"Issued", "Draft", "Error", "Cancelled"})  # no status changes by itself from these
-FILTERS = ("status", "sellToOrderReference", "receivedAtFrom", "receivedAtTo")
 ENVELOPE = MappingProxyType({"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list})
 
 
@@ -94,97 +94,28 @@ def list_summaries(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] |
     return _over_lists(evidence, judge)
 
 
-def _instant(text: Any) -> datetime | None:
-    """An ISO 8601 instant (a value without an offset is taken as UTC); None when it is not one."""
-    try:
-        found = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+SUMMARY_REQUIRED = ("orderId", "partnerId", "sellToOrderReference", "buyFromOrderReference", "status",
+                    "statusMessage", "receivedAt")  # the spec's OrderSummary
+SUMMARY_STRICT = SUMMARY_REQUIRED + ("sellToEmail", "sellToName", "sellToLanguage", "paymentReference", "jobId",
+                                     "manifestUrl")  # CONTRACT.md: every key, "" if none
 
 
-def _filter_problems(exchange: "Exchange", evidence: "Evidence") -> list[str] | None:
-    query, found = exchange.query, rows(exchange)
-    if found is None or not any(k in query for k in FILTERS):
-        return None
-    problems = []
-    if query.get("status"):
-        wanted = set(query["status"].split(","))
-        problems += [f"row {r.get('orderId')} is {r.get('status')}" for r in found if r.get("status") not in wanted]
-        listed = {r.get("orderId") for r in found}
-        problems += [f"order {order_id}, {status} throughout, is missing"
-                     for order_id, status in _settled_at(exchange, evidence).items()
-                     if status in wanted and order_id not in listed and _whole_status_list(exchange)]
-    if query.get("sellToOrderReference"):
-        ref = query["sellToOrderReference"].casefold()
-        problems += [f"row {r.get('orderId')} has reference {r.get('sellToOrderReference')}" for r in found
-                     if str(r.get("sellToOrderReference")).casefold() != ref]
-        partner = partner_of(exchange)
-        ours = [h.order_id for h in evidence.histories if h.order_id and not _removed(h)
-                and str(h.request.get("partnerId", "")).lower() == partner
-                and str(h.request.get("sellToOrderReference")).casefold() == ref]
-        if ours and ours[0] not in {r.get("orderId") for r in found}:
-            problems.append(f"order {ours[0]} with that reference is missing")
-    low, high = _instant(query.get("receivedAtFrom")), _instant(query.get("receivedAtTo"))
-    for row in found if low or high else []:
-        at = _instant(row.get("receivedAt"))
-        if at is None or (low and at < low) or (high and at > high):
-            problems.append(f"row {row.get('orderId')} was received at {row.get('receivedAt')}")
-    return problems
-
-
-def _whole_status_list(exchange: "Exchange") -> bool:
-    """A status-only first page whose answer says it is complete (the
-    envelope's `morePages` false): every order in those statuses must be on
-    it. A later page (`pageKey`) starts past some rows, and a bare array says
-    nothing of pages, so neither is judged this way."""
-    body = exchange.response
-    others = [k for k in (*FILTERS, "pageKey") if k != "status" and exchange.query.get(k)]
-    return not others and isinstance(body, dict) and body.get("morePages") is False
-
-
-def _settled_at(exchange: "Exchange", evidence: "Evidence") -> dict[str, str]:
-    """The partner's orders known to rest in a settled status when the list was
-    answered: read (getOrder) in that status strictly before it, and nothing
-    but reads sent to them since. On a frozen or warped clock many calls share
-    an instant, so a tie with the list counts as "maybe after" and is not used."""
-    partner, known = partner_of(exchange), {}
-    for history in evidence.histories:
-        if not history.order_id or str(history.request.get("partnerId", "")).lower() != partner:
-            continue
-        reads = [o for o in history.observations if o.via == "getOrder" and o.at < exchange.at]
-        if not reads or reads[-1].status not in SETTLED:
-            continue
-        since = reads[-1].at
-        if all(e.operation == "getOrder" for e in history.exchanges if since <= e.at <= exchange.at):
-            known[history.order_id] = reads[-1].status
-    return known
-
-
-def _removed(history: Any) -> bool:
-    return any(o.status == "removed" for o in history.observations)
-
-
-@check(family="listing", subject="run", rules=["listing.filters"])
-def list_filters_honoured(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
-    """status (comma list), sellToOrderReference (any letter case) and the receivedAt window filter the rows."""
-    def judge(exchange: "Exchange") -> list[Finding] | None:
-        problems = _filter_problems(exchange, evidence)
-        if problems is None:
-            return None
-        return [shown(exchange, f"filter {exchange.query} not honoured: {'; '.join(problems[:5])}")] if problems else []
+def _keys_missing(evidence: "Evidence", keys: tuple[str, ...]) -> list[Finding] | None:
+    def judge(exchange: "Exchange") -> list[Finding]:
+        short = [(r.get("orderId"), [k for k in keys if k not in r]) for r in rows(exchange) or []]
+        short = [(order_id, missing) for order_id, missing in short if missing]
+        return [shown(exchange, f"{len(short)} row(s) lack summary keys, e.g. {short[0][0]} lacks "
+                                f"{', '.join(short[0][1])}")] if short else []
     return _over_lists(evidence, judge)
 
 
-@check(family="listing", subject="run", rules=["listing.page-size"], level="strict")
-def list_page_size(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
-    """pageSize bounds the rows of a page."""
-    def judge(exchange: "Exchange") -> list[Finding] | None:
-        size = exchange.query.get("pageSize", "")
-        if not size.isdigit() or int(size) < 1 or rows(exchange) is None:
-            return None
-        found = rows(exchange) or []
-        if len(found) > int(size):
-            return [shown(exchange, f"pageSize={size} answered {len(found)} rows")]
-        return []
-    return _over_lists(evidence, judge)
+@check(family="listing", subject="run", rules=["listing.summary-keys"])
+def list_summary_keys(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """Every row carries orderId, partnerId, both references, status, statusMessage and receivedAt."""
+    return _keys_missing(evidence, SUMMARY_REQUIRED)
+
+
+@check(family="listing", subject="run", rules=["listing.summary-keys-strict"], level="strict")
+def list_summary_keys_strict(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """Every row also carries sellToEmail, sellToName, sellToLanguage, paymentReference, jobId and manifestUrl."""
+    return _keys_missing(evidence, SUMMARY_STRICT)

@@ -48,6 +48,39 @@ class OrderHistory:
 
 
 @dataclass
+class ListedOrder:
+    """An order of the run whose place in a list is known: what its row must say."""
+
+    order_id: str
+    reference: str  # the sellToOrderReference sent
+    received_at: str  # as the target answered it
+    status: str = ""  # its settled status; "" when it was last seen in flight (its status is not known)
+    document: dict[str, Any] = field(default_factory=dict)  # the last order document the target answered
+
+
+@dataclass
+class ListingWalk:
+    """One list query the probe built for the orders it made, walked page by page.
+
+    `expected` are the run's orders that match every filter of `query`: the
+    probe chose the query so that this is known (settled statuses, windows
+    around the run's own `receivedAt`s). `rule` is the rule its
+    completeness asserts (`listing.complete`; a window's exact inclusive
+    bounds are `listing.inclusive-bounds`, CONTRACT.md's). `complete` is
+    False when the walk stopped before the last page (`stopped` says why):
+    rows of later pages are unknown then, and completeness is not judged.
+    """
+
+    purpose: str
+    query: dict[str, str]
+    expected: list[ListedOrder]
+    rule: str = "listing.complete"
+    pages: list[Exchange] = field(default_factory=list)
+    complete: bool = False
+    stopped: str = ""
+
+
+@dataclass
 class Evidence:
     """Everything the probe saw in one run."""
 
@@ -57,9 +90,11 @@ class Evidence:
     webhook_problem: str = ""  # why no receiver was subscribed ("" when one was)
     quiet_window: float = 0.0  # seconds waited after the last settle for late or duplicate events
     skipped_flows: dict[str, str] = field(default_factory=dict)  # flow → why it could not run (a missing venue fact)
+    listings: list[ListingWalk] = field(default_factory=list)  # the probe's own list queries, with known answers
 
     def all_exchanges(self) -> list[Exchange]:
-        return self.exchanges + [e for h in self.histories for e in h.exchanges]
+        walked = [page for walk in self.listings for page in walk.pages]
+        return self.exchanges + walked + [e for h in self.histories for e in h.exchanges]
 
 
 @dataclass

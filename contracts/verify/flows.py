@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from contracts.target import Exchange
+from contracts.target import Exchange, Target, TargetClient
 from contracts.verify.evidence import OrderHistory
 from contracts.verify.poller import Poller, observe
-
-if TYPE_CHECKING:
-    from contracts.verify.probe import Probe
 
 VISIT_DAYS_AHEAD = 30
 INDIVIDUAL = ("individual_item", "individual_time")
@@ -38,10 +35,25 @@ def why_skipped(fact: str) -> str:
     return f"needs venue fact {fact} (--var {fact}=...)"
 
 
+class FlowHost(Protocol):
+    """What a flow needs of the probe that runs it (contracts.verify.probe.Probe), and nothing more."""
+
+    target: Target
+    venue: dict[str, Any]
+    run_id: str
+    today: date
+
+    def client(self) -> TargetClient: ...
+
+    def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None) -> None: ...
+
+    def await_events(self, client: TargetClient, history: OrderHistory) -> None: ...
+
+
 class Flow:
     """What one flow uses: its own client, the probe's recorder and the shared poller."""
 
-    def __init__(self, probe: Probe, poller: Poller, name: str) -> None:
+    def __init__(self, probe: FlowHost, poller: Poller, name: str) -> None:
         self.probe, self.poller, self.name = probe, poller, name
         self.client = probe.client()
         self.venue = probe.venue
@@ -277,43 +289,14 @@ def invalid_input(flow: Flow) -> None:
              dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
              dict(good, items=[dict(line, quantity=2, wallet={"externalReferenceNumbers": ["EXT-ONLY"]})]),
              dict(good, items=[dict(line, quantity=0)])]
+    if flow.venue.get("inactive_partner_id"):
+        cases.append(dict(good, partnerId=str(flow.venue["inactive_partner_id"])))
     for case in cases:
         flow.call(None, "createOrder", body=dict(case, sellToOrderReference=flow.reference()))
     unknown = str(uuid.uuid4())
     for operation, body in (("getOrder", None), ("confirmOrder", {"paymentReference": "PAY-X"}),
                             ("replaceOrder", good), ("deleteOrder", None)):
         flow.call(None, operation, unknown, body=body)
-
-
-def listing(probe: Probe, client: Any) -> None:
-    """The list, after the flows: by status, by reference (lower-cased), by receivedAt windows, one per page.
-
-    Besides the window around the run's orders, two windows hold none of them
-    (from a second after the last, to a second before the first): a target
-    that ignores receivedAtFrom or receivedAtTo lists rows outside them.
-    """
-    histories = [h for h in probe.evidence.histories if h.order_id and not h.facts.get("other_partner")
-                 and not any(o.status == "removed" for o in h.observations)]
-    received = sorted(str(e.response.get("receivedAt")) for h in histories for e in h.calls("createOrder")
-                      if e.status == 201 and isinstance(e.response, dict) and e.response.get("receivedAt"))
-    queries: list[dict[str, Any]] = [{"status": "Issued"}, {"status": "Draft,Error"}, {"pageSize": 1}]
-    if histories:
-        queries.append({"sellToOrderReference": histories[0].request["sellToOrderReference"].lower()})
-    if received:
-        queries.append({"receivedAtFrom": received[0], "receivedAtTo": received[-1]})
-        queries += [{"receivedAtFrom": shifted(received[-1], 1)}, {"receivedAtTo": shifted(received[0], -1)}]
-    for query in queries:
-        probe.record(exchange=client.call("listOrdersByPartner", {"partnerId": probe.target.partner_id}, query=query))
-
-
-def shifted(instant: str, seconds: int) -> str:
-    """An ISO 8601 instant moved by whole seconds, as UTC with `Z` (the instant itself when it does not parse)."""
-    try:
-        found = datetime.fromisoformat(instant.replace("Z", "+00:00"))
-    except ValueError:
-        return instant
-    found = found if found.tzinfo else found.replace(tzinfo=timezone.utc)
-    return (found + timedelta(seconds=seconds)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 FlowFunction = Callable[[Flow], None]

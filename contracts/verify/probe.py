@@ -25,7 +25,8 @@ import requests
 from contracts.lifecycle import load_lifecycle
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
 from contracts.verify.evidence import Evidence, OrderHistory
-from contracts.verify.flows import FLOWS, Flow, listing, missing_fact, why_skipped
+from contracts.verify.flows import FLOWS, Flow, missing_fact, why_skipped
+from contracts.verify.listing_walks import run_listings
 from contracts.verify.poller import Poller
 from contracts.webhooks.receiver import WebhookReceiver
 
@@ -172,7 +173,7 @@ class Probe:
 
     def _listing(self) -> None:
         with contextlib.closing(self.client()) as client:
-            listing(self, client)
+            run_listings(self.evidence, client, self.target.partner_id, self.strictness)
 
 
 def timeline_text(history: OrderHistory) -> str:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode
 
 from broken_targets import (
     _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
@@ -338,6 +339,92 @@ def _rows_with_items(envelope: dict[str, Any]) -> dict[str, Any]:
     return {**envelope, "data": [{**row, "items": []} for row in envelope["data"]]}
 
 
+def on_list_queries(change: Callable[[dict[str, str]], dict[str, str]]) -> Break:
+    """Rewrite the query of every listOrdersByPartner request before the mock reads it."""
+    def apply(server: MockServer) -> None:
+        inner = server.app.wsgi_app
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] == "GET" and "/orders/" in environ.get("PATH_INFO", ""):
+                query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+                environ["QUERY_STRING"] = urlencode(change(query))
+            return inner(environ, start_response)
+        server.app.wsgi_app = app
+    return apply
+
+
+def _first_status_only(query: dict[str, str]) -> dict[str, str]:
+    """A status list is read as its first value."""
+    return {**query, "status": query["status"].split(",")[0]} if "status" in query else query
+
+
+def _received_to_exclusive(query: dict[str, str]) -> dict[str, str]:
+    """receivedAtTo is exclusive: an order received on the bound's second is left out."""
+    if "receivedAtTo" not in query:
+        return query
+    bound = datetime.fromisoformat(query["receivedAtTo"].replace("Z", "+00:00")) - timedelta(seconds=1)
+    return {**query, "receivedAtTo": bound.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _reference_case_sensitive(query: dict[str, str]) -> dict[str, str]:
+    """The reference filter compares exactly with the upper-cased stored reference."""
+    reference = query.get("sellToOrderReference", "")
+    return {**query, "sellToOrderReference": reference + "#"} if reference != reference.upper() else query
+
+
+def _page_end_lost(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A page that says more follow drops its last row (the next page starts after it)."""
+    return {**envelope, "data": envelope["data"][:-1]} if envelope.get("morePages") else envelope
+
+
+def _page_end_twice(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A page that says more follow repeats its last row."""
+    return {**envelope, "data": envelope["data"] + envelope["data"][-1:]} if envelope.get("morePages") else envelope
+
+
+def _grouped_by_status(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Rows grouped by status (one query per status, concatenated), not in receivedAt order."""
+    return {**envelope, "data": sorted(envelope["data"], key=lambda row: str(row.get("status")))}
+
+
+def _rows_without(key: str, only_empty: bool = False) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Rows leave out `key` (or only where it is "")."""
+    def change(envelope: dict[str, Any]) -> dict[str, Any]:
+        return {**envelope, "data": [{k: v for k, v in row.items() if k != key or (only_empty and v != "")}
+                                     for row in envelope["data"]]}
+    return change
+
+
+def _rows_blank(*keys: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Rows carry "" for `keys` whatever the order says."""
+    return lambda envelope: {**envelope, "data": [{**row, **dict.fromkeys(keys, "")} for row in envelope["data"]]}
+
+
+def _vat_forgotten(order: Order) -> None:
+    """Minted wallets carry the price excl. VAT as the price incl. VAT."""
+    for wallet in wallets_of(order):
+        wallet["unitPriceInclVat"] = wallet.get("unitPriceExclVat")
+
+
+def _group_unit_price(order: Order) -> None:
+    """A group wallet carries the unit price, not the group's sum."""
+    for line in order.get("items") or []:
+        quantity = line.get("quantity") or 1
+        for wallet in line.get("wallets") or [] if line.get("itemNumber") == "31010" else []:
+            for key in ("unitPriceExclVat", "unitPriceInclVat"):
+                wallet[key] = wallet[key] / quantity
+
+
+def _inactive_partner_accepted(server: MockServer, create: Any) -> Any:
+    """A disabled partner's order is taken as the sandbox partner's."""
+    def broken(caller: Any, scope: Any, body: Any, directives: Any, sync: bool) -> Any:
+        partner = server.backend.config.partners.get(str(body.get("partnerId", "")).lower())
+        if partner is not None and not partner.active:
+            body = {**body, "partnerId": server.partner_id}
+        return create(caller, scope, body, directives, sync)
+    return broken
+
+
 # a part of a rule the probe once could not catch: "rule id: part" → (check, level, break)
 PART_BREAKS: dict[str, tuple[str, str, Break]] = {
     "calls.confirm-refused: on Error and Cancelled": ("confirm_refused_unless_draft", "documented",
@@ -396,6 +483,21 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "listing.paginated": ("list_paginated_envelope", "strict", on_lists(_bare_list)),
     "listing.summaries": ("list_summaries", "documented", on_lists(_rows_with_items)),
     "listing.page-size": ("list_page_size", "strict", on_queries("GET", "/orders/", "pageSize")),
+    "orders.prices": ("wallet_prices", "documented", on_status(("Draft", "Issued"), _vat_forgotten)),
+    "orders.group-price": ("group_wallet_price", "strict", on_status(("Draft", "Issued"), _group_unit_price)),
+    "rejections.inactive-partner": ("inactive_partner_refused", "documented",
+                                    patched("create_order", _inactive_partner_accepted)),
+    "listing.complete": ("list_complete", "documented", on_list_queries(_first_status_only)),
+    "listing.paging": ("list_paging_complete", "documented", on_lists(_page_end_lost)),
+    "listing.inclusive-bounds": ("list_bounds_inclusive", "strict", on_list_queries(_received_to_exclusive)),
+    "listing.reference-case": ("list_reference_any_case", "strict", on_list_queries(_reference_case_sensitive)),
+    "listing.once": ("list_rows_once", "strict", on_lists(_page_end_twice)),
+    "listing.order": ("list_in_received_order", "strict", on_lists(_grouped_by_status)),
+    "listing.summary-keys": ("list_summary_keys", "documented", on_lists(_rows_without("buyFromOrderReference"))),
+    "listing.summary-keys-strict": ("list_summary_keys_strict", "strict",
+                                    on_lists(_rows_without("manifestUrl", only_empty=True))),
+    "listing.row-values": ("list_rows_agree", "documented", on_lists(_rows_blank("buyFromOrderReference"))),
+    "listing.row-values-strict": ("list_rows_agree_exactly", "strict", on_lists(_rows_blank("sellToEmail", "jobId"))),
     "sync.replace-final": ("sync_replace_final", "documented", on_queries("PUT", "/channelManager/", "sync")),
     "webhooks.envelope": ("webhook_conformance", "documented", _webhook_value_key),
     "webhooks.client-state": ("webhook_client_state", "documented", _webhook_without_client_state),

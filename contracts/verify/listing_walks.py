@@ -1,0 +1,209 @@
+"""The probe's list queries: built for the orders the run made, so that what each answer must hold is known.
+
+They run after every flow has finished, when the run's orders are at rest:
+an order last seen `Issued`, `Draft`, `Error` or `Cancelled` stays so (only
+a call moves it, and the run makes none), and every order not removed
+exists. So for each query below the probe knows which of its own orders the
+pages must list: by each settled status and a comma list of them all, by
+reference, by windows around the run's own `receivedAt`s (widened by a
+second on each side at `documented`, exact at `strict`, where CONTRACT.md
+makes the bounds inclusive), and the same window walked page by page with
+`pageSize`/`pageKey`. Other clients' orders may be on any page (a shared
+target, or the run's own Schemathesis and scenarios): the checks demand
+that the run's orders are there and that no row breaks a filter, never
+that the pages hold nothing else. The probe never judges.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from contracts.target import Exchange, TargetClient
+from contracts.verify.evidence import Evidence, ListedOrder, ListingWalk, OrderHistory
+from contracts.verify.poller import observe
+
+SETTLED = ("Cancelled", "Draft", "Error", "Issued")  # no status changes by itself from these
+MAX_PAGES = 12  # a walk past this many pages stops, unjudged for completeness
+WALKED_PAGES = 4  # the paged walk splits the window into about this many pages
+INCLUSIVE = "listing.inclusive-bounds"
+
+
+def listed_orders(histories: Iterable[OrderHistory]) -> list[ListedOrder]:
+    """The run's own orders of its partner that still exist, with their settled status where it is known."""
+    found = []
+    for history in histories:
+        if not history.order_id or history.facts.get("other_partner") or not history.observations:
+            continue
+        if removed(history):
+            continue
+        document = last_document(history)
+        received = str(document.get("receivedAt") or "")
+        if not received:
+            continue
+        status = history.observations[-1].status
+        found.append(ListedOrder(history.order_id, str(history.request.get("sellToOrderReference", "")), received,
+                                 status if status in SETTLED else "", document))
+    return found
+
+
+def removed(history: OrderHistory) -> bool:
+    """Seen gone (404), or deleted from Draft or Error, which removes the row (doc 000) even unseen."""
+    seen = history.observations
+    deleted = [n for n, o in enumerate(seen) if o.via == "deleteOrder" and o.status == "Cancelled"]
+    return any(o.status == "removed" for o in seen) or any(n and seen[n - 1].status in ("Draft", "Error")
+                                                          for n in deleted)
+
+
+def last_document(history: OrderHistory) -> dict[str, Any]:
+    """The last order document the target answered for this order ({} when none)."""
+    documents = [e.response for e in history.exchanges
+                 if e.ok and isinstance(e.response, dict) and e.response.get("orderId")]
+    return documents[-1] if documents else {}
+
+
+def shifted(instant: str, seconds: int) -> str:
+    """An ISO 8601 instant moved by whole seconds, as UTC with `Z` (the instant itself when it does not parse)."""
+    try:
+        found = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    except ValueError:
+        return instant
+    found = found if found.tzinfo else found.replace(tzinfo=timezone.utc)
+    return (found + timedelta(seconds=seconds)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan(orders: list[ListedOrder], strictness: str) -> list[ListingWalk]:
+    """The queries whose answers are known, each with the run's orders it must list."""
+    walks = _by_status(orders)
+    if orders:
+        walks += _by_reference(orders[0], strictness)
+        walks += _by_window(orders, strictness)
+    return walks
+
+
+def _by_status(orders: list[ListedOrder]) -> list[ListingWalk]:
+    statuses = sorted({o.status for o in orders if o.status})
+    walks = [ListingWalk(f"status {s}", {"status": s}, [o for o in orders if o.status == s]) for s in statuses]
+    if len(statuses) > 1:  # every value of a comma list counts, not only the first or the last
+        listed = ",".join(statuses)
+        walks.append(ListingWalk(f"status list {listed}", {"status": listed}, [o for o in orders if o.status]))
+    if {"Draft", "Error"} <= set(statuses):
+        walks.append(ListingWalk("status list Error,Draft", {"status": "Error,Draft"},
+                                 [o for o in orders if o.status in ("Draft", "Error")]))
+    return walks
+
+
+def _by_reference(order: ListedOrder, strictness: str) -> list[ListingWalk]:
+    """The reference as the target shows it; at strict also as sent and in another letter case (CONTRACT.md)."""
+    shown = str(order.document.get("sellToOrderReference") or order.reference)
+    walks = [ListingWalk("reference as answered", {"sellToOrderReference": shown}, [order])]
+    if strictness == "strict":
+        for label, text in (("as sent", order.reference), ("in another letter case", order.reference.swapcase())):
+            walks.append(ListingWalk(f"reference {label}", {"sellToOrderReference": text}, [order], "listing.reference-case"))
+    return walks
+
+
+def _by_window(orders: list[ListedOrder], strictness: str) -> list[ListingWalk]:
+    """Windows around the run's receivedAts: holding all of them, either bound alone, and holding none."""
+    received = sorted((o.received_at for o in orders), key=_sort_key)
+    first, last = received[0], received[-1]
+    wide = {"receivedAtFrom": shifted(first, -1), "receivedAtTo": shifted(last, 1)}
+    walks = [ListingWalk("window around the run", wide, list(orders)),
+             ListingWalk("receivedAtFrom alone", {"receivedAtFrom": wide["receivedAtFrom"]}, list(orders)),
+             ListingWalk("receivedAtTo alone", {"receivedAtTo": wide["receivedAtTo"]}, list(orders)),
+             ListingWalk("window after the run", {"receivedAtFrom": shifted(last, 1)}, []),
+             ListingWalk("window before the run", {"receivedAtTo": shifted(first, -1)}, [])]
+    if strictness == "strict":  # the bounds are inclusive (CONTRACT.md): the first and last order are on them
+        walks += [ListingWalk("window with inclusive bounds", {"receivedAtFrom": first, "receivedAtTo": last},
+                              list(orders), INCLUSIVE),
+                  ListingWalk("inclusive receivedAtFrom alone", {"receivedAtFrom": first}, list(orders), INCLUSIVE),
+                  ListingWalk("inclusive receivedAtTo alone", {"receivedAtTo": last}, list(orders), INCLUSIVE)]
+    return walks
+
+
+def _sort_key(instant: str) -> str:
+    return shifted(instant, 0)
+
+
+def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages: int = MAX_PAGES) -> None:
+    """Ask for the query's pages, following nextPageKey with the same filters, until the last one."""
+    query = dict(listing.query)
+    for number in range(1, max_pages + 1):
+        page = client.call("listOrdersByPartner", {"partnerId": partner_id}, query=query)
+        listing.pages.append(page)
+        if page.status != 200 or page_rows(page) is None:
+            listing.stopped = f"page {number} answered {page.status or page.error} without a list"
+            return
+        body = page.response
+        if not isinstance(body, dict) or body.get("morePages") is not True:
+            listing.complete = True
+            return
+        if not body.get("nextPageKey"):
+            listing.stopped = f"page {number} says morePages but gives no nextPageKey"
+            return
+        query = {**listing.query, "pageKey": str(body["nextPageKey"])}
+    listing.stopped = f"the walk stopped after {max_pages} pages"
+
+
+def page_rows(exchange: Exchange) -> list[dict[str, Any]] | None:
+    """The summaries of a list answer (envelope or bare array); None when it is neither."""
+    body = exchange.response
+    found = body.get("data") if isinstance(body, dict) else body
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else None
+
+
+def walk_ids(listing: ListingWalk) -> list[str]:
+    return [str(r.get("orderId")) for page in listing.pages for r in page_rows(page) or []]
+
+
+def paged(client: TargetClient, partner_id: str, whole: ListingWalk) -> ListingWalk:
+    """The window again in pages of about a quarter of its rows; judged only if no row came or went meanwhile.
+
+    Other clients may add or delete orders in the window while the pages are
+    walked (a shared target, the run's own scenarios), and a page key need
+    not survive that; so the whole window is asked again after the walk, and
+    a walk during which its rows changed is not judged for completeness.
+    """
+    before = walk_ids(whole)
+    size = max(1, math.ceil(len(before) / WALKED_PAGES))
+    listing = ListingWalk(f"window in pages of {size}", {**whole.query, "pageSize": str(size)}, whole.expected,
+                          "listing.paging")
+    walk(client, partner_id, listing, max_pages=MAX_PAGES + WALKED_PAGES)
+    if listing.complete and any(page_rows(p) is not None and isinstance(p.response, list) for p in listing.pages):
+        listing.complete, listing.stopped = False, "the answers are bare arrays: there are no pages to walk"
+    again = ListingWalk(whole.purpose, whole.query, [])
+    walk(client, partner_id, again)
+    if listing.complete and (not whole.complete or sorted(walk_ids(again)) != sorted(before)):
+        listing.complete = False
+        listing.stopped = "rows of the window came or went while it was walked (other clients' orders)"
+    return listing
+
+
+def late_order(evidence: Evidence, client: TargetClient, partner_id: str) -> None:
+    """One more order, unpaid and `?sync=1`, now: a `receivedAt` later than the flows' (they all start at
+    once), so that the order of the rows can be seen, and a Draft at rest without waiting for a pickup."""
+    model = next((h for h in evidence.histories if h.order_id and not h.facts.get("other_partner")
+                  and str(h.request.get("partnerId", "")).lower() == partner_id.lower()), None)
+    if model is None:
+        return
+    body = {k: v for k, v in model.request.items() if k != "paymentReference"}
+    body["sellToOrderReference"] = f"{str(model.request['sellToOrderReference'])[:44]}-late"
+    history = OrderHistory("listing", "late unpaid sync order (a later receivedAt for the list)", body, sync=True)
+    evidence.histories.append(history)
+    exchange = client.call("createOrder", None, query={"sync": "1"}, body=body)
+    observe(history, exchange)
+    if exchange.ok and isinstance(exchange.response, dict) and exchange.response.get("orderId"):
+        history.order_id = str(exchange.response["orderId"])
+
+
+def run_listings(evidence: Evidence, client: TargetClient, partner_id: str, strictness: str) -> None:
+    """Plan the queries for the run's orders, walk each, and keep them in the evidence."""
+    late_order(evidence, client, partner_id)
+    walks = plan(listed_orders(evidence.histories), strictness)
+    for listing in walks:
+        walk(client, partner_id, listing)
+    whole = next((w for w in walks if w.purpose == "window around the run"), None)
+    if whole is not None:
+        walks.append(paged(client, partner_id, whole))
+    evidence.listings.extend(walks)
