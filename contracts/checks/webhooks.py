@@ -17,6 +17,7 @@ from types import MappingProxyType
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from jsonschema import ValidationError
@@ -24,8 +25,11 @@ from jsonschema import ValidationError
 from contracts.lifecycle import load_lifecycle
 from contracts.spec import load_spec
 from contracts.checks.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
+from contracts.target.address import decode_company
 
 EVENT_NAME = "ota_cm_order_processed"
+EVENT_VERSION = "1.0"  # docs/004; CONTRACT.md: a subscription's eventVersion defaults to it
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 ENVELOPE_SCHEMA = "WebhookEnvelope"
 # keys that only a webhook event carries: their presence at the top level means
 # the sender forgot the `values` envelope
@@ -260,10 +264,13 @@ def webhook_once_per_settle(events: Iterable[Any], settles: Mapping[str, int] | 
     `settles` maps orderId → how many times the order settled in the
     background (a create that settles is 1, create + replace is 2), or is a
     list of orderIds with one entry per settle. Events for orders not in it
-    are extra.
+    are extra. A surplus that repeats an earlier event (same order, same
+    payload) is named a copy: a re-send of one settle, not a new one.
     """
     expected = Counter(settles) if not isinstance(settles, Mapping) else Counter(dict(settles))
+    events = list(events)
     seen = Counter(event_order_id(event) for event in events)
+    copies = Counter(event_order_id(event) for event in split_copies(events)[1])
     violations = []
     for order_id in sorted(set(expected) | set(seen), key=str):
         want, got = expected.get(order_id, 0), seen.get(order_id, 0)
@@ -271,8 +278,93 @@ def webhook_once_per_settle(events: Iterable[Any], settles: Mapping[str, int] | 
             continue
         violations.append(Violation(
             "webhook_once_per_settle",
-            f"order {order_id}: expected {want} event(s) (one per settle), got {got}"
-            + (" — duplicate or unexpected event(s)" if got > want else " — missing event(s)"),
+            f"order {order_id}: expected {want} event(s) (one per settle), got {got}" + _surplus(got - want,
+                                                                                                 copies[order_id]),
             f"order {order_id}",
         ))
     return violations
+
+
+def _surplus(extra: int, copies: int) -> str:
+    if extra < 0:
+        return " — missing event(s)"
+    if copies:
+        verb = "repeats" if copies == 1 else "repeat"
+        return (f" — {copies} of them {verb} an earlier event of this order exactly (same payload): "
+                "the same settle announced more than once")
+    return " — duplicate or unexpected event(s)"
+
+
+def announcement(event: Any) -> tuple[str, str]:
+    """What an event announces: its order (case-blind) and its whole payload; two equal ones are one settle."""
+    payload = dict(event_payload(event))
+    order_id = (event_order_id(event) or "").lower()
+    payload["orderId"] = order_id
+    return order_id, json.dumps(payload, sort_keys=True, default=str)
+
+
+def split_copies(events: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """(the first event of each announcement, the later copies), in arrival order.
+
+    A copy repeats an earlier event's order and payload: whatever the target
+    meant by it, it adds no settle, so the once-per-settle check owns it and
+    the checks that ask what caused an event judge the first one only.
+    """
+    firsts: dict[tuple[str, str], Any] = {}
+    copies = []
+    for event in events:
+        key = announcement(event)
+        if key in firsts:
+            copies.append(event)
+        else:
+            firsts[key] = event
+    return list(firsts.values()), copies
+
+
+# -- the values an event must carry --------------------------------------------
+
+
+def webhook_event_values(event: Any, company: str | None, event_version: str = EVENT_VERSION,
+                         app_id: str | None = None) -> list[Violation]:
+    """The event carries what the run knows it must: the event's name and version, the company, a timestamp.
+
+    `company`: the company of the target's base address, decoded (None: not
+    known, not judged); `event_version`: the subscription's (docs/004:
+    "1.0" when it named none); `app_id`: the subscription's appId, None
+    when it sent none (then appId's value is not judged).
+    """
+    data, where = event_data(event), _event_where(event)
+    wanted = {"eventName": EVENT_NAME, "eventVersion": event_version}
+    if app_id is not None:
+        wanted["appId"] = app_id
+    violations = [Violation("webhook_event_values", f"{key} {data.get(key)!r}; expected {value!r}"
+                            + (" (the subscription's)" if key != "eventName" else ""), f"{where}.{key}")
+                  for key, value in wanted.items() if data.get(key) != value]
+    if company is not None and data.get("companyName") != company:
+        violations.append(Violation("webhook_event_values", _company_problem(data.get("companyName"), company),
+                                    f"{where}.companyName"))
+    problem = _instant_problem(data.get("timestamp"))
+    if problem:
+        violations.append(Violation("webhook_event_values", problem, f"{where}.timestamp"))
+    return violations
+
+
+def _company_problem(found: Any, company: str) -> str:
+    if isinstance(found, str) and found != company and decode_company(found) == company:
+        return (f"companyName {found!r} is still URL-encoded; expected the company of the base address "
+                f"decoded: {company!r}")
+    return f"companyName {found!r}; expected the company of the base address, {company!r}"
+
+
+def _instant_problem(value: Any) -> str:
+    """Why `value` is not an ISO 8601 instant (date, time and a UTC offset or Z), or ""."""
+    if value is None:
+        return "no timestamp; every event carries the ISO 8601 instant it was raised (docs/004: 2026-05-15T09:30:05Z)"
+    if not isinstance(value, str) or not _INSTANT.match(value):
+        return (f"timestamp {value!r} is not an ISO 8601 instant like 2026-05-15T09:30:05Z "
+                "(date, time and Z or an offset)")
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return f"timestamp {value!r} is not a real date and time"
+    return ""

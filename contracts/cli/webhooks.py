@@ -40,8 +40,10 @@ def _register_listen(actions: argparse._SubParsersAction) -> None:
             "Listen for webhook POSTs, print each one and flag every violation of the spec's "
             "WebhookEnvelope (the envelope's `values` key, eventName, clientState, payload). "
             "With --base-url each event's orderId is looked up with getOrder at arrival to check "
-            "that the payload's status matches and that the order had settled. Always answers 200 "
-            "so the sender does not retry. Ctrl-C stops."
+            "that the payload's status matches and that the order had settled. An order announced "
+            "again with the status it was last announced with (across POSTs or inside one) is "
+            "reported as `duplicate?`: once per settle. Always answers 200 so the sender does not "
+            "retry. Ctrl-C stops with a verdict line."
         ),
         epilog=f"the two forms of --base-url:\n{FORMS}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -87,8 +89,30 @@ def format_delivery(delivery: Delivery) -> str:
     if delivery.json is None:
         lines.append(f"  body: {delivery.body[:500].decode('utf-8', 'replace')}")
     lines += [f"  {violation}" for violation in delivery.violations]
-    lines.append("  OK: no violations" if delivery.ok else f"  {len(delivery.violations)} violation(s)")
+    lines += [f"  {repeat}" for repeat in delivery.repeats]
+    lines.append("  OK: no violations" if delivery.clean else "  " + _tally(len(delivery.violations),
+                                                                            len(delivery.repeats)))
     return "\n".join(lines)
+
+
+def _tally(violations: int, repeats: int) -> str:
+    parts = [f"{violations} violation(s)"] if violations or not repeats else []
+    return ", ".join(parts + ([f"{repeats} duplicate?"] if repeats else []))
+
+
+def verdict(deliveries: list[Delivery]) -> str:
+    """The line printed on stopping: what arrived, and whether it was all OK (a `duplicate?` is not)."""
+    events = sum(len(d.events) for d in deliveries)
+    violations = sum(len(d.violations) for d in deliveries)
+    repeats = [text for d in deliveries for text in d.repeats]
+    head = f"Stopped. {len(deliveries)} POST(s), {events} event(s): "
+    if not violations and not repeats:
+        return head + ("OK" if deliveries else "nothing arrived")
+    text = head + "NOT OK: " + _tally(violations, len(repeats))
+    if repeats:
+        text += (" — an order was announced with the same status twice, no other status between (the same settle "
+                 "sent twice, unless it settled to that status again after a replace); see the duplicate? lines")
+    return text
 
 
 def format_delivery_json(delivery: Delivery) -> str:
@@ -126,7 +150,7 @@ def run_listen(args: argparse.Namespace, out: TextIO | None = None, stop: thread
         except KeyboardInterrupt:
             pass
     if not args.json:
-        _emit(out, "Stopped.")
+        _emit(out, verdict(receiver.deliveries()))
     return 0
 
 

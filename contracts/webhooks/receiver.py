@@ -25,6 +25,7 @@ from contracts.checks.webhooks import (
     webhook_conformance,
     webhook_matches_status,
 )
+from contracts.webhooks.settles import SettleTracker
 
 OrderLookup = Callable[[str], "dict[str, Any] | None"]
 FailMode = Literal["status", "hang", "close"]
@@ -43,10 +44,18 @@ class Delivery:
     json: Any | None
     violations: list[Violation] = field(default_factory=list)
     answered: int | None = None  # None: the connection was hung or closed unanswered
+    seen: dict[int, str] = field(default_factory=dict)  # event index → the order's status getOrder gave at arrival
+    repeats: list[str] = field(default_factory=list)  # "duplicate?" findings: an order's last status announced again
 
     @property
     def ok(self) -> bool:
+        """No violation (a `duplicate?` is not one: the receiver cannot know; see `clean`)."""
         return not self.violations
+
+    @property
+    def clean(self) -> bool:
+        """No violation and no `duplicate?`: what the CLI calls OK."""
+        return self.ok and not self.repeats
 
     @property
     def accepted(self) -> bool:
@@ -67,6 +76,7 @@ class Delivery:
             "body": self.json if self.json is not None else self.body.decode("utf-8", "replace"),
             "events": [event.summary() for event in self.events],
             "violations": [violation.to_dict() for violation in self.violations],
+            "duplicates": list(self.repeats),
         }
 
 
@@ -98,6 +108,11 @@ class Event:
     @property
     def client_state(self) -> Any:
         return self.data.get("clientState")
+
+    @property
+    def status_at_arrival(self) -> str | None:
+        """The order's status getOrder gave when this event arrived ("not found"), None when not looked up."""
+        return self.delivery.seen.get(self.index)
 
     @property
     def violations(self) -> list[Violation]:
@@ -160,6 +175,7 @@ class WebhookReceiver:
         self.on_delivery = on_delivery
         self.reject_invalid = reject_invalid
         self._deliveries: list[Delivery] = []
+        self.settles = SettleTracker()
         self._failures: deque[_Failure] = deque()
         self._condition = threading.Condition()
         self._stopping = threading.Event()
@@ -262,6 +278,7 @@ class WebhookReceiver:
         with self._condition:
             self._deliveries.clear()
             self._failures.clear()
+            self.settles = SettleTracker()
 
     def _events_locked(self, accepted_only: bool) -> list[Event]:
         return [e for d in self._deliveries if d.accepted or not accepted_only for e in d.events]
@@ -282,20 +299,25 @@ class WebhookReceiver:
         return delivery
 
     def _check_against_order(self, event: Event) -> list[Violation]:
-        """Run the getOrder-based checks for one event right as it arrives."""
+        """Run the getOrder-based checks for one event right as it arrives (and keep what getOrder said)."""
         order_id = event.order_id
         if order_id is None or self.order_lookup is None:
             return []
         try:
             order = self.order_lookup(order_id)
         except Exception as exc:  # the lookup is the partner's server: report, never crash
+            event.delivery.seen[event.index] = "getOrder failed"
             return [Violation("order_lookup", f"getOrder for order {order_id} failed: {exc}", event.where)]
         status = order.get("status") if isinstance(order, dict) else None
+        event.delivery.seen[event.index] = str(status) if order is not None else "not found"
         return webhook_matches_status(event, order) + webhook_after_terminal(event, status)
 
     def _record(self, delivery: Delivery) -> None:
         with self._condition:
             delivery.sequence = len(self._deliveries) + 1
+            if delivery.accepted:  # in arrival order: a repeat is judged against what came before it
+                found = (self.settles.see(e.order_id, e.status, delivery.sequence, e.where) for e in delivery.events)
+                delivery.repeats = [text for text in found if text]
             self._deliveries.append(delivery)
             self._condition.notify_all()
         if self.on_delivery is not None:

@@ -22,6 +22,10 @@ from broken_targets import (
     _errors_as_text, _keys_sorted, _short_not_found, _unknown_order_500, _webhook_value_key,
     _webhook_without_client_state, rewrite_orders, rewrite_responses,
 )
+from broken_targets import (
+    company_encoded, empty_reference, event_name_wrong, event_version_wrong, no_timestamp, order_id_unknown,
+    reference_of_another_order,
+)
 from mockserver.errors import ApiError
 from mockserver.server import MockServer
 
@@ -432,6 +436,11 @@ PART_BREAKS: dict[str, tuple[str, str, Break]] = {
     "listing.filters: the receivedAt window": ("list_filters_honoured", "documented", _received_window_ignored),
     "rejections.invalid-input: externalReferenceNumbers of the wrong length": (
         "invalid_input_refused", "documented", on_requests("POST", _external_references_unchecked)),
+    "webhooks.status-matches: buyFromOrderReference of another order": (
+        "webhook_matches_status", "documented", reference_of_another_order),
+    "webhooks.status-matches: buyFromOrderReference empty": ("webhook_matches_status", "documented", empty_reference),
+    "webhooks.once-per-settle: events name an order nobody made": (
+        "webhook_once_per_settle", "documented", order_id_unknown),
 }
 
 # rule id → (the check asserting it, the level it is judged at, the break)
@@ -501,4 +510,8 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "sync.replace-final": ("sync_replace_final", "documented", on_queries("PUT", "/channelManager/", "sync")),
     "webhooks.envelope": ("webhook_conformance", "documented", _webhook_value_key),
     "webhooks.client-state": ("webhook_client_state", "documented", _webhook_without_client_state),
+    "webhooks.event-name": ("webhook_event_values", "documented", event_name_wrong),
+    "webhooks.event-version": ("webhook_event_values", "documented", event_version_wrong),
+    "webhooks.company-name": ("webhook_event_values", "documented", company_encoded),
+    "webhooks.timestamp": ("webhook_event_values", "documented", no_timestamp),
 }

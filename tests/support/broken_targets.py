@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import json
+import uuid
 from typing import Any, Callable
 
 from mockserver.errors import ApiError
@@ -233,3 +234,67 @@ def _delete_in_flight_pretends(server: MockServer) -> None:
         return delete(caller, scope, order_id)
 
     backend.delete_order = pretend
+
+
+# -- the webhook event's values (issue 18: what each event must carry) ----------------------------------
+def _on_events(change: Callable[[dict[str, Any]], None]) -> Callable[[MockServer], None]:
+    """Change, in place, every event the mock's sender POSTs."""
+    def apply(server: MockServer) -> None:
+        def each(body: dict[str, Any]) -> list[dict[str, Any]]:
+            for event in body["values"]:
+                change(event)
+            return [body]
+
+        wrap_sender(server, each)
+    return apply
+
+
+def _company_encoded(event: dict[str, Any]) -> None:
+    from urllib.parse import quote
+
+    event["companyName"] = quote(event["companyName"], safe="")  # CRONUS%20International%20Ltd.
+
+
+def _event_version_wrong(event: dict[str, Any]) -> None:
+    event["eventVersion"] = "2.0"
+
+
+def _event_name_wrong(event: dict[str, Any]) -> None:
+    event["eventName"] = "ota_cm_order_Processed"
+
+
+def _no_timestamp(event: dict[str, Any]) -> None:
+    event.pop("timestamp", None)
+
+
+def _empty_reference(event: dict[str, Any]) -> None:
+    event["payload"]["buyFromOrderReference"] = ""
+
+
+def _order_id_unknown(event: dict[str, Any]) -> None:
+    """The event names an order nobody made (its reference is still the order's)."""
+    event["payload"]["orderId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, event["payload"]["orderId"]))
+
+
+def _reference_of_another_order(server: MockServer) -> None:
+    """Each event carries the buyFromOrderReference of the order announced before it (the first: a made-up one)."""
+    previous: list[tuple[str, str]] = []
+
+    def change(event: dict[str, Any]) -> None:
+        payload = event["payload"]
+        others = [ref for order_id, ref in previous if order_id != payload["orderId"]]
+        mine = payload["buyFromOrderReference"]
+        previous.append((payload["orderId"], mine))
+        made_up = mine[:-4] + ("FFFF" if mine[-4:] != "FFFF" else "0000")
+        payload["buyFromOrderReference"] = others[-1] if others else made_up
+
+    _on_events(change)(server)
+
+
+company_encoded = _on_events(_company_encoded)
+event_version_wrong = _on_events(_event_version_wrong)
+event_name_wrong = _on_events(_event_name_wrong)
+no_timestamp = _on_events(_no_timestamp)
+empty_reference = _on_events(_empty_reference)
+order_id_unknown = _on_events(_order_id_unknown)
+reference_of_another_order = _reference_of_another_order

@@ -347,6 +347,8 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     # webhooks
     "webhook_conformance": (lambda: delivery(event(), flat=True), lambda: delivery(event()), None),
     "webhook_client_state": (lambda: delivery(event(state="other")), lambda: delivery(event()), lambda: delivery()),
+    "webhook_event_values": (lambda: delivery(event() | {"eventVersion": "2.0"}), lambda: delivery(event()),
+                             lambda: delivery()),
     "webhook_matches_status": (lambda: (delivery(event("Issued")), run(history(created(False), DRAFT_GET()))),
                                lambda: (delivery(event("Draft")), run(history(created(False), DRAFT_GET()))),
                                lambda: (delivery(event("Draft")), run())),
@@ -394,6 +396,7 @@ REGISTRY = Registry.collect()
 
 def test_every_registered_check_has_cases() -> None:
     assert sorted(c.name for c in REGISTRY) == sorted(CASES)
+
 
 
 def judged(name: str, build: Build) -> Any:
