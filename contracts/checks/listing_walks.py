@@ -239,3 +239,17 @@ def list_rows_agree(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] 
 def list_rows_agree_exactly(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
     """A row carries the order's buyer, payment reference, statusMessage, jobId and manifestUrl ("" if none)."""
     return _rows_agree(evidence, AGREE_STRICT, basics=False)
+
+
+@check(family="listing", subject="run", rules=["listing.unknown-partner"], level="strict")
+def list_unknown_partner_empty(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """The list of a partner nobody set up answers 200 with no rows (not 404, not an error)."""
+    def judge(walk: "ListingWalk") -> list[Finding] | None:
+        if not walk.pages:
+            return None
+        first = walk.pages[0]
+        if first.status == 200 and isinstance(first.response, (dict, list)) and not page_rows(first):
+            return []
+        return [_finding(walk, f"the list of an unknown partner answered {first.status} with "
+                               f"{len(page_rows(first))} row(s); expected 200 with an empty data", first)]
+    return _judged(evidence, judge, ("listing.unknown-partner",))

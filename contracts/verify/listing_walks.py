@@ -17,6 +17,7 @@ that the pages hold nothing else. The probe never judges.
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
@@ -203,6 +204,9 @@ def run_listings(evidence: Evidence, client: TargetClient, partner_id: str, stri
     walks = plan(listed_orders(evidence.histories), strictness)
     for listing in walks:
         walk(client, partner_id, listing)
+    stranger = ListingWalk("a partner nobody set up", {}, [], "listing.unknown-partner")
+    walk(client, str(uuid.uuid4()), stranger, max_pages=1)
+    walks.append(stranger)
     whole = next((w for w in walks if w.purpose == "window around the run"), None)
     if whole is not None:
         walks.append(paged(client, partner_id, whole))

@@ -357,6 +357,16 @@ def on_list_queries(change: Callable[[dict[str, str]], dict[str, str]]) -> Break
     return apply
 
 
+def _unknown_partner_list_404(server: MockServer) -> None:
+    """The list of a partner the venue does not know answers 404."""
+    def rewrite(method: str, path: str, code: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+        partner = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        if method != "GET" or "/orders/" not in path or code != 200 or partner in server.backend.config.partners:
+            return code, headers, body
+        return 404, headers, json.dumps({"code": "resource_not_found", "message": "Unknown partner"}).encode()
+    rewrite_responses(server, rewrite)
+
+
 def _first_status_only(query: dict[str, str]) -> dict[str, str]:
     """A status list is read as its first value."""
     return {**query, "status": query["status"].split(",")[0]} if "status" in query else query
@@ -496,6 +506,7 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "orders.group-price": ("group_wallet_price", "strict", on_status(("Draft", "Issued"), _group_unit_price)),
     "rejections.inactive-partner": ("inactive_partner_refused", "documented",
                                     patched("create_order", _inactive_partner_accepted)),
+    "listing.unknown-partner": ("list_unknown_partner_empty", "strict", _unknown_partner_list_404),
     "listing.complete": ("list_complete", "documented", on_list_queries(_first_status_only)),
     "listing.paging": ("list_paging_complete", "documented", on_lists(_page_end_lost)),
     "listing.inclusive-bounds": ("list_bounds_inclusive", "strict", on_list_queries(_received_to_exclusive)),
