@@ -7,8 +7,9 @@ order's timeline is checked with `transition_legality` and `terminal_sticky`.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any
 
 import requests
 
@@ -28,14 +29,18 @@ from contracts.scenarios import (
     resolve,
     show,
 )
+from contracts.scenarios.context import RunContext
 from contracts.scenarios.model import status_matches
-from contracts.scenarios.results import ExactCount, Failure, ScenarioResult, StepFailed, human
+from contracts.scenarios.results import (
+    ExactCount,
+    Failure,
+    ScenarioResult,
+    StepFailed,
+    human,
+)
 from contracts.scenarios.waits import expect_webhook
 from contracts.spec import load_spec
 from contracts.target import Exchange, TargetClient
-
-if TYPE_CHECKING:
-    from contracts.scenarios.runner import Runner
 
 VISIT_DAYS_AHEAD = 30
 ORDER_CALLS = frozenset({"createOrder", "replaceOrder", "confirmOrder", "deleteOrder", "getOrder"})
@@ -44,7 +49,7 @@ ORDER_CALLS = frozenset({"createOrder", "replaceOrder", "confirmOrder", "deleteO
 class ScenarioRun:
     """One scenario's execution: its variables, its orders' timelines, its failures."""
 
-    def __init__(self, runner: "Runner", scenario: Scenario) -> None:
+    def __init__(self, runner: RunContext, scenario: Scenario) -> None:
         self.runner, self.scenario = runner, scenario
         self.target, self.options = runner.target, runner.options
         self.client = TargetClient(runner.target, runner.options.request_timeout, runner.warp, runner.stop)

@@ -13,20 +13,24 @@ step-by-step quiet window cost minutes per step on a real-time target.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import requests
 
 from contracts.checks.webhooks import EVENT_NAME
 from contracts.scenarios import Step, render
-from contracts.scenarios.results import ExactCount, Failure, ScenarioResult, StepFailed, human
+from contracts.scenarios.context import RunContext, StepContext
+from contracts.scenarios.results import (
+    ExactCount,
+    Failure,
+    ScenarioResult,
+    StepFailed,
+    human,
+)
 
-if TYPE_CHECKING:
-    from contracts.scenarios.runner import Runner
-    from contracts.scenarios.steps import ScenarioRun
 
-
-def expect_webhook(run: "ScenarioRun", step: Step, label: str) -> None:
+def expect_webhook(run: StepContext, step: Step, label: str) -> None:
     """Wait until `count` events of the order arrived, check them, record the count for the final re-count."""
     receiver = run.runner.webhooks()
     if isinstance(receiver, str):
@@ -53,7 +57,7 @@ def _events_of(receiver: Any, order_id: str) -> list[Any]:
     return [e for e in receiver.events() if e.order_id == order_id]
 
 
-def _wait_for_count(run: "ScenarioRun", receiver: Any, step: Step, label: str, order_id: str,
+def _wait_for_count(run: StepContext, receiver: Any, step: Step, label: str, order_id: str,
                     want: int) -> list[Any]:
     """The order's events once `want` arrived; fails the step (`webhook`) at the deadline."""
     within = step.within if step.within is not None else run.options.deadline
@@ -70,7 +74,7 @@ def _wait_for_count(run: "ScenarioRun", receiver: Any, step: Step, label: str, o
     return _events_of(receiver, order_id)
 
 
-def _let_time_pass(run: "ScenarioRun", receiver: Any, seconds: float) -> None:
+def _let_time_pass(run: StepContext, receiver: Any, seconds: float) -> None:
     """Warped: advance the clock, then give a delivery that came due a moment of real time to
     arrive. Real time: wait, but wake up as soon as any event arrives."""
     before = len(receiver.events())
@@ -82,13 +86,13 @@ def _let_time_pass(run: "ScenarioRun", receiver: Any, seconds: float) -> None:
         receiver.wait_for_events(before + 1, timeout=0.05)
 
 
-def _last_look(run: "ScenarioRun", receiver: Any) -> None:
+def _last_look(run: StepContext, receiver: Any) -> None:
     """At the deadline of a warped wait, a delivery may still be on its way over the network."""
     if run.client.warp and not run.client.deliveries_idle(run.options.webhook_grace):
         receiver.wait_for_events(len(receiver.events()) + 1, timeout=run.options.webhook_grace)
 
 
-def _missing(run: "ScenarioRun", receiver: Any, step: Step, label: str, order_id: str, want: int,
+def _missing(run: StepContext, receiver: Any, step: Step, label: str, order_id: str, want: int,
              within: float) -> Failure:
     got = _events_of(receiver, order_id)
     return Failure(
@@ -99,7 +103,7 @@ def _missing(run: "ScenarioRun", receiver: Any, step: Step, label: str, order_id
         + f". The receiver at {run.runner.webhook_url} got {len(receiver.events())} event(s) in all.")
 
 
-def _check_events(run: "ScenarioRun", step: Step, label: str, order_id: str, want: int,
+def _check_events(run: StepContext, step: Step, label: str, order_id: str, want: int,
                   events: list[Any]) -> list[Failure]:
     """Not more than `want` so far; the `want`-th has the step's status and the order's reference;
     every event passes `webhook_conformance`."""
@@ -123,7 +127,7 @@ def _check_events(run: "ScenarioRun", step: Step, label: str, order_id: str, wan
 
 
 # -- the run's one quiet window ------------------------------------------------------------------
-def recheck_counts(runner: "Runner", results: Sequence[ScenarioResult]) -> None:
+def recheck_counts(runner: RunContext, results: Sequence[ScenarioResult]) -> None:
     """After every scenario: one quiet window, then every recorded count again. A passed scenario
     whose order got more events than its last `expect_webhook` allowed becomes failed."""
     waiting = [r for r in results if r.exact_counts and r.outcome == "passed"]
@@ -141,7 +145,7 @@ def recheck_counts(runner: "Runner", results: Sequence[ScenarioResult]) -> None:
             result.outcome = "failed"
 
 
-def _quiet(runner: "Runner", waiting: Sequence[ScenarioResult], receiver: Any) -> str:
+def _quiet(runner: RunContext, waiting: Sequence[ScenarioResult], receiver: Any) -> str:
     """Let the quiet window pass; says how, for the failure message."""
     client = runner.client
     if client.warp:
@@ -158,7 +162,7 @@ def _quiet(runner: "Runner", waiting: Sequence[ScenarioResult], receiver: Any) -
     return f"{human(runner.options.quiet_window)} after the last scenario"
 
 
-def _settle_deliveries(runner: "Runner", receiver: Any) -> None:
+def _settle_deliveries(runner: RunContext, receiver: Any) -> None:
     """On a mock that tells: wait until nothing is in flight, then a moment for the last POST to land."""
     grace = max(runner.options.webhook_grace, 0.05)
     if not runner.client.deliveries_idle(grace):
