@@ -12,6 +12,7 @@ step-by-step quiet window cost minutes per step on a real-time target.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -107,8 +108,8 @@ def _check_events(run: StepContext, step: Step, label: str, order_id: str, want:
                   events: list[Any]) -> list[Failure]:
     """Not more than `want` so far; the `want`-th has the step's status and the order's reference;
     every event passes `webhook_conformance`."""
-    failures = []
-    if len(events) > want:
+    failures = _copies(label, order_id, events)
+    if len(events) > want and not failures:
         failures.append(Failure(label, "webhook", f"expected exactly {want} {EVENT_NAME} event(s) for order "
                                 f"{order_id} (one per settle), got {len(events)}: {[e.summary() for e in events]}"))
     if events and want:
@@ -124,6 +125,24 @@ def _check_events(run: StepContext, step: Step, label: str, order_id: str, want:
             for violation in event.violations:
                 failures.append(Failure(label, violation.check, f"{violation.where}: {violation.message}"))
     return failures
+
+
+def _copies(label: str, order_id: str, events: list[Any]) -> list[Failure]:
+    """An event that is the exact copy of an earlier one (payload and timestamp): one settle announced twice.
+
+    Said at the step that sees it, so a scenario whose next call would race
+    the real second settle fails here, for the reason, not at that call."""
+    seen: dict[str, Any] = {}
+    for event in events:
+        key = json.dumps(event.data, sort_keys=True)
+        if key in seen:
+            first = seen[key]
+            return [Failure(label, "webhook", f"the same {EVENT_NAME} event for order {order_id} arrived twice "
+                            f"(POST #{first.delivery.sequence} at {first.delivery.received_at:%H:%M:%S.%f} and "
+                            f"POST #{event.delivery.sequence} at {event.delivery.received_at:%H:%M:%S.%f}, "
+                            "identical payload and timestamp): one settle announced twice (once per settle)")]
+        seen[key] = event
+    return []
 
 
 # -- the run's one quiet window ------------------------------------------------------------------

@@ -17,7 +17,9 @@ import pytest
 
 from contracts.cli import main as otacm
 from contracts.scenarios.runner import RunOptions, RunReport, run_scenarios
-from contracts.target import Target, embedded_mock
+from broken_targets import wrap_sender
+from contracts.target import Target, TargetOptions, embedded_mock, open_target
+from mockserver.server import MockServer
 from contracts.scenarios import load_file, load_library
 from rewriting import Rewrite, broken  # noqa: F401 (the fixture)
 
@@ -248,3 +250,19 @@ def scenarios_file(name: str) -> Path:
     from contracts.scenarios import scenarios_dir
 
     return scenarios_dir() / name
+
+
+def test_a_settle_announced_twice_fails_at_the_webhook_step_for_that_reason() -> None:
+    """A target that POSTs every event twice: the once-per-settle scenario fails at its expect_webhook step,
+    naming the copy, not later at a confirmOrder that raced the real second settle."""
+    with MockServer() as mock:
+        wrap_sender(mock, lambda body: [body, body])
+        with open_target(TargetOptions(mock.base_url, mock.api_key, mock.partner_id)) as target:
+            library = load_library()
+            chosen = [s for s in library.scenarios if s.name == "webhook-once-per-settle"]
+            report = run_scenarios(library, target, RunOptions(strictness="strict"), chosen)
+    (result,) = report.results
+    assert result.outcome == "failed", result.render()
+    text = result.render()
+    assert "expect_webhook" in text and "arrived twice" in text and "once per settle" in text, text
+    assert "confirmOrder" not in text.split("arrived twice")[0].splitlines()[-1], text
