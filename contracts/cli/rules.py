@@ -36,7 +36,7 @@ def print_rules(out: TextIO) -> int:
 
 
 def print_checks(out: TextIO) -> int:
-    from contracts.cli.verify import all_check_names
+    from contracts.verify.run import all_check_names
 
     table = Table("family", "check", "level", title="checks (--checks takes these names or their families)")
     for family, name, level in all_check_names():

@@ -5,8 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
+from contracts.cli.address_args import add_address_arguments, target_options
+from contracts.cli.shared_args import (
+    DURATION,
+    add_keep_orders,
+    add_name_filter,
+    add_other_partner_arguments,
+    add_webhook_arguments,
+    duration,
+)
+from contracts.scenarios import Library, ScenarioFormatError, load_library, scenarios_dir
+from contracts.scenarios.loader import VenueError, load_venue
 from contracts.scenarios.runner import (
     DEFAULT_DEADLINE,
     DEFAULT_POLL_INTERVAL,
@@ -17,10 +29,8 @@ from contracts.scenarios.runner import (
     run_scenarios,
     select,
 )
-from contracts.cli.address_args import add_address_arguments, target_options
 from contracts.target import Target, Unreachable, UsageProblem, open_target
-from contracts.scenarios import Library, ScenarioFormatError, load_library, parse_duration, scenarios_dir
-from contracts.scenarios.loader import VenueError, load_venue
+from contracts.target.cleanup import Cleanup, Created, clean_up
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,38 +51,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (default: the whole library)")
     add_address_arguments(run, "default: an embedded mock")
-    run.add_argument("--other-api-key", metavar="KEY", help="a second partner's key (isolation scenarios)")
-    run.add_argument("--other-partner-id", metavar="GUID", help="the partner --other-api-key is bound to")
+    add_other_partner_arguments(run)
     run.add_argument("--api-mode", choices=["async", "sync"], default="async",
                      help="async: the documented API; sync: the earlier synchronous API of docs/003 "
                           "(selects the sync-tagged scenarios; the embedded mock runs in sync mode)")
     run.add_argument("--strictness", choices=["documented", "strict"],
                      help="documented: doc facts only; strict: every CONTRACT.md line "
                           "(default: strict for the embedded mock, documented for a base URL)")
-    run.add_argument("--poll-interval", type=_seconds, default=DEFAULT_POLL_INTERVAL, metavar="DURATION",
+    run.add_argument("--poll-interval", type=duration, default=DEFAULT_POLL_INTERVAL, metavar=DURATION,
                      help="polling cadence of waits (default 10s, as docs/001 advises); warped runs advance by it")
-    run.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE, metavar="DURATION",
+    run.add_argument("--deadline", type=duration, default=DEFAULT_DEADLINE, metavar=DURATION,
                      help="deadline of waits that name no `within` (default 3m)")
     run.add_argument("--jobs", type=int, metavar="N",
                      help="scenarios run at once (default: 1 on a warpable target — its clock is global — else "
                           f"all of them, up to {REAL_TIME_JOBS})")
-    run.add_argument("--quiet-window", type=_seconds, default=DEFAULT_QUIET_WINDOW, metavar="DURATION",
+    run.add_argument("--quiet-window", type=duration, default=DEFAULT_QUIET_WINDOW, metavar=DURATION,
                      help="after the last scenario, wait this long once, then re-count every expect_webhook's "
                           "events: a late extra event fails its scenario (default 20s; a warped mock advances "
                           "its clock instead, a mock that reports idle deliveries is not waited on)")
     run.add_argument("--no-warp", action="store_true", help="never warp the clock, even when the target allows it")
-    run.add_argument("--no-webhooks", action="store_true", help="skip scenarios that need a webhook receiver")
-    run.add_argument("--webhook-host", default="127.0.0.1", help="interface the webhook receiver listens on")
-    run.add_argument("--webhook-port", type=int, default=0, help="port of the webhook receiver (0: any free port)")
-    run.add_argument("--webhook-url", metavar="URL", help="URL the target must call, if not the receiver's own "
-                     "(e.g. a tunnel to it)")
+    add_webhook_arguments(run)
+    add_keep_orders(run)
     run.add_argument("--vars", metavar="FILE", action="append", default=[],
                      help="the venue's facts (a copy of scenarios/vars.yaml with its items), used instead of "
                           "scenarios/vars.yaml; a fact it leaves out or sets to null is one the venue does not "
                           "have, and the scenarios needing it are skipped (repeatable: later files win)")
     run.add_argument("--var", metavar="NAME=VALUE", action="append", default=[],
                      help="one venue fact, over the files (repeatable; NAME= removes it)")
-    run.add_argument("-k", "--name", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    add_name_filter(run)
     run.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     run.add_argument("--quiet", action="store_true", help="print failures and the summary only")
     run.set_defaults(handler=run_command)
@@ -82,13 +88,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--api-mode", choices=["async", "sync"], help="only scenarios of this API mode")
     listing.add_argument("--tag", action="append", default=[], help="only scenarios with this tag (repeatable)")
     listing.set_defaults(handler=list_command)
-
-
-def _seconds(text: str) -> float:
-    try:
-        return parse_duration(text, "duration")
-    except ScenarioFormatError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _library(paths: list[str]) -> Library | None:
@@ -191,6 +190,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"otacm scenarios: {len(select(scenarios, args.api_mode)[0])} scenario(s), {args.api_mode} API, "
               f"{strictness} strictness, against {where} ({how})", file=out)
         report = run_scenarios(library, target, options, scenarios)
+        cleanup = _clean_up(target, report, args.keep_orders, options.request_timeout)
     failed = [r for r in report.results if r.outcome == "failed"]
     if args.quiet:  # progress printed failures already; add those of the run's final webhook re-count
         failed = [r for r in failed if r.scenario.name not in shown]
@@ -198,8 +198,17 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print("\nFailures:", file=out)
         for result in failed:
             print(result.render(), file=out)
-    print(f"\n{report.summary()}", file=out)
+    print(f"\n{cleanup.summary()}", file=out)
+    print(report.summary(), file=out)
     return report.exit_code
+
+
+def _clean_up(target: Target, report: Any, keep: bool, timeout: float) -> Cleanup:
+    """After every scenario (and the final webhook re-count): delete the settled orders the run made."""
+    created = Created()
+    for result in report.results:
+        created.add_timelines(result.timelines)
+    return clean_up(target, created, keep, timeout)
 
 
 def list_command(args: argparse.Namespace, out: TextIO | None = None) -> int:

@@ -8,12 +8,19 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
-from contracts.checks.registry import Registry
 from contracts.cli.address_args import add_address_arguments
+from contracts.cli.shared_args import (
+    DURATION,
+    add_keep_orders,
+    add_name_filter,
+    add_other_partner_arguments,
+    add_webhook_arguments,
+    duration,
+)
 from contracts.target.address import FORMS
 from contracts.verify.options import STRICTNESS_LEVELS, VerifyOptions
 from contracts.verify.results import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
-from contracts.verify.schemathesis_run import PHASES, SCHEMATHESIS_CHECKS
+from contracts.verify.schemathesis_run import PHASES
 
 EPILOG = f"""the two forms of the address:
 {FORMS}
@@ -52,6 +59,9 @@ def _target_arguments(group: argparse._ArgumentGroup) -> None:
     add_address_arguments(group, "default: an embedded mock")
     group.add_argument("--embedded", action="store_true",
                        help="verify an embedded mock (what happens anyway without --base-url)")
+    add_other_partner_arguments(group)
+    add_webhook_arguments(group)
+    add_keep_orders(group)
 
 
 def _selection_arguments(group: argparse._ArgumentGroup) -> None:
@@ -69,8 +79,7 @@ def _selection_arguments(group: argparse._ArgumentGroup) -> None:
                        help=f"Schemathesis phases (default {','.join(PHASES)})")
     group.add_argument("--operations", metavar="LIST", default="", help="Schemathesis: only these operationIds")
     group.add_argument("--no-scenarios", action="store_true", help="skip the scenario library")
-    group.add_argument("--no-webhooks", action="store_true", help="no webhook receiver (webhook checks are skipped)")
-    group.add_argument("-k", "--scenario", metavar="TEXT", help="only scenarios whose name contains TEXT")
+    add_name_filter(group)
     group.add_argument("--list-rules", action="store_true",
                        help="print every documented rule, its source and level, and the checks asserting it; exit")
     group.add_argument("--list-checks", action="store_true", help="print every check with its family and level; exit")
@@ -79,21 +88,22 @@ def _selection_arguments(group: argparse._ArgumentGroup) -> None:
 def _budget_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--max-examples", type=int, default=25, metavar="N",
                        help="Schemathesis examples per operation and phase (default 25)")
-    group.add_argument("--max-time", type=float, default=90.0, metavar="SECONDS",
-                       help="hard stop of the Schemathesis part (default 90)")
+    group.add_argument("--max-time", type=duration, default=90.0, metavar=DURATION,
+                       help="hard stop of the Schemathesis part (default 90s)")
     group.add_argument("--seed", type=int, help="Schemathesis seed; the summary prints it, pass it again to replay")
-    group.add_argument("--settle-within", type=float, default=10.0, metavar="SECONDS",
-                       help="seconds an order may take to settle after pickup (the pickup interval and one poll "
-                            "are added; default 10)")
-    group.add_argument("--pickup-seconds", type=float, metavar="SECONDS",
-                       help="the target's pickup cadence when it is not the documented 60 s (tightens settles_within)")
-    group.add_argument("--poll-interval", type=float, metavar="SECONDS",
-                       help="polling cadence of waits (default 1 s warped, 2 s on a real target)")
-    group.add_argument("--close-poll", type=float, default=0.25, metavar="SECONDS",
-                       help="cadence around the pickup, to see Scheduled and Processing (default 0.25)")
-    group.add_argument("--quiet-window", type=float, metavar="SECONDS",
-                       help="wait once, at the end, for late or duplicate webhooks (default 20 real, 0 warped)")
-    group.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="per-request timeout")
+    group.add_argument("--settle-within", type=duration, default=10.0, metavar=DURATION,
+                       help="how long an order may take to settle after pickup (the pickup interval and one poll "
+                            "are added; default 10s)")
+    group.add_argument("--pickup-seconds", type=duration, metavar=DURATION,
+                       help="the target's pickup cadence when it is not the documented 60s (tightens settles_within)")
+    group.add_argument("--poll-interval", type=duration, metavar=DURATION,
+                       help="polling cadence of waits (default 1s warped, 2s on a real target)")
+    group.add_argument("--close-poll", type=duration, default=0.25, metavar=DURATION,
+                       help="cadence around the pickup, to see Scheduled and Processing (default 250ms)")
+    group.add_argument("--quiet-window", type=duration, metavar=DURATION,
+                       help="wait once, at the end, for late or duplicate webhooks (default 20s real, 0 warped)")
+    group.add_argument("--timeout", type=duration, default=15.0, metavar=DURATION,
+                       help="per-request timeout (default 15s)")
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -111,7 +121,9 @@ def _options(args: argparse.Namespace, out: TextIO) -> VerifyOptions:
         environment=args.environment, company=args.company, strictness=args.strictness,
         checks=_split(args.checks), venue=load_venue(args.vars, args.var), phases=_split(args.phases),
         operations=_split(args.operations), max_examples=args.max_examples, max_time=args.max_time, seed=args.seed,
-        scenarios=not args.no_scenarios, scenario_filter=args.scenario, webhooks=not args.no_webhooks,
+        scenarios=not args.no_scenarios, scenario_filter=args.name, webhooks=not args.no_webhooks,
+        webhook_host=args.webhook_host, webhook_port=args.webhook_port, webhook_url=args.webhook_url,
+        keep_orders=args.keep_orders, other_api_key=args.other_api_key, other_partner_id=args.other_partner_id,
         poll_interval=args.poll_interval, close_poll=args.close_poll, settle_within=args.settle_within,
         quiet_window=args.quiet_window, pickup_interval=args.pickup_seconds, request_timeout=args.timeout,
         fail_on_warning=args.fail_on == "warning", progress=None if args.quiet else progress,
@@ -152,14 +164,6 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
             Path(path).write_text(WRITERS[name](report), encoding="utf-8")
             print(f"wrote {path}", file=out)
     return report.exit_code
-
-
-def all_check_names() -> list[tuple[str, str, str]]:
-    """(family, check, level) of everything --checks accepts."""
-    rows = [("responses", name, "documented") for name in SCHEMATHESIS_CHECKS]
-    rows += [(c.family, c.name, c.level) for c in Registry.collect()]
-    rows.append(("scenarios", "scenario_steps", "documented"))
-    return rows
 
 
 # for `python -m contracts.cli.verify`

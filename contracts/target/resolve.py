@@ -68,6 +68,8 @@ def open_target(options: TargetOptions) -> Iterator[Target]:
         with embedded_mock(options.api_mode) as mock:
             mock.api_key = options.api_key or mock.api_key
             mock.partner_id = options.partner_id or mock.partner_id
+            mock.other_api_key = options.other_api_key or mock.other_api_key
+            mock.other_partner_id = options.other_partner_id or mock.other_partner_id
             yield mock
         return
     yield resolve_target(options)

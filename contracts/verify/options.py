@@ -31,6 +31,12 @@ class VerifyOptions:
     scenarios: bool = True
     scenario_filter: str | None = None  # only scenarios whose name contains this
     webhooks: bool = True
+    webhook_host: str = "127.0.0.1"  # where the receiver listens (0.0.0.0: a runner port a remote target reaches)
+    webhook_port: int = 0  # 0: any free port
+    webhook_url: str | None = None  # what the target is told to call (a tunnel); default: the receiver's own
+    keep_orders: bool = False  # leave the run's orders on the target (default: delete the settled ones at the end)
+    other_api_key: str | None = None  # a second partner's key (isolation scenarios)
+    other_partner_id: str | None = None  # a second partner of the target (the other-partner flow)
     poll_interval: float | None = None  # default: 1 s warped, 2 s real
     close_poll: float = 0.25  # cadence around the pickup, to see Scheduled and Processing
     settle_within: float = 10.0  # seconds after pickup (x-lifecycle's pickup interval is added)
@@ -47,6 +53,11 @@ class VerifyOptions:
         if not self.checks:
             return True
         return family in self.checks or any(name in self.checks for name in names)
+
+    @property
+    def routed_webhooks(self) -> bool:
+        """Whether the user named the receiver's address: then one listener serves the probe and the scenarios."""
+        return bool(self.webhook_url) or self.webhook_port != 0 or self.webhook_host != "127.0.0.1"
 
 
 def _sandbox_venue() -> dict[str, Any]:

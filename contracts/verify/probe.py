@@ -49,18 +49,22 @@ class Probe:
     def __init__(self, target: Target, venue: dict[str, Any], *, strictness: str, today: date, poll: float,
                  close_poll: float, timeout: float, webhooks: bool, quiet_window: float,
                  progress: Progress | None = None, settle_timeout: float | None = None,
-                 event_wait: float = 15.0) -> None:
+                 event_wait: float = 15.0, webhook_host: str = "127.0.0.1", webhook_port: int = 0,
+                 webhook_url: str | None = None) -> None:
         self.target, self.strictness, self.today = target, strictness, today
         self.venue = {**venue, "other_partner_id": target.other_partner_id or ""}
         self.poll, self.close_poll, self.request_timeout = poll, close_poll, timeout
         self.settle_timeout = settle_timeout or load_lifecycle().pickup_interval + 60.0
         self.quiet_window = max(quiet_window, WARPED_QUIET_WINDOW) if target.clock_control else quiet_window
         self.webhooks, self.event_wait = webhooks, event_wait
+        # where the receiver binds, and the URL the target is told to call (default: the receiver's own)
+        self.webhook_host, self.webhook_port, self.webhook_url = webhook_host, webhook_port, webhook_url
         self.say: Progress = progress or (lambda text: None)
         self.run_id = secrets.token_hex(3).upper()
         self.client_state = f"otacm-probe-{self.run_id}"
         self.evidence = Evidence(quiet_window=self.quiet_window)
         self.receiver: WebhookReceiver | None = None
+        self.receiver_url = ""  # what the target was told to call, once subscribed
         self._lock = threading.Lock()
 
     def client(self) -> TargetClient:
@@ -116,7 +120,7 @@ class Probe:
     # -- webhooks ------------------------------------------------------------------------------
     def _subscribe(self, stack: contextlib.ExitStack, client: TargetClient) -> None:
         if not self.webhooks:
-            self.evidence.webhook_problem = "webhooks were not requested"
+            self.evidence.webhook_problem = "--no-webhooks turned the webhook receiver off"
             return
 
         def lookup(order_id: str) -> dict[str, Any] | None:
@@ -124,16 +128,25 @@ class Probe:
                 exchange = own.call("getOrder", {"orderId": order_id})
             return exchange.response if exchange.status == 200 else None
 
-        receiver = WebhookReceiver(expected_client_state=self.client_state, order_lookup=lookup,
-                                   strict=self.strictness == "strict").start()
-        stack.callback(receiver.stop)
+        receiver = WebhookReceiver(self.webhook_host, self.webhook_port, expected_client_state=self.client_state,
+                                   order_lookup=lookup, strict=self.strictness == "strict")
         try:
-            stack.enter_context(client.subscription(receiver.url, self.client_state))
+            receiver.start()
+        except OSError as error:  # the port is taken, or the host is not an interface of this machine
+            self.evidence.webhook_problem = (f"the webhook receiver could not listen on "
+                                             f"{self.webhook_host}:{self.webhook_port}: {error}")
+            return
+        stack.callback(receiver.stop)
+        url = self.webhook_url or receiver.url
+        try:
+            stack.enter_context(client.subscription(url, self.client_state))
         except SubscriptionFailed as error:
-            self.evidence.webhook_problem = str(error)
+            self.evidence.webhook_problem = f"the webhook subscription of {url} was refused: {error}"
             return
         self.receiver = receiver
-        self.say(f"probe: webhook receiver {receiver.url} subscribed")
+        self.receiver_url = url
+        where = f" (listening on {receiver.host}:{receiver.port})" if url != receiver.url else ""
+        self.say(f"probe: webhook receiver {url} subscribed{where}")
 
     def await_events(self, client: TargetClient, history: OrderHistory) -> None:
         """Before moving a settled order again: let its settle's event arrive (bounded, never a sleep)."""

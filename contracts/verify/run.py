@@ -13,24 +13,30 @@ warpable mock, whose clock is global):
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from contracts.checks.lifecycle import Observation, terminal_sticky, transition_legality
 from contracts.checks.registry import Registry
 from contracts.lifecycle import load_lifecycle
 from contracts.target import Target, TargetOptions, Unreachable, UsageProblem, open_target, reach
+from contracts.target.cleanup import Created, clean_up
 from contracts.verify.coverage import coverage_rows
 from contracts.verify.evidence import CheckContext, Evidence
 from contracts.verify.judge import judge
 from contracts.verify.options import RESPONSES, SCENARIOS, STRICTNESS_LEVELS, VerifyOptions
 from contracts.verify.results import EXIT_UNREACHABLE, EXIT_USAGE, Outcome, Report
 from contracts.verify.rules import load_divergences
-from contracts.verify.schemathesis_run import SCHEMATHESIS_CHECKS, FuzzOptions, FuzzResult, FuzzTarget, SchemathesisRun
-
 from contracts.verify.scenario_family import SCENARIO_CHECK
+from contracts.verify.schemathesis_run import SCHEMATHESIS_CHECKS, FuzzOptions, FuzzResult, FuzzTarget, SchemathesisRun
+from contracts.webhooks.router import WebhookRouter
+
+SANDBOX_KEY = "otacm-sandbox-key"  # the mock's public key (mockserver/data/defaults.yaml)
 
 
 def selection(options: VerifyOptions, registry: Registry) -> Registry:
@@ -46,6 +52,14 @@ def selection(options: VerifyOptions, registry: Registry) -> Registry:
     return registry.select(asked, options.strictness)
 
 
+def all_check_names() -> list[tuple[str, str, str]]:
+    """(family, check, level) of everything --checks accepts."""
+    rows = [(RESPONSES, name, "documented") for name in SCHEMATHESIS_CHECKS]
+    rows += [(c.family, c.name, c.level) for c in Registry.collect()]
+    rows.append((SCENARIOS, SCENARIO_CHECK, "documented"))
+    return rows
+
+
 def verify(options: VerifyOptions, registry: Registry | None = None) -> Report:
     """Run what the options select against the target; never raises for a violated contract."""
     if options.strictness not in STRICTNESS_LEVELS:
@@ -56,7 +70,8 @@ def verify(options: VerifyOptions, registry: Registry | None = None) -> Report:
     started = time.monotonic()
     try:
         target_options = TargetOptions(options.base_url, options.api_key, options.partner_id, options.tenant,
-                                       options.environment, options.company, timeout=options.request_timeout)
+                                       options.environment, options.company, options.other_api_key,
+                                       options.other_partner_id, timeout=options.request_timeout)
         with open_target(target_options) as target:
             run.against(target)
     except Unreachable as error:
@@ -83,6 +98,7 @@ class _Run:
         self.evidence: Evidence | None = None
         self.scenarios: Any = None
         self.client_state = ""
+        self.router: WebhookRouter | None = None
         self.lock = threading.Lock()
 
     def say(self, text: str) -> None:
@@ -94,6 +110,8 @@ class _Run:
         today = reach(target, self.options.request_timeout)
         self.report.target = f"the embedded mock ({target.base})" if self.report.embedded else target.base
         self.report.warped = target.clock_control
+        if self.report.embedded or target.api_key == SANDBOX_KEY:
+            self.report.sandbox_key = target.api_key  # public: the mock prints it in its banner
         self.say(f"otacm verify: {self.report.target}, {self.options.strictness} strictness, "
                  f"families: {', '.join(self.report.families)}"
                  + (" (warping the target's clock)" if target.clock_control else " (real time)"))
@@ -104,8 +122,54 @@ class _Run:
             jobs.append(("probe", lambda: self._probe(target, today)))
         if SCENARIOS in self.report.families:
             jobs.append((SCENARIOS, lambda: self._scenarios(target)))
-        self._run_jobs(jobs, concurrently=not target.clock_control)
+        with contextlib.ExitStack() as stack:
+            self.router = self._router(stack)
+            self._run_jobs(jobs, concurrently=not target.clock_control)
         self._collect(target)
+        self.report.notes += webhook_notes(self.evidence, self.report.families)
+        self._clean_up(target)
+
+    def _router(self, stack: contextlib.ExitStack) -> WebhookRouter | None:
+        """With a receiver address given (--webhook-host/-port/-url): one listener for the probe and the
+        scenarios, each behind its own path; the target is told to call --webhook-url (a tunnel) or it."""
+        if not (self.options.webhooks and self.options.routed_webhooks):
+            return None
+        router = WebhookRouter(self.options.webhook_host, self.options.webhook_port, self.options.webhook_url,
+                               ("probe", "scenarios"))
+        try:
+            router.start()
+        except OSError as error:
+            raise UsageProblem(f"the webhook receiver cannot listen on {self.options.webhook_host}:"
+                               f"{self.options.webhook_port} (--webhook-host/--webhook-port): {error}") from None
+        stack.callback(router.stop)
+        self.say(f"webhooks: listening on {router.host}:{router.port}; the target is told to call "
+                 f"{router.url('probe')} and {router.url('scenarios')}")
+        return router
+
+    def _receiver(self, route: str) -> dict[str, Any]:
+        """Where one receiver binds and what the target calls for it."""
+        if self.router is None:
+            return {"webhook_host": "127.0.0.1", "webhook_port": 0, "webhook_url": None}
+        return {"webhook_host": "127.0.0.1", "webhook_port": self.router.routes[route],
+                "webhook_url": self.router.url(route)}
+
+    def _clean_up(self, target: Target) -> None:
+        """After judging: delete the settled orders the run made (probe, fuzzer, scenarios) and the fuzzer's
+        subscriptions; nothing of it goes into the evidence."""
+        created = Created()
+        if self.evidence is not None:
+            for history in self.evidence.histories:
+                created.add_order(history.order_id)
+            created.add_exchanges(self.evidence.exchanges)
+        if self.fuzz is not None:
+            created.add_timelines(self.fuzz.order_observations)
+            created.add_exchanges(self.fuzz.exchanges)
+        if self.scenarios is not None:
+            for order_id in self.scenarios.orders:
+                created.add_order(order_id)
+        cleanup = clean_up(target, created, self.options.keep_orders, self.options.request_timeout)
+        self.report.notes.append(cleanup.summary())
+        self.say(cleanup.summary())
 
     def _run_jobs(self, jobs: list[tuple[str, Callable[[], None]]], concurrently: bool) -> None:
         """Each job timed; on a real-time target all at once, so the waits overlap."""
@@ -155,7 +219,7 @@ class _Run:
                       close_poll=self.options.close_poll, timeout=self.options.request_timeout,
                       webhooks=self.options.webhooks, settle_timeout=self.settle_deadline() + poll + 30.0,
                       quiet_window=self.options.quiet_window if self.options.quiet_window is not None
-                      else (0.0 if warp else 20.0), progress=self.say)
+                      else (0.0 if warp else 20.0), progress=self.say, **self._receiver("probe"))
         self.evidence = probe.run()
         self.client_state = probe.client_state
 
@@ -167,7 +231,8 @@ class _Run:
     def _scenarios(self, target: Target) -> None:
         from contracts.verify.scenario_family import run_library
 
-        self.scenarios = run_library(target, self.options, self.say)
+        self.scenarios = run_library(target, dataclasses.replace(self.options, **self._receiver("scenarios")),
+                                     self.say)
 
     # -- into the report --------------------------------------------------------------------------
     def _collect(self, target: Target) -> None:
@@ -185,6 +250,21 @@ class _Run:
         if self.scenarios is not None:
             report.outcomes += self.scenarios.outcomes
         report.coverage = coverage_rows(self.fuzz, self.evidence, self.scenarios)
+
+
+def webhook_notes(evidence: Evidence | None, families: list[str]) -> list[str]:
+    """One prominent line when the webhook half was not verified, and why (the terminal shows it in bold)."""
+    if evidence is None or "webhooks" not in families:
+        return []
+    hint = "pass --webhook-url URL (a tunnel or runner port the target can reach, with --webhook-host/--webhook-port)"
+    if evidence.webhook_problem:
+        return [f"webhooks NOT verified: {evidence.webhook_problem}; the webhook checks are skipped"
+                + ("" if evidence.webhook_problem.startswith("--no-webhooks") else f"; {hint}")]
+    settles = sum(h.background_settles for h in evidence.histories)
+    if settles and not evidence.deliveries:
+        return [(f"webhooks: no delivery arrived although {settles} order settle(s) should each have sent one; "
+                 f"if the target cannot reach this machine, {hint}")]
+    return []
 
 
 def _fuzz_outcomes(fuzz: FuzzResult, options: VerifyOptions) -> list[Outcome]:

@@ -17,6 +17,7 @@ SCENARIO_CHECK = "scenario_steps"
 class ScenarioFamily:
     outcomes: list[Outcome] = field(default_factory=list)
     timelines: list[tuple[list[Any], bool]] = field(default_factory=list)  # (observations, sync) per order
+    orders: list[str] = field(default_factory=list)  # the orders the scenarios created (for the cleanup)
 
 
 def run_library(target: Target, options: VerifyOptions, say: Callable[[str], None]) -> ScenarioFamily:
@@ -31,7 +32,8 @@ def run_library(target: Target, options: VerifyOptions, say: Callable[[str], Non
 
     run_options = RunOptions(strictness=options.strictness, api_mode="async", webhooks=options.webhooks,
                              request_timeout=options.request_timeout, progress=progress,
-                             variables=dict(options.venue))
+                             variables=dict(options.venue), webhook_host=options.webhook_host,
+                             webhook_port=options.webhook_port, webhook_url=options.webhook_url)
     if options.poll_interval and not target.clock_control:
         run_options.poll_interval = options.poll_interval
     if options.quiet_window is not None:  # the run's one wait for late webhooks (contracts.scenarios.waits)
@@ -45,6 +47,8 @@ def run_library(target: Target, options: VerifyOptions, say: Callable[[str], Non
             ([result.reason] if result.reason else [])
         family.outcomes.append(Outcome(SCENARIOS, SCENARIO_CHECK, result.scenario.name, result.outcome, messages,
                                        [f"{result.scenario.source}: {result.scenario.title}"]))
+        family.orders += [order_id for order_id, timeline in result.timelines.items()
+                          if timeline and timeline[0].via == "createOrder"]
         for timeline in result.timelines.values():
             sync = any(o.via in ("createOrder", "replaceOrder") and o.status in settled for o in timeline)
             family.timelines.append((timeline, sync))
