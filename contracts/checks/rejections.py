@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from contracts.checks.documents import error_shape, request_lines, shown
+from contracts.checks.message_cases import known_for, request_of
 from contracts.checks.orders import expected_wallets
 from contracts.checks.registry import Finding, check
 from contracts.checks.strict import strict_error_message
@@ -170,8 +171,14 @@ def error_body_flat(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] 
 
 @check(family="rejections", subject="exchange", rules=["rejections.error-message"], level="strict")
 def error_message_wording(ctx: "CheckContext", exchange: "Exchange") -> list[Finding] | None:
-    """An error's message is CONTRACT.md's text for the case (matched loosely: case, spaces, %N any value)."""
+    """An error's message is CONTRACT.md's text for the case (matched loosely: case, spaces, %N any value).
+
+    Only where the request is, with certainty, a case CONTRACT.md names a message for; elsewhere a message
+    that reads like one of its messages but is not is a warning (CONTRACT.md: any message for such a case)."""
     if exchange.status is None or exchange.status < 400 or not isinstance(exchange.response, dict):
         return None
-    found = strict_error_message(exchange.operation or None, exchange.status, exchange.response, exchange.params)
-    return [shown(exchange, v.message) for v in found]
+    known = known_for(exchange, ctx.venue, ctx.evidence.all_exchanges()) if exchange.operation == "createOrder" \
+        else None  # duplicates, partners, fresh references: only a create's message depends on them
+    found = strict_error_message(exchange.operation or None, exchange.status, exchange.response, exchange.params,
+                                 request_of(exchange), known)
+    return [shown(exchange, v.message, warning=v.warning) for v in found]

@@ -15,12 +15,13 @@ returning `Violation`s (empty when the property holds):
   spec's OrderLine, Wallet, Asset, OrderSummary and list envelope, which is
   the order CONTRACT.md lists them in).
 - `strict_error_message`: an error's `message` is the server's text where
-  CONTRACT.md lists it (`Order '<id>' not found Not Found`, `Invalid order id`,
-  the validation and rule messages), matched loosely as CONTRACT asks (case
-  and surrounding whitespace ignored, `%1` any value), except where CONTRACT
-  says what a value is: `line %1` is the line's lineNo (100000, 200000, ...),
-  `partner '%2'` the partner's name, never its GUID. Messages CONTRACT does
-  not list are not judged.
+  CONTRACT.md names it for the request's case (contracts/data/messages.yaml;
+  which case a request is, `contracts.checks.message_cases`), matched loosely as
+  CONTRACT asks (case and surrounding whitespace ignored, `%1` any value),
+  except where CONTRACT says what a value is: `line %1` is the line's lineNo
+  (100000, 200000, ...), `partner '%2'` the partner's name, never its GUID.
+  Where the request is not certainly a named case, a message that reads like
+  one but does not match is a warning, never a failure.
 
 `otacm verify` runs them on every Schemathesis response (contracts.verify.schemathesis_run) and
 on every answer of its lifecycle probe when `--strictness strict`.
@@ -29,11 +30,19 @@ on every answer of its lifecycle probe when `--strictness strict`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from contracts.spec import load_spec
+from contracts.checks.message_cases import (
+    Known,
+    Request,
+    all_templates,
+    expected_messages,
+)
 from contracts.checks.violations import Violation
+from contracts.spec import load_spec
 
 STRICTNESS_LEVELS = ("documented", "strict")
 STRICT_CHECKS = ("strict_response_schema", "strict_key_order", "strict_error_message")
@@ -42,48 +51,8 @@ STRICT_CHECKS = ("strict_response_schema", "strict_key_order", "strict_error_mes
 ORDER_OPERATIONS = frozenset({"createOrder", "getOrder", "replaceOrder", "confirmOrder", "deleteOrder"})
 ORDER_ID_OPERATIONS = frozenset({"getOrder", "replaceOrder", "confirmOrder", "deleteOrder"})
 
-# CONTRACT.md "Messages" (server), `%1` placeholders as `(.+)`. Order matters
-# only for readability; a message is judged against the template whose fixed
-# opening it shares (see `expected_message_template`).
-MESSAGE_TEMPLATES: tuple[str, ...] = (
-    "Body must be a JSON object",
-    "Required field '%1' is missing",
-    "Required field '%1' cannot be null",
-    "Required field '%1' cannot be empty",
-    "Required field '%1' must be a primitive value",
-    "Required field '%1' must be YYYY-MM-DD",
-    "Required field '%1' must be HH:mm:ss",
-    "Optional field '%1' must be a primitive value",
-    "partnerId is not a valid GUID",
-    "Unknown partnerId '%1'",
-    "Partner '%1' is not active",
-    "An order with sellToOrderReference '%1' already exists for partner '%2'",
-    "items array is required",
-    "items must be an array",
-    "items array must contain at least one entry",
-    "items[%1] must be an object",
-    "Unknown item '%1'",
-    "quantity must be >= 1 (line %1)",
-    "items[%1] visitDate must not be in the past (received %2, local today %3)",
-    "wallet.names array length (%1) must equal %2 on line %3",
-    "wallet.externalReferenceNumbers array length (%1) must equal %2 on line %3",
-    "wallet.componentSchedule is only valid for package items (line %1)",
-    "wallet.componentSchedule entries must be objects (line %1)",
-    "'%1' is not a component of package '%2' (line %3)",
-    "items[%1].componentSchedule entry '%2' visitDate must not be in the past (received %3, local today %4)",
-    "Invalid order id",
-    "Invalid partnerId",
-    "receivedAtFrom must be ISO 8601 datetime",
-    "receivedAtTo must be ISO 8601 datetime",
-    "Order cannot be replaced in status %1",
-    "partnerId cannot be changed via PUT",
-    "sellToOrderReference cannot be changed via PUT",
-    "Order cannot be confirmed in status %1",
-    "Order is mid-flight (status %1); retry once it has settled.",
-    "Order '%1' not found Not Found",
-    "API endpoint not found Not Found",
-    "Http method %1 is not supported",
-)
+# CONTRACT.md "Messages" (server), read from contracts/data/messages.yaml with the case each one names.
+MESSAGE_TEMPLATES: tuple[str, ...] = all_templates()
 LINE_NO_STEP = 100000  # lines are numbered 100000, 200000, ... (CONTRACT.md)
 
 
@@ -258,54 +227,49 @@ def _json_path(parts: Iterable[Any]) -> str:
 
 
 # -- error messages ----------------------------------------------------------------------
-def strict_error_message(
-    operation_id: str | None, status: int, body: Any, path_params: Mapping[str, Any] | None = None
-) -> list[Violation]:
-    """An error's message is the server's text where CONTRACT.md lists it.
+@dataclass(frozen=True)
+class MessageViolation(Violation):
+    """A wrong message; `warning` where the request is not, with certainty, a case CONTRACT.md names."""
 
-    Known situations have one exact text: a 404 for an order id is
-    `Order '<id>' not found Not Found`, an unknown route `API endpoint not
-    found Not Found`. Otherwise a message that opens like a CONTRACT
-    message must match that message's whole template.
+    warning: bool = False
+
+
+def strict_error_message(
+    operation_id: str | None, status: int, body: Any, path_params: Mapping[str, Any] | None = None,
+    request: Request | None = None, known: Known | None = None,
+) -> list[MessageViolation]:
+    """An error's message is the server's text where CONTRACT.md names it for the request's case.
+
+    Which case the request is comes from the request alone (`message_cases.expected_messages`): an order id
+    that routes, a createOrder body whose every defect is a named case, ... There a wrong message fails.
+    Where CONTRACT.md names no message for the case, or the case is not certain (a wrong JSON type, a path
+    that may not route, a subscription body), a message that opens like a CONTRACT.md message but does not
+    match it is a warning: CONTRACT.md's silence holds at strict too.
     """
     if status < 400 or not isinstance(body, dict):
         return []
     message = body.get("message")
     if not isinstance(message, str):
         return []  # the schema checks report a missing message
-    params = dict(path_params or {})
-    check = "strict_error_message"
-    if status == 404 and body.get("code") == "resource_not_found":
-        if operation_id in ORDER_ID_OPERATIONS and "orderId" in params:
-            expected = f"Order '{params['orderId']}' not found Not Found"
-            if message.strip().lower() != expected.lower():
-                return [Violation(check, f"{operation_id} 404: message {message!r}; CONTRACT.md (server) says "
-                                  f"{expected!r}", "message")]
+    sent = request or Request(operation_id, params=dict(path_params or {}))
+    expected = expected_messages(sent, status, known or Known())
+    label = f"{operation_id or 'request'} {status}"
+    if expected is not None:
+        if any(matches_template(message, template) for template in expected):
             return []
-        if operation_id is None:
-            expected = "API endpoint not found Not Found"
-            if message.strip().lower() != expected.lower():
-                return [Violation(check, f"unknown route 404: message {message!r}; CONTRACT.md (server) says "
-                                  f"{expected!r}", "message")]
-            return []
-    if status == 400 and operation_id in ORDER_ID_OPERATIONS and "orderId" in params \
-            and not _is_guid(str(params["orderId"])):
-        if message.strip().lower() != "invalid order id":
-            return [Violation(check, f"{operation_id} 400 for the non-GUID order id {params['orderId']!r}: message "
-                              f"{message!r}; CONTRACT.md (server) says 'Invalid order id'", "message")]
-        return []
-    if status == 400 and operation_id == "listOrdersByPartner" and "partnerId" in params \
-            and not _is_guid(str(params["partnerId"])):
-        if message.strip().lower() != "invalid partnerid":
-            return [Violation(check, f"listOrdersByPartner 400 for the non-GUID partner id {params['partnerId']!r}: "
-                              f"message {message!r}; CONTRACT.md (server) says 'Invalid partnerId'", "message")]
-        return []
+        return [MessageViolation("strict_error_message", f"{label}: message {message!r}; for this request "
+                                 f"CONTRACT.md (server) names {' / '.join(repr(t) for t in expected)}{_KINDS}",
+                                 "message")]
     claimed = expected_message_template(message)
     if claimed and not any(matches_template(message, template) for template in claimed):
-        return [Violation(check, f"{operation_id or 'request'} {status}: message {message!r} is not CONTRACT.md's "
-                          f"{' / '.join(repr(t) for t in claimed)} (%N: any value, but a line is its lineNo "
-                          f"100000, 200000, ... and a partner its name, not its id)", "message")]
+        return [MessageViolation("strict_error_message", f"{label}: message {message!r} reads like CONTRACT.md's "
+                                 f"{' / '.join(repr(t) for t in claimed)} but does not match it{_KINDS}; "
+                                 "CONTRACT.md names no message for this request's case with certainty, so this is "
+                                 "a warning, not a failure", "message", warning=True)]
     return []
+
+
+_KINDS = " (%N: any value, but a line is its lineNo 100000, 200000, ... and a partner its name, not its id)"
 
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -79,6 +79,19 @@ def reproduction(outcome: Outcome) -> str:
     return (curls or outcome.details or [""])[0]
 
 
+KEY_VARIABLE = "OTACM_API_KEY"
+
+
+def key_export(report: Report) -> str:
+    """The one line a reader runs before pasting a reproduction ("" when no reproduction reads the key).
+
+    Reproductions carry the key as `"$OTACM_API_KEY"`, never its value: the value is named here only when it
+    is the mock's public sandbox key, otherwise the reader puts in their own."""
+    if not any(f"${KEY_VARIABLE}" in detail for outcome in report.outcomes for detail in outcome.details):
+        return ""
+    return f"export {KEY_VARIABLE}={report.sandbox_key or '<your key>'}"
+
+
 def coverage_rows(report: Report) -> list[CoverageRow]:
     """Coverage rows with something to cover (an empty row would read as a vacuous 100 %)."""
     return [row for row in report.coverage if row.total]

@@ -15,6 +15,7 @@ from contracts.reports.common import (
     coverage_figure,
     coverage_rows,
     divergence_label,
+    key_export,
     run_facts,
     skip_groups,
     verdict_counts,
@@ -34,6 +35,7 @@ def html_page(report: Report) -> str:
         rows=check_rows(report),
         skips=skip_groups(report),
         coverage=coverage_rows(report),
+        key_export=key_export(report),
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from contracts.reports.common import divergence_label
+from contracts.reports.common import divergence_label, key_export
 from contracts.verify.results import EXIT_OK, EXIT_VIOLATION, Outcome, Report
 
 MAX_ATTRIBUTE = 500  # CI systems show the message attribute in one line
@@ -66,6 +66,8 @@ def _run_properties(report: Report) -> list[tuple[str, str]]:
     properties = [("target", report.target), ("strictness", report.strictness)]
     if report.seed is not None:
         properties.append(("seed", str(report.seed)))
+    if key_export(report):  # the reproduce commands in <failure> read the key from it
+        properties.append(("reproduce-first", key_export(report)))
     return properties
 
 

@@ -20,6 +20,7 @@ from contracts.reports.common import (
     coverage_figure,
     coverage_rows,
     divergence_label,
+    key_export,
     reproduction,
     run_facts,
     skip_groups,
@@ -36,6 +37,7 @@ MAX_MESSAGES = 5
 def markdown(report: Report) -> str:
     """The summary as one Markdown string."""
     out = _title(report)
+    out += _key_export(report)
     out += _outcomes("Failures", report.failed, open_=True)
     out += _table(check_rows(report))
     out += _outcomes("Warnings", report.warnings, open_=False)
@@ -83,8 +85,8 @@ def _outcomes(title: str, outcomes: list[Outcome], open_: bool) -> list[str]:
 
 def _outcome(outcome: Outcome, open_: bool) -> list[str]:
     e = html.escape
-    out = [f"<details{' open' if open_ else ''}><summary><code>[{e(outcome.check)}]</code> "
-           f"{e(outcome.family)}: {e(outcome.subject)}</summary>", ""]
+    out = [(f"<details{' open' if open_ else ''}><summary><code>[{e(outcome.check)}]</code> "
+            f"{e(outcome.family)}: {e(outcome.subject)}</summary>"), ""]
     label = divergence_label(outcome)
     if label:
         out += [f"> **{_cell(label)}**", ""]
@@ -92,6 +94,13 @@ def _outcome(outcome: Outcome, open_: bool) -> list[str]:
     detail = reproduction(outcome)
     out += _fence(lines + ([detail] if detail else []))
     return out + ["", "</details>", ""]
+
+
+def _key_export(report: Report) -> list[str]:
+    """Said once, above the failures: the reproduce commands read the key from the environment."""
+    line = key_export(report)
+    return ["The reproduce commands read the API key from `$OTACM_API_KEY`; first run:", "",
+            *_fence([line]), ""] if line else []
 
 
 def _table(rows: list[CheckRow]) -> list[str]:

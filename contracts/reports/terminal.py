@@ -27,6 +27,7 @@ from contracts.reports.common import (
     coverage_figure,
     coverage_rows,
     divergence_label,
+    key_export,
     reproduction,
     run_facts,
     skip_groups,
@@ -48,6 +49,7 @@ def summary_text(report: Report, width: int = 100, color: bool = False) -> str:
     _print_table(console, report)
     _print_outcomes(console, "Failures", report.failed)
     _print_outcomes(console, "Warnings", report.warnings)
+    _print_key_export(console, report)
     _print_skipped(console, report)
     _print_coverage(console, report)
     _print_footer(console, report)
@@ -110,6 +112,15 @@ def _print_outcomes(console: Console, title: str, outcomes: list[Outcome]) -> No
         if detail:
             # soft_wrap: a curl line must stay one line to be copied and pasted
             console.print(Text(f"      reproduce: {detail}"), soft_wrap=True)
+
+
+def _print_key_export(console: Console, report: Report) -> None:
+    """Once, under the reproduce lines: they read the key from the environment (never print a real one)."""
+    line = key_export(report)
+    if line:
+        console.print()
+        console.print(Text("The reproduce commands read the API key from $OTACM_API_KEY; first run:"))
+        console.print(Text(f"  {line}"), soft_wrap=True)
 
 
 def _print_message(console: Console, message: str) -> None:

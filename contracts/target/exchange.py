@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
+
+KEY_HEADER = "x-np-api-key: $OTACM_API_KEY"  # in double quotes on a command line: the shell expands it
 
 
 @dataclass
@@ -29,13 +32,18 @@ class Exchange:
         return self.status is not None and 200 <= self.status < 300
 
     def curl(self) -> str:
-        """The request as a command a person can paste (the key is left as $OTACM_API_KEY)."""
-        parts = [f"curl -X {self.method} '{self.url}'", "-H 'x-np-api-key: $OTACM_API_KEY'"]
+        """The request as a command that works when pasted into a POSIX shell.
+
+        The key is `"$OTACM_API_KEY"` in double quotes, so the shell expands it (the report says to export it);
+        every other value is shell-quoted, so a quote, a `$` or a space in a URL, header or body is sent as is.
+        """
+        parts = ["curl", "-X", shlex.quote(self.method), shlex.quote(self.url), f'-H "{KEY_HEADER}"']
         for key, value in self.headers.items():
             if key.lower() not in ("x-np-api-key", "authorization"):
-                parts.append(f"-H '{key}: {value}'")
+                parts += ["-H", shlex.quote(f"{key}: {value}")]
         if self.body is not None:
-            parts.append(f"-H 'Content-Type: application/json' -d '{json.dumps(self.body, ensure_ascii=False)}'")
+            parts += ["-H", shlex.quote("Content-Type: application/json"), "-d",
+                      shlex.quote(json.dumps(self.body, ensure_ascii=False))]
         return " ".join(parts)
 
     def render(self, limit: int = 1500) -> str:

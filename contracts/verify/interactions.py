@@ -8,12 +8,13 @@ answer checks judge. Pure functions: no run state.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import shlex
+from typing import Any
 
 from contracts.target import Exchange
 
-if TYPE_CHECKING:
-    from contracts.verify.schemathesis_run import FuzzResult
+# orderId → [(time, status, operationId, sync)] as the order calls answered (the fuzzed orders' lifecycle)
+OrderObservations = dict[str, list[tuple[float, str, str, bool]]]
 
 
 def is_positive(case: Any) -> bool:
@@ -39,8 +40,10 @@ def answered_status(response: Any) -> str | None:
 ORDER_CALLS = ("createOrder", "getOrder", "replaceOrder", "confirmOrder", "deleteOrder")
 
 
-def observe_order(case: Any, operation_id: str, interaction: Any, result: FuzzResult) -> None:
-    """Keep what an order call showed of the order's status (lifecycle checks on the fuzzed orders)."""
+def observe_order(case: Any, operation_id: str, interaction: Any, observations: OrderObservations) -> None:
+    """Keep what an order call showed of the order's status (lifecycle checks on the fuzzed orders).
+
+    It fills the run's observations, not the run's result: this module knows no run (no import cycle)."""
     if operation_id not in ORDER_CALLS:
         return
     status = int(interaction.response.status_code)
@@ -51,12 +54,12 @@ def observe_order(case: Any, operation_id: str, interaction: Any, result: FuzzRe
         except (ValueError, TypeError):
             return
         if isinstance(body, dict) and isinstance(body.get("orderId"), str) and isinstance(body.get("status"), str):
-            result.order_observations.setdefault(body["orderId"].lower(), []).append(
+            observations.setdefault(body["orderId"].lower(), []).append(
                 (interaction.timestamp, body["status"], operation_id, sync))
     elif status == 404 and operation_id == "getOrder":
         order_id = str((case.path_parameters or {}).get("orderId", "")).lower()
-        if order_id in result.order_observations:
-            result.order_observations[order_id].append((interaction.timestamp, "removed", operation_id, sync))
+        if order_id in observations:
+            observations[order_id].append((interaction.timestamp, "removed", operation_id, sync))
 
 
 def exchange_of(case: Any, operation_id: str, interaction: Any) -> Exchange:
@@ -71,3 +74,31 @@ def exchange_of(case: Any, operation_id: str, interaction: Any) -> Exchange:
                     {k: str(v) for k, v in (case.query or {}).items()}, int(response.status_code), body,
                     {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in response.headers.items()},
                     at=float(interaction.timestamp))
+
+
+# Headers a reproduction leaves out: the transport's own, Schemathesis' markers and the key (written as a variable).
+_TRANSPORT_HEADERS = frozenset({"user-agent", "accept-encoding", "accept", "connection", "content-length", "host"})
+
+
+def reproduce_command(request: Any, api_key: str) -> str:
+    """A recorded request as a curl command that works when pasted into a POSIX shell.
+
+    The target's key is `"$OTACM_API_KEY"` (double quotes: the shell expands it; the report says to export it),
+    so no secret lands in a report; a different key value (an `ignored_auth` probe) is shown as sent. Every other
+    value is shell-quoted: a `&` in a query or a quote in a body reaches the target as Schemathesis sent it.
+    """
+    parts = ["curl", "-X", shlex.quote(str(request.method).upper()), shlex.quote(str(request.uri))]
+    for name, values in (request.headers or {}).items():
+        lowered = name.lower()
+        if lowered in _TRANSPORT_HEADERS or lowered.startswith("x-schemathesis"):
+            continue
+        for value in values if isinstance(values, list) else [values]:
+            if lowered in ("x-np-api-key", "authorization") and api_key and api_key in str(value):
+                value = str(value).replace(api_key, "$OTACM_API_KEY")
+                parts.append(f'-H "{name}: {value}"')
+            else:
+                parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if request.body is not None:
+        body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body)
+        parts += ["--data-binary", shlex.quote(body)]
+    return " ".join(parts)

@@ -92,6 +92,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     requests: int = 0
+    # the key, only when it is the mock's public sandbox key: the reports' `export OTACM_API_KEY=...` names it;
+    # any other key is never stored here (the reports say `<your key>`)
+    sandbox_key: str = ""
 
     def with_verdict(self, verdict: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.verdict == verdict]

@@ -4,7 +4,8 @@ Schemathesis 4.x runs through its Python engine (`schemathesis.engine`), one
 cycle of the phases asked for (`examples`, `coverage`, `fuzzing`, `stateful`;
 the spec's links drive the stateful phase). The run is bounded by
 `max_examples` per operation and phase and by `max_time` (a hard stop of the
-event stream). `seed` makes it replayable.
+event stream; a phase it cuts short is a `phases_completed` warning). `seed` makes it
+replayable: the same seed draws the same inputs (no example database is read).
 
 Pinned for every request: the path parameters `tenant`, `environment`,
 `company` and `partnerId`, and the API key. Positive createOrder/replaceOrder
@@ -30,16 +31,24 @@ import itertools
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import schemathesis
 from schemathesis.engine import from_schema
 
 from contracts.spec import load_spec
 from contracts.target import Exchange, Target, TargetClient
-from contracts.verify.interactions import answered_status, exchange_of, is_positive, observe_order
+from contracts.verify.interactions import (
+    OrderObservations,
+    answered_status,
+    exchange_of,
+    is_positive,
+    observe_order,
+    reproduce_command,
+)
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # The checks `otacm verify` runs (Schemathesis' names). Left out:
@@ -115,12 +124,12 @@ class FuzzResult:
     requests: int = 0
     phases: dict[str, str] = field(default_factory=dict)  # phase → status
     links: set[str] = field(default_factory=set)  # stateful links followed
-    # orderId → [(time, status, operationId, sync)] as the order calls answered, for the lifecycle checks
-    order_observations: dict[str, list[tuple[float, str, str, bool]]] = field(default_factory=dict)
+    order_observations: OrderObservations = field(default_factory=dict)  # for the lifecycle checks
     exchanges: list[Exchange] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # engine errors (not check failures)
     fatal: str | None = None
     stop_reason: str = ""
+    current_phase: str = ""  # the phase that was running when the stream stopped
     seconds: float = 0.0
     unreachable: bool = False
 
@@ -159,7 +168,7 @@ class SchemathesisRun:
             return None
         return self.operation_ids.get(f"{case.operation.method.upper()} {case.operation.path}")
 
-    def before_call(self, context: Any, case: Any, kwargs: Any) -> None:  # noqa: ARG002
+    def before_call(self, context: Any, case: Any, kwargs: Any) -> None:
         """Make positive bodies ones the business rules accept (the schema cannot say which items exist)."""
         operation_id = self.operation_id(case)
         if operation_id in ("createOrder", "replaceOrder") and is_positive(case):
@@ -224,6 +233,8 @@ class SchemathesisRun:
                     break
         finally:
             stream.stop()
+        if result.stop_reason == "max_time":
+            record_cut_short(result, self.options)
         _remove_fuzz_subscriptions(self.target, self.options)
         result.seconds = time.monotonic() - started
         return result
@@ -231,8 +242,10 @@ class SchemathesisRun:
     # -- events ------------------------------------------------------------------------------
     def consume(self, event: Any, result: FuzzResult) -> None:
         kind = type(event).__name__
-        if kind == "PhaseStarted" and self.progress:
-            self.progress(f"schemathesis: {event.phase.name.value} phase")
+        if kind == "PhaseStarted":
+            result.current_phase = event.phase.name.value
+            if self.progress:
+                self.progress(f"schemathesis: {event.phase.name.value} phase")
         elif kind == "PhaseFinished":
             name = event.phase.name.value
             if name in PHASES:
@@ -262,16 +275,17 @@ class SchemathesisRun:
             if response is not None and operation_id:
                 result.requests += 1
                 result.statuses[operation_id].add(int(response.status_code))
-                observe_order(case, operation_id, interaction, result)
+                observe_order(case, operation_id, interaction, result.order_observations)
                 if len(result.exchanges) < MAX_EXCHANGES:
                     result.exchanges.append(exchange_of(case, operation_id, interaction))
             if node.transition is not None:
                 result.links.add(f"{node.transition.id}")
             for check in recorder.checks.get(case_id, []):
-                self.tally(check, case, label, response, phase_name, result)
+                self.tally(check, case, label, interaction, phase_name, result)
 
-    def tally(self, check: Any, case: Any, label: str, response: Any, phase: str, result: FuzzResult) -> None:
+    def tally(self, check: Any, case: Any, label: str, interaction: Any, phase: str, result: FuzzResult) -> None:
         tally = result.tally(check.name, label)
+        response = interaction.response if interaction is not None else None
         if check.status.value == "success":
             tally.passed += 1
             return
@@ -292,7 +306,37 @@ class SchemathesisRun:
             failure = info.failure
             key = (str(failure.title), str(failure.message).strip())
             if all((f.title, f.message) != key for f in tally.failures):
-                tally.failures.append(FuzzFailure(check.name, label, key[0], key[1], info.code_sample, phase, verdict))
+                tally.failures.append(FuzzFailure(check.name, label, key[0], key[1],
+                                                  self.reproduction(interaction, info.code_sample), phase, verdict))
+
+    def reproduction(self, interaction: Any, code_sample: str) -> str:
+        """The failing request as a pasteable curl (Schemathesis' own sample when nothing was recorded)."""
+        if interaction is None or getattr(interaction, "request", None) is None:
+            return code_sample.replace("'x-np-api-key: [Filtered]'", '"x-np-api-key: $OTACM_API_KEY"')
+        return reproduce_command(interaction.request, self.target.target.api_key)
+
+
+CUT_SHORT_CHECK = "phases_completed"  # the warning a run stopped by --max-time carries
+
+
+def record_cut_short(result: FuzzResult, options: FuzzOptions) -> None:
+    """A run stopped by `--max-time` before every phase asked for finished is a warning that says which.
+
+    A phase that never ran judged nothing: passing silently would read as "the spec was fuzzed"."""
+    unfinished = [name for name in PHASES if name in options.phases and name not in result.phases]
+    if not unfinished:
+        return
+    cut = [name for name in unfinished if name == result.current_phase]
+    never = [name for name in unfinished if name not in cut]
+    parts = [f"the {cut[0]} phase was cut short"] if cut else []
+    parts += [f"the {', '.join(never)} phase{'s' if len(never) > 1 else ''} did not run"] if never else []
+    message = (f"stopped by --max-time {options.max_time:g} s after {result.requests} requests: "
+               f"{' and '.join(parts)}, so what {'they' if len(unfinished) > 1 else 'it'} would have judged was not")
+    tally = result.tally(CUT_SHORT_CHECK, "schemathesis run")
+    tally.warned += 1
+    tally.failures.append(FuzzFailure(CUT_SHORT_CHECK, "schemathesis run", "Schemathesis phases cut short", message,
+                                      "raise --max-time, or leave it out, to run every phase",
+                                      result.current_phase, "warning"))
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -318,8 +362,10 @@ def _config(target: FuzzTarget, options: FuzzOptions, seed: int) -> Any:
             "company": target.target.address.company,
             "partnerId": target.partner_id,
         },
-        # extra (unknown) parameters are not generated: CONTRACT.md has unknown fields ignored, not rejected
-        "generation": {"max-examples": options.max_examples, "allow-extra-parameters": False},
+        # extra (unknown) parameters are not generated: CONTRACT.md has unknown fields ignored, not rejected.
+        # No example database: Hypothesis would replay what an earlier run stored (./.hypothesis) before the
+        # seeded draws, so one seed would not give one set of inputs.
+        "generation": {"max-examples": options.max_examples, "allow-extra-parameters": False, "database": "none"},
         "checks": checks,
         "phases": phases,
         "request-timeout": options.request_timeout,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 import struct
 import subprocess
@@ -11,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from contracts.reports import WRITERS, html_page, junit_xml, markdown, summary_text
-from contracts.verify.results import EXIT_OK, EXIT_UNREACHABLE, CoverageRow, Outcome, Report
+from contracts.verify.results import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    CoverageRow,
+    Outcome,
+    Report,
+)
 
 CURL = "curl -X POST 'http://127.0.0.1:8080/t/sandbox/c/orders' -H 'Content-Type: application/json' -d '{}'"
 DIVERGENCE = ("known divergence: the production server is known to do this "
@@ -108,7 +115,7 @@ def test_terminal_table_never_wraps_a_long_check_name() -> None:
 def test_terminal_keeps_a_long_target_on_the_title_line() -> None:
     report = make_report([])
     report.target = "http://127.0.0.1:41841/01234567-89ab-cdef-0123-456789abcdef/sandbox/CRONUS%20International%20Ltd."
-    title = [line for line in summary_text(report, width=60).splitlines() if line.strip()][0]
+    title = next(line for line in summary_text(report, width=60).splitlines() if line.strip())
     assert title == f"otacm verify — {report.target} — documented strictness"
 
 
@@ -119,7 +126,7 @@ def test_terminal_passing_run() -> None:
 
 
 # -- JUnit ---------------------------------------------------------------------------------------------
-def _junit(report: Report, tmp_path: Path):  # noqa: ANN202 — junitparser's JUnitXml
+def _junit(report: Report, tmp_path: Path):
     from junitparser import JUnitXml
 
     path = tmp_path / "verify.xml"
@@ -127,7 +134,7 @@ def _junit(report: Report, tmp_path: Path):  # noqa: ANN202 — junitparser's JU
     return JUnitXml.fromfile(str(path))
 
 
-def _properties(case) -> dict[str, str]:  # noqa: ANN001 — junitparser's TestCase
+def _properties(case) -> dict[str, str]:
     return {p.get("name"): p.get("value") for p in case._elem.iter("property")}
 
 
@@ -217,7 +224,7 @@ def test_html_renders_to_a_non_blank_image_in_headless_chromium(report: Report, 
         [str(_chromium()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1600",
          f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        check=False, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0 and shot.exists(), result.stderr
     assert _png_colours(shot.read_bytes()) > 16, "the rendered page is blank"
@@ -247,3 +254,26 @@ def test_markdown_text_from_the_target_cannot_break_out() -> None:
 def test_writers_map_each_file_format(report: Report) -> None:
     assert WRITERS == {"junit": junit_xml, "html": html_page, "markdown": markdown}
     assert all(isinstance(write(report), str) for write in WRITERS.values())
+
+
+KEYED_CURL = ("curl -X GET 'http://127.0.0.1:8080/t/sandbox/c/channelManager/x' "
+              '-H "x-np-api-key: $OTACM_API_KEY"')
+
+
+@pytest.mark.parametrize("sandbox_key, shown", [("", "<your key>"), ("otacm-sandbox-key", "otacm-sandbox-key")])
+def test_every_format_says_once_to_export_the_key(sandbox_key: str, shown: str) -> None:
+    """The reproduce commands read the key from $OTACM_API_KEY; each report says once how to set it, naming
+    the value only when it is the mock's public sandbox key (issue 18)."""
+    report = make_report([Outcome("responses", "not_a_server_error", "getOrder", "failed", ["500"], [KEYED_CURL])])
+    report.sandbox_key = sandbox_key
+    line = f"export OTACM_API_KEY={shown}"
+    for text in (summary_text(report), markdown(report), html.unescape(html_page(report)),
+                 html.unescape(junit_xml(report))):
+        assert line in text and KEYED_CURL in text
+    assert summary_text(report).count(line) == 1 and markdown(report).count(line) == 1
+
+
+def test_no_export_line_without_a_keyed_reproduction() -> None:
+    report = make_report()
+    assert all("export OTACM_API_KEY" not in text for text in
+               (summary_text(report), markdown(report), html_page(report), junit_xml(report)))

@@ -1,36 +1,133 @@
-"""`strict_error_message` holds a target to what CONTRACT.md says a message's
-values are: `line %1` the line's lineNo, `partner '%2'` the partner's name
-(issue 12), so an implementation answering 1-based lines or partner ids fails."""
+"""`strict_error_message` holds a target to CONTRACT.md's messages only where CONTRACT.md names the message for
+the request's case (issue 18): a named case answered in other words fails at strict, a case it does not name
+(a wrong JSON type, a subscription body, a path that may not route) is at most a warning. Where it names one,
+a message's values are what CONTRACT.md says: `line %1` the lineNo, `partner '%2'` the partner's name (issue 12).
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
+from typing import Any
+
 import pytest
+from realtime_targets import realtime_mock, verify_argv
 
-from contracts.checks.strict import MESSAGE_TEMPLATES, placeholder_kinds, strict_error_message
+from contracts.checks.message_cases import Known, Request, known_for
+from contracts.checks.registry import Registry
+from contracts.checks.strict import (
+    MESSAGE_TEMPLATES,
+    placeholder_kinds,
+    strict_error_message,
+)
+from contracts.target import Exchange
+from contracts.verify.evidence import CheckContext, Evidence
+from mockserver.server import MockServer
+
+PARTNER = "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e"
+TODAY = date(2026, 5, 15)
+KNOWN = Known(partners=frozenset({PARTNER}), items={"31001": "individual", "31010": "group"},
+              unknown_items=frozenset({"NO-SUCH-ITEM"}), taken=frozenset({(PARTNER, "otacm-r-taken")}),
+              fresh=lambda reference: reference.startswith("otacm-r-new"), today=TODAY)
 
 
-@pytest.mark.parametrize("message, ok", [
-    ("quantity must be >= 1 (line 200000)", True),
-    ("quantity must be >= 1 (line 2)", False),
-    ("wallet.names array length (1) must equal 2 on line 100000", True),
-    ("wallet.names array length (1) must equal 2 on line 1", False),
-    ("wallet.componentSchedule entries must be objects (line 100000)", True),
-    ("wallet.componentSchedule is only valid for package items (line 1)", False),
-    ("'31030' is not a component of package '31100' (line 0)", False),
-    ("Partner 'Disabled OTA' is not active", True),
-    ("Partner '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6' is not active", False),
-    ("An order with sellToOrderReference 'R' already exists for partner 'Sandbox OTA'", True),
-    ("An order with sellToOrderReference 'R' already exists for partner '21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e'", False),
-    ("Optional field 'sellToName' must be a primitive value", True),
-    ("Optional field 'sellToName' must be of type string", False),
-    ("items[0].componentSchedule entry '31001' visitDate must not be in the past (received 2026-05-01, "
-     "local today 2026-05-15)", True),
-    ("Http method OPTIONS is not supported", True),
-])
-def test_strict_error_message_wants_line_numbers_and_partner_names(message: str, ok: bool) -> None:
-    """CONTRACT.md: `line %1` is the lineNo, `partner '%2'` the partner's name (issue 12)."""
-    violations = strict_error_message("createOrder", 400, {"code": "generic_error", "message": message})
-    assert (violations == []) is ok, violations
+def body(**changes: Any) -> dict[str, Any]:
+    """A createOrder body every part of which the run knows to be valid, changed as told (None: left out)."""
+    line = {"itemNumber": "31001", "visitDate": (TODAY + timedelta(days=30)).isoformat(), "visitTime": "10:30:00",
+            "quantity": 1, **changes.pop("line", {})}
+    made = {"partnerId": PARTNER, "sellToOrderReference": "otacm-r-new-1", "sellToName": "Probe",
+            "items": [line], **changes}
+    return {k: v for k, v in made.items() if v is not None}
+
+
+def judge(message: str, operation: str = "createOrder", status: int = 400, sent: Any = None,
+          params: dict[str, str] | None = None) -> tuple[bool, bool]:
+    """(failed, warned) for an error answer with this message to this request."""
+    request = Request(operation, "POST", params or {}, {}, sent)
+    found = strict_error_message(operation, status, {"code": "generic_error", "message": message}, params,
+                                 request, KNOWN)
+    return any(not v.warning for v in found), any(v.warning for v in found)
+
+
+# -- cases CONTRACT.md names no message for: never a failure -------------------------------------------------
+@pytest.mark.parametrize("message", ["paymentReference must be a string",
+                                     "Optional field 'paymentReference' must be of type string",
+                                     "Required field 'paymentReference' is invalid"])
+def test_a_wrong_json_type_in_an_optional_field_is_at_most_a_warning(message: str) -> None:
+    assert not judge(message, sent=body(paymentReference=False))[0]
+
+
+@pytest.mark.parametrize("message", ["Required field 'eventName' must be a string", "eventName must be a string",
+                                     "Body must be a JSON object with eventName"])
+def test_a_non_string_event_name_on_a_subscription_is_at_most_a_warning(message: str) -> None:
+    sent = {"notificationUrl": "http://127.0.0.1:9/hook", "eventName": 5}
+    assert not judge(message, "createWebhookSubscription", sent=sent)[0]
+
+
+@pytest.mark.parametrize("status, message", [(404, "API endpoint not found Not Found"), (404, "Not Found"),
+                                             (400, "Invalid order id: bad characters"), (400, "Bad Request")])
+def test_an_order_id_with_control_characters_is_at_most_a_warning(status: int, message: str) -> None:
+    for order_id in ("\x01\x7f", "abc\ndef", "a b", "9c6b2f4e-2b71-4d23-9d6a-a3b4c5d6e7f8\x00"):
+        failed, _ = judge(message, "getOrder", status, params={"orderId": order_id})
+        assert not failed, (order_id, message)
+
+
+def test_a_message_for_an_uncertain_case_that_reads_like_a_named_one_is_a_warning() -> None:
+    """Null in an optional field is not named; a message opening like the non-primitive one is a warning."""
+    assert judge("Optional field 'sellToName' must be a string", sent=body(sellToName=None)) == (False, True)
+    # a partner the run never saw take an order might be unknown or inactive: which message is not certain
+    assert judge("Partner 'x' is not known", sent=body(partnerId="0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"))[0] is False
+    # a reference the run did not make might be taken already: the answer may be the duplicate message
+    sent = body(sellToOrderReference="REF-1", line={"quantity": 0})
+    assert judge("An order with sellToOrderReference 'REF-1' already exists for partner 'Sandbox OTA'",
+                 sent=sent) == (False, False)
+
+
+# -- named cases: a wrong message fails ------------------------------------------------------------------
+NAMED = {
+    "missing required field": (body(sellToOrderReference=None), "sellToOrderReference is required",
+                               "Required field 'sellToOrderReference' is missing"),
+    "unknown item": (body(line={"itemNumber": "NO-SUCH-ITEM"}), "Item NO-SUCH-ITEM does not exist",
+                     "Unknown item 'NO-SUCH-ITEM'"),
+    "past visitDate": (body(line={"visitDate": "2026-05-01"}), "visitDate is in the past",
+                       "items[0] visitDate must not be in the past (received 2026-05-01, local today 2026-05-15)"),
+    "duplicate reference": (body(sellToOrderReference="OTACM-R-TAKEN"), "Reference already used",
+                            ("An order with sellToOrderReference 'OTACM-R-TAKEN' already exists for partner "
+                            "'Sandbox OTA'")),
+    "quantity 0": (body(line={"quantity": 0}), "quantity must be >= 1 (line 1)", "quantity must be >= 1 (line 100000)"),
+    "wallet names": (body(line={"quantity": 2, "wallet": {"names": ["One"]}}),
+                     "wallet.names array length (1) must equal 2 on line 1",
+                     "wallet.names array length (1) must equal 2 on line 100000"),
+    "not an object": ([1, 2], "Invalid JSON", "Body must be a JSON object"),
+    "empty items": (body(items=[]), "items must not be empty", "items array must contain at least one entry"),
+}
+
+
+@pytest.mark.parametrize("name", list(NAMED))
+def test_a_named_case_answered_in_other_words_fails(name: str) -> None:
+    sent, wrong, right = NAMED[name]
+    assert judge(wrong, sent=sent) == (True, False), name
+    assert judge(right, sent=sent) == (False, False), name
+
+
+def test_two_named_defects_accept_either_message() -> None:
+    sent = body(sellToName={"first": "A"}, line={"quantity": 0})
+    assert judge("Optional field 'sellToName' must be a primitive value", sent=sent) == (False, False)
+    assert judge("quantity must be >= 1 (line 100000)", sent=sent) == (False, False)
+    assert judge("quantity must be at least 1", sent=sent) == (True, False)
+
+
+def test_a_partner_is_named_by_its_name_in_the_duplicate_message() -> None:
+    sent = body(sellToOrderReference="otacm-r-taken")
+    message = f"An order with sellToOrderReference 'OTACM-R-TAKEN' already exists for partner '{PARTNER}'"
+    assert judge(message, sent=sent) == (True, False)
+
+
+def test_an_unknown_order_and_a_bad_order_id_are_named() -> None:
+    oid = "9c6b2f4e-2b71-4d23-9d6a-a3b4c5d6e7f8"
+    assert judge("no such order", "getOrder", 404, params={"orderId": oid}) == (True, False)
+    assert judge(f"Order '{oid}' not found Not Found", "getOrder", 404, params={"orderId": oid}) == (False, False)
+    assert judge("bad id", "deleteOrder", 400, params={"orderId": "not-a-guid"}) == (True, False)
 
 
 def test_the_kinds_of_placeholders_come_from_the_words_before_them() -> None:
@@ -39,3 +136,47 @@ def test_the_kinds_of_placeholders_come_from_the_words_before_them() -> None:
     assert kinds["'%1' is not a component of package '%2' (line %3)"] == ["any", "any", "lineNo"]
     assert kinds["An order with sellToOrderReference '%1' already exists for partner '%2'"] == ["any", "name"]
     assert kinds["Unknown partnerId '%1'"] == ["any"]
+
+
+# -- what the run knows, through the registered check --------------------------------------------------------
+def _exchange(status: int, sent: Any, answer: Any, at: float, operation: str = "createOrder") -> Exchange:
+    return Exchange("POST", "http://127.0.0.1:1/t/e/c/channelManager", {}, sent, operation, {}, {}, status, answer,
+                    at=at)
+
+
+def test_the_check_reads_duplicates_and_partners_from_the_run() -> None:
+    at = 1_778_837_400.0  # 2026-05-15
+    first = _exchange(201, body(sellToOrderReference="otacm-r-new-1"), {"orderId": "o-1", "status": "Submitted"}, at)
+    again = _exchange(400, body(sellToOrderReference="OTACM-R-NEW-1"),
+                      {"code": "generic_error", "message": "Reference already used"}, at + 5)
+    known = known_for(again, {"individual_item": "31001"}, [first, again])
+    assert (PARTNER, "otacm-r-new-1") in known.taken and PARTNER in known.partners
+    check = Registry.collect().get("error_message_wording")
+    found = check(CheckContext("strict", {"individual_item": "31001"}, Evidence(exchanges=[first, again]), 70.0),
+                  again)
+    assert found and not found[0].warning, found
+
+
+# -- a broken target ------------------------------------------------------------------------------------
+def _reword_past_visit(server: MockServer) -> None:
+    """The past-visitDate message in the target's own words (a named case: strict must fail it)."""
+    from broken_targets import rewrite_responses
+
+    def rewrite(method: str, path: str, code: int, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        if code == 400 and b"must not be in the past" in raw:
+            return code, headers, json.dumps({"code": "generic_error", "message": "visitDate is in the past"}).encode()
+        return code, headers, raw
+
+    rewrite_responses(server, rewrite)
+
+
+def test_a_target_rewording_a_named_message_fails_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    from contracts.cli import main
+
+    with realtime_mock(_reword_past_visit) as server:
+        code = main(verify_argv(server, "--strictness", "strict", "--checks", "rejections", "--phases", "examples",
+                                "--operations", "getOrder"))
+    out = capsys.readouterr().out
+    assert code == 1, out
+    row = next(line for line in out.splitlines() if line.startswith("  rejections/error_message_wording"))
+    assert row.endswith("FAIL") and "'visitDate is in the past'" in out, out
