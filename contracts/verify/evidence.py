@@ -91,6 +91,9 @@ class Evidence:
     quiet_window: float = 0.0  # seconds waited after the last settle for late or duplicate events
     skipped_flows: dict[str, str] = field(default_factory=dict)  # flow → why it could not run (a missing venue fact)
     listings: list[ListingWalk] = field(default_factory=list)  # the probe's own list queries, with known answers
+    # the probe's own invalid requests, each with the case it was built for ("rule id: what is wrong"); the
+    # same exchanges are in `exchanges` too. The input-rule checks judge these and nothing else.
+    rejections: list[tuple[str, Exchange]] = field(default_factory=list)
 
     def all_exchanges(self) -> list[Exchange]:
         walked = [page for walk in self.listings for page in walk.pages]

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from contracts.target import Exchange, Target, TargetClient
-from contracts.verify.evidence import OrderHistory
+from contracts.verify.evidence import Evidence, OrderHistory
+from contracts.verify.invalid_cases import invalid_creates
 from contracts.verify.poller import Poller, observe
 
 VISIT_DAYS_AHEAD = 30
@@ -42,6 +44,7 @@ class FlowHost(Protocol):
     venue: dict[str, Any]
     run_id: str
     today: date
+    evidence: Evidence  # the invalid-input flow records its cases in `rejections`
 
     def client(self) -> TargetClient: ...
 
@@ -163,14 +166,16 @@ def unpaid_delete(flow: Flow) -> None:
 
 
 def unpaid_replace(flow: Flow) -> None:
-    """Unpaid: Draft; replace may not change identity; a paid replace re-issues with new wallets."""
+    """Unpaid: Draft; replace may not change identity; a paid replace without sellToEmail and sellToName
+    re-issues with new wallets and clears those two header fields."""
     body = flow.individual(False, 2)
     history = flow.order("unpaid order (Draft, then replaced paid)", body)
     if not flow.create(history).ok or flow.settle(history) != "Draft":
         return
     flow.call(history, "replaceOrder", body=dict(body, sellToOrderReference=flow.reference()))
     flow.call(history, "replaceOrder", body=dict(body, partnerId=str(uuid.uuid4())))
-    if flow.replace(history, dict(body, paymentReference=f"PAY-{flow.probe.run_id}")).ok:
+    paid_body = {k: v for k, v in body.items() if k not in ("sellToEmail", "sellToName")}  # cleared by the replace
+    if flow.replace(history, dict(paid_body, paymentReference=f"PAY-{flow.probe.run_id}")).ok:
         flow.settle(history)  # a refused replace submitted nothing: no settle, no event to wait for
 
 
@@ -217,6 +222,22 @@ def group(flow: Flow) -> None:
     """A group ticket for 3: one wallet."""
     line = flow.line(flow.venue["group_item"], flow.venue["group_time"], 3)
     history = flow.order("group order (quantity 3, one wallet)", flow.body([line], True), kind="group")
+    if flow.create(history).ok:
+        flow.settle(history)
+
+
+def multi_line(flow: Flow) -> None:
+    """Paid, several lines: individual × 2, then a group × 3 (else a second individual line) on another date,
+    then a package without a quantity (default 1) where the venue has one: Issued, lines as sent, in order."""
+    venue = flow.venue
+    second = ((venue["group_item"], venue["group_time"]) if venue.get("group_item") and venue.get("group_time")
+              else (venue["individual_item"], venue["individual_time"]))
+    lines = [flow.line(venue["individual_item"], venue["individual_time"], 2),
+             flow.line(second[0], second[1], 3, days=VISIT_DAYS_AHEAD + 1)]
+    if venue.get("package_item") and venue.get("package_time"):
+        package_line = flow.line(venue["package_item"], venue["package_time"], days=VISIT_DAYS_AHEAD + 2)
+        lines.append({k: v for k, v in package_line.items() if k != "quantity"})
+    history = flow.order(f"multi-line order ({len(lines)} lines, Issued)", flow.body(lines, True))
     if flow.create(history).ok:
         flow.settle(history)
 
@@ -280,22 +301,15 @@ def in_flight(flow: Flow) -> None:
 
 
 def invalid_input(flow: Flow) -> None:
-    """Requests that must be refused before any order exists (400), and unknown orders (404)."""
-    good = flow.individual(True)
-    line = good["items"][0]
-    cases = [dict(good, partnerId="not-a-guid"), dict(good, partnerId=str(uuid.uuid4())),
-             {k: v for k, v in good.items() if k != "items"}, dict(good, items=[]),
-             dict(good, items=[dict(line, visitDate=(flow.probe.today - timedelta(days=2)).isoformat())]),
-             dict(good, items=[dict(line, quantity=2, wallet={"names": ["Only One"]})]),
-             dict(good, items=[dict(line, quantity=2, wallet={"externalReferenceNumbers": ["EXT-ONLY"]})]),
-             dict(good, items=[dict(line, quantity=0)])]
-    if flow.venue.get("inactive_partner_id"):
-        cases.append(dict(good, partnerId=str(flow.venue["inactive_partner_id"])))
-    for case in cases:
-        flow.call(None, "createOrder", body=dict(case, sellToOrderReference=flow.reference()))
+    """Requests that must be refused before any order exists (400), and unknown orders (404).
+
+    Each invalid create is recorded with the case it was built for (contracts.verify.invalid_cases), so the
+    checks judge the run's own cases and never re-read why a body is invalid."""
+    for case, body in invalid_creates(flow):
+        flow.probe.evidence.rejections.append((case, flow.call(None, "createOrder", body=body)))
     unknown = str(uuid.uuid4())
     for operation, body in (("getOrder", None), ("confirmOrder", {"paymentReference": "PAY-X"}),
-                            ("replaceOrder", good), ("deleteOrder", None)):
+                            ("replaceOrder", flow.individual(True)), ("deleteOrder", None)):
         flow.call(None, operation, unknown, body=body)
 
 
@@ -310,6 +324,7 @@ FLOWS: Mapping[str, tuple[tuple[str, ...], FlowFunction]] = MappingProxyType({
     "error-duplicate": (INDIVIDUAL + ("failing_time",), error_duplicate),
     "other-partner": (INDIVIDUAL + ("other_partner_id",), other_partner),
     "group": (("group_item", "group_time"), group),
+    "multi-line": (INDIVIDUAL, multi_line),
     "package": (("package_item", "package_time", "package_tickets", "package_coupons"), package),
     "plain-package": (("plain_package_item", "plain_package_time", "plain_package_tickets"), plain_package),
     "sync-create": (INDIVIDUAL, sync_create),

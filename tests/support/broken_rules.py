@@ -26,6 +26,13 @@ from broken_targets import (
     company_encoded, empty_reference, event_name_wrong, event_version_wrong, no_timestamp, order_id_unknown,
     reference_of_another_order,
 )
+from broken_inputs import (
+    first_order_of_array, reference_generated, reference_truncated, schedule_components_unchecked,
+    schedule_ignored_off_packages, time_without_seconds_taken, unknown_item_fails_later, visit_time_defaulted,
+)
+from broken_lines import (
+    line_numbers_counted, lines_reversed, quantity_not_echoed, replace_keeps_contact, wallets_from_zero,
+)
 from mockserver.errors import ApiError
 from mockserver.server import MockServer
 
@@ -494,6 +501,17 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
                                    patched("create_order", _unknown_partner_adopted)),
     "rejections.invalid-input": ("invalid_input_refused", "documented",
                                  on_requests("POST", _quantity_at_least_one)),
+    # the input rules (contracts/checks/input_rules.py): lenient input handling, tests/support/broken_inputs.py
+    "rejections.body-object": ("body_object_required", "strict", on_requests("POST", first_order_of_array)),
+    "rejections.header-fields": ("header_fields_refused", "strict", on_requests("POST", reference_generated)),
+    "rejections.reference-length": ("header_fields_refused", "strict", on_requests("POST", reference_truncated)),
+    "rejections.line-fields": ("line_fields_refused", "strict", on_requests("POST", visit_time_defaulted)),
+    "rejections.visit-formats": ("line_fields_refused", "strict", on_requests("POST", time_without_seconds_taken)),
+    "rejections.unknown-item": ("unknown_item_refused", "strict", patched("create_order", unknown_item_fails_later)),
+    "rejections.schedule-package-only": ("component_schedule_refused", "strict",
+                                         patched("create_order", schedule_ignored_off_packages)),
+    "rejections.schedule-entries": ("component_schedule_refused", "strict",
+                                    patched("create_order", schedule_components_unchecked)),
     "rejections.unknown-order": ("unknown_order_not_found", "documented", _unknown_order_500),
     "rejections.error-body": ("error_body_flat", "documented", _errors_as_text),
     "rejections.error-message": ("error_message_wording", "strict", _short_not_found),
@@ -504,6 +522,11 @@ RULE_BREAKS: dict[str, tuple[str, str, Break]] = {
     "listing.page-size": ("list_page_size", "strict", on_queries("GET", "/orders/", "pageSize")),
     "orders.prices": ("wallet_prices", "documented", on_status(("Draft", "Issued"), _vat_forgotten)),
     "orders.group-price": ("group_wallet_price", "strict", on_status(("Draft", "Issued"), _group_unit_price)),
+    "orders.line-echo": ("lines_echo_request", "documented", quantity_not_echoed),
+    "orders.line-order": ("lines_echo_request", "strict", lines_reversed),
+    "orders.line-numbers": ("line_numbers", "strict", line_numbers_counted),
+    "orders.wallet-seq": ("wallet_sequence", "strict", wallets_from_zero),
+    "orders.replace-clears": ("replace_clears_absent_fields", "strict", replace_keeps_contact),
     "rejections.inactive-partner": ("inactive_partner_refused", "documented",
                                     patched("create_order", _inactive_partner_accepted)),
     "listing.unknown-partner": ("list_unknown_partner_empty", "strict", _unknown_partner_list_404),

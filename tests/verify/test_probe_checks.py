@@ -173,6 +173,18 @@ WITH_COUPON = TICKETS + [{"type": "coupon"}]
 TWO_REFS = request(quantity=2, externalReferenceNumbers=["A", "B"])
 
 
+def _lined(status: str = "Issued", no: int = 100000, seqs: tuple[int, ...] = (1,), **changes: Any) -> Exchange:
+    """getOrder answering one line that echoes request()'s, numbered `no`, with wallets numbered `seqs`."""
+    line = {"lineNo": no, "itemNumber": "31001", "quantity": 1, "visitDate": "2099-01-01", "visitTime": "10:30:00",
+            "wallets": [wallet(seq, status in ("Draft", "Issued"), seqNo=seq) for seq in seqs]} | changes
+    return got(status, items=[line])
+
+
+def _cleared(**answered: Any) -> OrderHistory:
+    """A Draft replaced by request() (no sellToEmail, sellToName, sellToLanguage), answered with `answered`."""
+    return history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted", **answered), body=request()))
+
+
 def _replaced(new_ids: bool) -> OrderHistory:
     again = order("Issued", items=[{"lineNo": 100000, "wallets": [wallet(1, True, walletId=UNKNOWN if new_ids else
                                                                        "aaaaaaaa-0000-4000-8000-000000000001")]}])
@@ -204,6 +216,20 @@ def _closely(*statuses: str) -> Evidence:
     made = history(created(), *(call("getOrder", 200, order(s)) for s in statuses))
     made.polled_closely = True
     return run(made)
+
+
+def _rejected(case: str, answer: Exchange) -> Evidence:
+    """A run whose invalid-input flow recorded one request built for `case`, answered `answer`."""
+    made = run(exchanges=(answer,))
+    made.rejections.append((case, answer))
+    return made
+
+
+def _input_rule(rule: str) -> tuple[Build, Build, Build]:
+    """An input-rule check: a recorded case of `rule` accepted, refused, and only another rule's case recorded."""
+    return (lambda: _rejected(f"{rule}: a case", created()),
+            lambda: _rejected(f"{rule}: a case", error(400, op="createOrder", body=request())),
+            lambda: _rejected("rejections.invalid-input: quantity 0", error(400, op="createOrder", body=request())))
 
 
 CASES: dict[str, tuple[Build, Build, Build]] = {
@@ -251,6 +277,13 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
                         lambda: history(ISSUED_GET()), lambda: history(error(400))),
     "references_upper_cased": (lambda: history(call("getOrder", 200, order("Issued", ref="otacm-ref-1"))),
                                lambda: history(ISSUED_GET()), lambda: history(error(400))),
+    "lines_echo_request": (lambda: history(_lined(quantity=2)), lambda: history(_lined()),
+                           lambda: history(got("Cancelled"))),
+    "line_numbers": (lambda: history(_lined(no=1)), lambda: history(_lined()), lambda: history(got("Cancelled"))),
+    "wallet_sequence": (lambda: history(_lined(seqs=(0, 1))), lambda: history(_lined(seqs=(1, 2))),
+                        lambda: history(got("Cancelled"))),
+    "replace_clears_absent_fields": (lambda: _cleared(sellToEmail="old@example.com"), lambda: _cleared(sellToName=""),
+                                     lambda: history(DRAFT_GET())),
     # calls
     "confirm_issues_draft": (lambda: history(DRAFT_GET(), error(400, body={"paymentReference": "P"})),
                              lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body=PAYING), ISSUED_GET()),
@@ -305,6 +338,12 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "error_message_wording": (lambda: error(404, "no such order", "resource_not_found", op="getOrder"),
                               lambda: error(404, f"Order '{OID}' not found Not Found", "resource_not_found", op="getOrder"),
                               lambda: created()),
+    # the input rules: only the invalid requests the probe recorded with their case (Evidence.rejections)
+    "body_object_required": _input_rule("rejections.body-object"),
+    "header_fields_refused": _input_rule("rejections.reference-length"),
+    "line_fields_refused": _input_rule("rejections.visit-formats"),
+    "unknown_item_refused": _input_rule("rejections.unknown-item"),
+    "component_schedule_refused": _input_rule("rejections.schedule-entries"),
     # the server's shapes (strict): the spec's getOrder example is the server's own answer
     "server_formats": (lambda: call("getOrder", 200, {**_example(), "buyFromOrderReference": "CM-20260515093000-A1B2"}),
                        lambda: call("getOrder", 200, _example()), lambda: call("getOrder", 502, "Bad Gateway")),
@@ -436,6 +475,17 @@ def test_refusal_checks_leave_other_clients_orders_and_the_gateway_alone() -> No
     assert REGISTRY.get("error_body_flat")(context(unauthorized, "strict"), unauthorized)
 
 
+def test_input_rule_checks_judge_only_recorded_cases_and_their_error_code() -> None:
+    """An invalid body nobody recorded is not judged (Schemathesis' bodies); a recorded one needs generic_error."""
+    check = REGISTRY.get("line_fields_refused")
+    unrecorded = run(exchanges=(call("createOrder", 201, order("Submitted"), body=request() | {"items": ["x"]}),))
+    assert check(context(unrecorded), unrecorded) is None
+    other_code = _rejected("rejections.line-fields: a case", error(400, code="resource_not_found", op="createOrder"))
+    assert check(context(other_code), other_code)
+    unauthorized = _rejected("rejections.line-fields: a case", call("createOrder", 401, "<html>no</html>"))
+    assert check(context(unauthorized), unauthorized) is None
+
+
 @pytest.mark.parametrize("statuses", [("Processing", "Issued"), ("Scheduled", "Issued")])
 def test_one_intermediate_state_unseen_is_only_a_warning(statuses: tuple[str, ...]) -> None:
     """How pickup-to-settle splits between Scheduled and Processing is undocumented: a short one may fall between polls."""
@@ -448,6 +498,18 @@ def test_shell_counts_are_strict_only() -> None:
     check, shells = REGISTRY.get("wallet_counts"), history(created(wallets=0), body=request(quantity=2))
     assert check(context(shells, "documented"), shells) is None
     assert check(context(shells, "strict"), shells)
+
+
+def test_line_order_and_in_flight_lines_are_strict_only() -> None:
+    """The docs do not say the lines' order, nor show lines in flight: only CONTRACT.md (server) does."""
+    check, sent, answered = REGISTRY.get("lines_echo_request"), request()["items"][0], _lined().response["items"][0]
+    body = request() | {"items": [sent, dict(sent, itemNumber="31002")]}
+    swapped = history(got("Issued", items=[dict(answered, itemNumber="31002", lineNo=200000), answered]), body=body)
+    assert check(context(swapped, "documented"), swapped) == []
+    assert check(context(swapped, "strict"), swapped)
+    in_flight = history(_lined("Submitted", quantity=3))
+    assert check(context(in_flight, "documented"), in_flight) is None
+    assert check(context(in_flight, "strict"), in_flight)
 
 
 def test_delivery_checks_are_skipped_without_deliveries() -> None:
