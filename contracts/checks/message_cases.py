@@ -35,6 +35,7 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 ROUTABLE = re.compile(r"^[A-Za-z0-9._~-]+$")  # a path segment every server routes the same way
 LINE_NO_STEP = 100000
 SHORT = 50  # a free-text value longer than this might meet a length limit CONTRACT.md does not state
+STATUSES = frozenset({"Submitted", "Scheduled", "Processing", "Issued", "Draft", "Error", "Cancelled"})
 UNCERTAIN = "uncertain"  # a defect that may or may not be one, or one CONTRACT.md names no message for
 
 
@@ -154,7 +155,9 @@ def _list_defects(request: Request) -> list[str]:
                                             else "received-to-invalid"))
         elif name == "pageSize" and not str(value).isdigit():
             defects.append(UNCERTAIN)  # CONTRACT.md: out of range is never rejected; a non-number it does not say
-        elif name not in ("sellToOrderReference", "pageSize", "status") or (name == "status" and value == ""):
+        elif name == "status" and not set(str(value).split(",")) <= STATUSES:
+            defects.append(UNCERTAIN)  # CONTRACT.md names no message for an unknown status: any 400 may answer it
+        elif name not in ("sellToOrderReference", "pageSize", "status"):
             defects.append(UNCERTAIN)
     return [d for d in defects if d]
 

@@ -180,3 +180,16 @@ def test_a_target_rewording_a_named_message_fails_strict(capsys: pytest.CaptureF
     assert code == 1, out
     row = next(line for line in out.splitlines() if line.startswith("  rejections/error_message_wording"))
     assert row.endswith("FAIL") and "'visitDate is in the past'" in out, out
+
+
+def test_a_list_query_with_an_unknown_status_is_never_a_named_case() -> None:
+    """A random status value next to a bad receivedAtTo: the server may name either, so no message is required."""
+    from contracts.checks.message_cases import _list_defects
+
+    class Asked:
+        params = {"partnerId": "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e"}
+        query = {"status": "Pending", "receivedAtTo": "yesterday"}
+
+    assert "uncertain" in _list_defects(Asked())  # type: ignore[arg-type]
+    Asked.query = {"status": "Issued,Draft", "receivedAtTo": "yesterday"}
+    assert "uncertain" not in _list_defects(Asked())  # type: ignore[arg-type]
