@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from contracts.checks.documents import shown
+from contracts.checks.listing import rows
 from contracts.checks.registry import Finding, check
 
 if TYPE_CHECKING:
@@ -36,9 +37,8 @@ def instant(text: Any) -> datetime | None:
 
 
 def page_rows(exchange: "Exchange") -> list[dict[str, Any]]:
-    body = exchange.response
-    found = body.get("data") if isinstance(body, dict) else body
-    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+    """The page's summaries; none when the answer is no list."""
+    return rows(exchange) or []
 
 
 def rows_of(walk: "ListingWalk") -> Iterator[tuple["Exchange", dict[str, Any]]]:
@@ -194,8 +194,8 @@ def _disagreements(order: "ListedOrder", row: dict[str, Any], keys: tuple[str, .
             want = order.status
         else:
             want = document.get(key, "" if key == "manifestUrl" else None)
-        if want in (None, "") and key in AGREE_DOCUMENTED or want is None or key not in row:
-            continue
+        if key not in row or want is None or (want == "" and key in AGREE_DOCUMENTED):
+            continue  # a missing key is the summary-key checks'; an unknown value is not judged
         if row[key] != want:
             wrong.append(f"{key} {row[key]!r} (the order says {want!r})")
     return wrong

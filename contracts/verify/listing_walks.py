@@ -21,7 +21,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
-from contracts.target import Exchange, TargetClient
+from contracts.checks.listing import rows
+from contracts.target import TargetClient
 from contracts.verify.evidence import Evidence, ListedOrder, ListingWalk, OrderHistory
 from contracts.verify.poller import observe
 
@@ -133,7 +134,7 @@ def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages:
     for number in range(1, max_pages + 1):
         page = client.call("listOrdersByPartner", {"partnerId": partner_id}, query=query)
         listing.pages.append(page)
-        if page.status != 200 or page_rows(page) is None:
+        if page.status != 200 or rows(page) is None:
             listing.stopped = f"page {number} answered {page.status or page.error} without a list"
             return
         body = page.response
@@ -147,15 +148,8 @@ def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages:
     listing.stopped = f"the walk stopped after {max_pages} pages"
 
 
-def page_rows(exchange: Exchange) -> list[dict[str, Any]] | None:
-    """The summaries of a list answer (envelope or bare array); None when it is neither."""
-    body = exchange.response
-    found = body.get("data") if isinstance(body, dict) else body
-    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else None
-
-
 def walk_ids(listing: ListingWalk) -> list[str]:
-    return [str(r.get("orderId")) for page in listing.pages for r in page_rows(page) or []]
+    return [str(r.get("orderId")) for page in listing.pages for r in rows(page) or []]
 
 
 def paged(client: TargetClient, partner_id: str, whole: ListingWalk) -> ListingWalk:
@@ -171,7 +165,7 @@ def paged(client: TargetClient, partner_id: str, whole: ListingWalk) -> ListingW
     listing = ListingWalk(f"window in pages of {size}", {**whole.query, "pageSize": str(size)}, whole.expected,
                           "listing.paging")
     walk(client, partner_id, listing, max_pages=MAX_PAGES + WALKED_PAGES)
-    if listing.complete and any(page_rows(p) is not None and isinstance(p.response, list) for p in listing.pages):
+    if listing.complete and any(rows(p) is not None and isinstance(p.response, list) for p in listing.pages):
         listing.complete, listing.stopped = False, "the answers are bare arrays: there are no pages to walk"
     again = ListingWalk(whole.purpose, whole.query, [])
     walk(client, partner_id, again)
