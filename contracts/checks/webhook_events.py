@@ -79,17 +79,13 @@ def webhook_event_values(ctx: CheckContext, delivery: Any) -> list[Finding] | No
 
 
 def subscribed(ctx: CheckContext) -> tuple[str, str | None]:
-    """(eventVersion, appId) of the run's subscription: its recorded request if any, else the probe's.
+    """(eventVersion, appId) of the probe's subscription, the one whose events the checks judge.
 
     The probe subscribes with notificationUrl, eventName and clientState
     only (contracts.target.client), so eventVersion is the default "1.0"
-    and appId is not known, hence not judged.
+    and appId is not known, hence not judged. Subscriptions in the run's
+    calls are Schemathesis' random ones (or the scenarios'): never read.
     """
-    for exchange in ctx.evidence.all_exchanges():
-        body = exchange.body if exchange.operation == "createWebhookSubscription" and exchange.ok else None
-        if isinstance(body, dict) and ctx.client_state and body.get("clientState") == ctx.client_state:
-            app_id = body.get("appId")
-            return str(body.get("eventVersion") or pure.EVENT_VERSION), app_id if isinstance(app_id, str) else None
     return pure.EVENT_VERSION, None
 
 
