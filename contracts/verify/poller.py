@@ -27,6 +27,11 @@ def observe(history: OrderHistory, exchange: Exchange) -> None:
         history.observations.append(Observation("removed", exchange.at, "getOrder"))
 
 
+# A close watch whose looks (from submission on) ever lie further apart than this is no evidence of which
+# states the target shows: twice the close cadence, and never under half a second (a sluggish runner's floor)
+CLOSE_SLACK, CLOSE_FLOOR = 2.0, 0.5
+
+
 @dataclass
 class _Watch:
     """An order a flow waits on, until it settles or its deadline passes."""
@@ -37,6 +42,7 @@ class _Watch:
     deadline: float
     done: threading.Event = field(default_factory=threading.Event)
     settled: str | None = None
+    looked: float = 0.0  # the target's time of the last look at the order (at first: the flow's last call)
 
 
 class Poller:
@@ -57,7 +63,8 @@ class Poller:
 
         `now`: the target's time, read by the calling flow's own client.
         """
-        watch = _Watch(history, close, now + (self.close_poll if close else self.poll), now + self.timeout)
+        watch = _Watch(history, close, now + (self.close_poll if close else self.poll), now + self.timeout,
+                       looked=history.observations[-1].at if history.observations else now)
         history.polled_closely = history.polled_closely or close
         with self._cond:
             self._watches.append(watch)
@@ -112,6 +119,11 @@ class Poller:
     def _poll(self, watch: _Watch, now: float) -> bool:
         exchange = self.client.call("getOrder", {"orderId": watch.history.order_id})
         observe(watch.history, exchange)
+        if watch.close and now - watch.looked > max(CLOSE_SLACK * self.close_poll, CLOSE_FLOOR):
+            # a busy target or a long round of polls stretched the cadence: a short state may fall between
+            # two looks, so this order is no evidence of what states the target shows (shows_every_state)
+            watch.history.polled_closely = False
+        watch.looked = now
         status = exchange.response.get("status") if isinstance(exchange.response, dict) else None
         watch.due = now + (self.close_poll if watch.close else self.poll)
         if exchange.ok and status in self.settled:
