@@ -21,8 +21,8 @@ from flask import Flask, Response
 
 from bench.visits import visit
 from mockserver.app import create_app
-from mockserver.backend import ChannelManagerBackend
-from mockserver.clock import parse_instant
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.clock import parse_instant
 from mockserver.server import api_base_url, frozen_config
 
 CLOCK_START = parse_instant("2026-05-15T09:30:00Z")

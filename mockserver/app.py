@@ -7,18 +7,18 @@ from werkzeug.exceptions import HTTPException
 
 from contracts.lifecycle import Lifecycle
 from contracts.spec import Spec, load_spec
-from mockserver.access import token_for
-from mockserver.backend import ChannelManagerBackend
-from mockserver.clock import WarpClock
+from mockserver.api.http import json_response
+from mockserver.api.routing import UrlTable
+from mockserver.api.state import MockState
+from mockserver.api.urls import register_routes
+from mockserver.api.validation import RequestValidator
 from mockserver.config import MockConfig
-from mockserver.errors import from_http_error, internal_error
-from mockserver.http import json_response
-from mockserver.representation import Representation
-from mockserver.routing import UrlTable
-from mockserver.state import MockState
-from mockserver.urls import register_routes
-from mockserver.validation import RequestValidator
-from mockserver.webhooks import Webhooks
+from mockserver.control.access import token_for
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.clock import WarpClock
+from mockserver.sandbox.errors import from_http_error, internal_error
+from mockserver.sandbox.representation import Representation
+from mockserver.webhooks.sending import Webhooks
 
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None, spec: Spec | None = None) -> Flask:

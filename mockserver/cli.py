@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from mockserver.access import TOKEN_HEADER, token_for
-from mockserver.clock import parse_duration, parse_instant
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
+from mockserver.control.access import TOKEN_HEADER, token_for
+from mockserver.sandbox.clock import parse_duration, parse_instant
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # One blocking thread: with two, CPython's GIL starves whichever thread waits

@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import yaml
 
-from mockserver.models import Directives
-from mockserver.subscriptions import WebhookConfig, webhook_config
+from mockserver.sandbox.models import Directives
+from mockserver.webhooks.subscriptions import WebhookConfig, webhook_config
 
 DEFAULTS_FILE = Path(__file__).parent / "data" / "defaults.yaml"
 

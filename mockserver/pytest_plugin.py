@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from mockserver.clock import parse_instant
+from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer, frozen_config
 
 

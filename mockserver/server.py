@@ -17,9 +17,9 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.app import create_app
-from mockserver.backend import ChannelManagerBackend
 from mockserver.config import MockConfig, api_base_url
-from mockserver.webhooks import Webhooks
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.webhooks.sending import Webhooks
 
 
 class _QuietHandler(WSGIRequestHandler):

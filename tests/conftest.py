@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-
-from mockserver.clock import parse_instant
-from mockserver.server import MockServer, frozen_config
 from mockclient import Api
+
+from mockserver.sandbox.clock import parse_instant
+from mockserver.server import MockServer, frozen_config
 
 FROZEN_START = parse_instant("2026-05-15T09:30:00Z")
 

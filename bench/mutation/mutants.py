@@ -20,15 +20,15 @@ from typing import Any
 # paging, issuance), its representation and its webhooks (subscriptions,
 # webhooks, delivery). HTTP plumbing, the dashboard and the clock are left out.
 TARGETS = (
-    "mockserver/backend.py",
-    "mockserver/order_input.py",
-    "mockserver/validation.py",
-    "mockserver/store.py",
-    "mockserver/issuance.py",
-    "mockserver/representation.py",
-    "mockserver/subscriptions.py",
-    "mockserver/webhooks.py",
-    "mockserver/delivery.py",
+    "mockserver/sandbox/backend.py",
+    "mockserver/sandbox/order_input.py",
+    "mockserver/api/validation.py",
+    "mockserver/store/memory.py",
+    "mockserver/sandbox/issuance.py",
+    "mockserver/sandbox/representation.py",
+    "mockserver/webhooks/subscriptions.py",
+    "mockserver/webhooks/sending.py",
+    "mockserver/webhooks/deliveries.py",
 )
 
 

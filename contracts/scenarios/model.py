@@ -7,9 +7,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-
 from contracts.spec import data_dir
-from mockserver.clock import duration_with_units
+from mockserver.sandbox.clock import duration_with_units
 
 FIXTURES_DIR = "fixtures"
 VARS_FILE = "vars.yaml"

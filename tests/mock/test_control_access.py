@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-
 from typing import Iterator
 
 import pytest
 import requests
 
 from contracts.cli import build_parser
-from mockserver.access import TOKEN_COOKIE, TOKEN_HEADER, is_loopback
 from mockserver.cli import mock_config
+from mockserver.control.access import TOKEN_COOKIE, TOKEN_HEADER, is_loopback
 from mockserver.server import MockServer, frozen_config
 
 GUARDED = ["/", "/_mock/ui", "/_mock/ui/orders", "/_mock/clock", "/_mock/info", "/_mock/orders",
@@ -107,7 +106,7 @@ def test_cli_generates_a_token_off_loopback_and_takes_one_given() -> None:
 
 def test_generated_tokens_can_be_typed_after_token() -> None:
     """The banner prints `--token <token>`; a token starting with "-" would be taken for an option."""
-    from mockserver.access import token_for
+    from mockserver.control.access import token_for
 
     tokens = {token_for("0.0.0.0", None) for _ in range(300)}
     assert all(t and re.fullmatch(r"[0-9a-f]{48}", t) for t in tokens)

@@ -1,4 +1,4 @@
-"""The quick body check (mockserver/fastcheck.py) must agree with jsonschema
+"""The quick body check (mockserver/api/fastcheck.py) must agree with jsonschema
 on every body: a yes where jsonschema says no would let a bad body through.
 Thousands of mutated bodies per operation, each judged by both."""
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from contracts.spec import load_spec
-from mockserver.fastcheck import compile_check
-from mockserver.validation import RequestValidator
+from mockserver.api.fastcheck import compile_check
+from mockserver.api.validation import RequestValidator
 
 ODD_VALUES: list[Any] = [
     None, True, False, 0, 1, -1, 1.0, 2.5, 0.0, "", "x", "  ", "2026-06-01", "10:30:00", "1:2:3", "2026-6-1",

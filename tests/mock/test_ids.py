@@ -1,10 +1,10 @@
-"""Order ids from the backend's pooled randomness (mockserver/ids.py)."""
+"""Order ids from the backend's pooled randomness (mockserver/sandbox/ids.py)."""
 
 from __future__ import annotations
 
 import uuid
 
-from mockserver.ids import CHUNK, RandomIds
+from mockserver.sandbox.ids import CHUNK, RandomIds
 
 
 def test_ids_are_distinct_version_4_uuids_across_refills() -> None:

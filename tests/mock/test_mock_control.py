@@ -11,13 +11,19 @@ from pathlib import Path
 import pytest
 import requests
 from freezegun import freeze_time
+from mockclient import Api, order_body
 
 from contracts.cli import build_parser
-from mockclient import Api, order_body
 from mockserver.cli import mock_config
-from mockserver.clock import ClockError, WarpClock, iso, parse_duration, parse_instant
-from mockserver.representation import Representation
-from mockserver.schedule import Schedule
+from mockserver.sandbox.clock import (
+    ClockError,
+    WarpClock,
+    iso,
+    parse_duration,
+    parse_instant,
+)
+from mockserver.sandbox.representation import Representation
+from mockserver.sandbox.schedule import Schedule
 from mockserver.server import MockServer
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import FROZEN_START
+from mockclient import Api, line, order_body
 
 from contracts.lifecycle import load_lifecycle
-from mockclient import Api, line, order_body
-from conftest import FROZEN_START
-from mockserver.backend import STUCK_IN_PROCESSING
+from mockserver.sandbox.backend import STUCK_IN_PROCESSING
 from mockserver.server import MockServer, frozen_config
 
 LIFECYCLE = load_lifecycle()

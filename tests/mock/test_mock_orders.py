@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from mockclient import VISIT_DATE, Api, line, order_body
-from mockserver.representation import EMPTY_GUID
+
+from mockserver.sandbox.representation import EMPTY_GUID
 
 
 def _issue(api: Api, items: list, payment: str | None = "PAY-1") -> tuple[dict, dict]:

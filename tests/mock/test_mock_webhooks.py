@@ -20,12 +20,18 @@ import yaml
 
 from contracts.checks.webhooks import webhook_conformance, webhook_once_per_settle
 from contracts.webhooks.receiver import WebhookReceiver
-from mockserver.clock import iso, parse_instant
 from mockserver.config import DEFAULTS_FILE, MockConfig
+from mockserver.sandbox.clock import iso, parse_instant
 from mockserver.server import MockServer, frozen_config
-from mockserver.subscriptions import ChaosOptions, HostAllowList, RetryPolicy, WebhookConfig, webhook_config
-from mockserver.delivery import company_id
-from mockserver.webhooks import WebhookDispatcher
+from mockserver.webhooks.deliveries import company_id
+from mockserver.webhooks.sending import WebhookDispatcher
+from mockserver.webhooks.subscriptions import (
+    ChaosOptions,
+    HostAllowList,
+    RetryPolicy,
+    WebhookConfig,
+    webhook_config,
+)
 
 START = parse_instant("2026-05-15T09:30:00Z")
 CLIENT_STATE = "secret_value_from_subscription_creation_mirrored"

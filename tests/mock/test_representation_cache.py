@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 from mockclient import Api, order_body
-from mockserver.models import Order
-from mockserver.representation import summary_bytes, summary_json
+
+from mockserver.sandbox.models import Order
+from mockserver.sandbox.representation import summary_bytes, summary_json
 
 
 def order_json(api: Api, order: Order) -> dict[str, Any]:
@@ -110,8 +111,8 @@ def test_an_unfiltered_page_is_the_filtered_walk_without_filters() -> None:
     """store.page's quick path (no status, reference or receivedAtTo) against the general walk."""
     import random
 
-    from mockserver.models import Order
-    from mockserver.store import ListQuery, OrderStore
+    from mockserver.sandbox.models import Order
+    from mockserver.store.memory import ListQuery, OrderStore
 
     rng, store, scope = random.Random(7), OrderStore(), ("t", "e", "c")
     orders = [Order(f"id-{n}", scope, "p", f"R{n}", f"B{n}", received_at=float(n // 3), seq=n) for n in range(1, 400)]

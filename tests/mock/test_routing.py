@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.spec import load_spec
-from mockserver.routing import UrlTable
+from mockserver.api.routing import UrlTable
 
 ORDER = "7c3f4f5a-2a1b-4c55-9d0e-0c7d1b0f6a11"
 

@@ -29,7 +29,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from contracts.spec import load_spec, spec_path
-from mockserver.clock import parse_instant
+from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer, frozen_config
 
 START = "2026-05-15T09:30:00Z"

@@ -13,12 +13,22 @@ from collections import Counter
 from typing import Any, Iterator
 
 import pytest
+from test_reliability import (
+    PARTNER,
+    SETTLED,
+    Client,
+    advance,
+    assert_error_body,
+    base_path,
+    mock_orders,
+    order_body,
+    run_threads,
+)
 
 from contracts.webhooks.receiver import WebhookReceiver
-from mockserver.clock import parse_instant
 from mockserver.config import MockConfig
+from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer, frozen_config
-from test_reliability import PARTNER, SETTLED, Client, advance, assert_error_body, base_path, mock_orders, order_body, run_threads
 
 START = parse_instant("2026-05-15T09:30:00Z")
 CLIENT_STATE = "reliability"

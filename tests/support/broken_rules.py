@@ -17,23 +17,46 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
-from broken_targets import (
-    _create_answers_200, _create_answers_scheduled, _delete_in_flight_pretends, _delete_issued_removes,
-    _errors_as_text, _keys_sorted, _short_not_found, _unknown_order_500, _webhook_value_key,
-    _webhook_without_client_state, rewrite_orders, rewrite_responses,
-)
-from broken_targets import (
-    company_encoded, empty_reference, event_name_wrong, event_version_wrong, no_timestamp, order_id_unknown,
-    reference_of_another_order,
-)
 from broken_inputs import (
-    first_order_of_array, reference_generated, reference_truncated, schedule_components_unchecked,
-    schedule_ignored_off_packages, time_without_seconds_taken, unknown_item_fails_later, visit_time_defaulted,
+    first_order_of_array,
+    reference_generated,
+    reference_truncated,
+    schedule_components_unchecked,
+    schedule_ignored_off_packages,
+    time_without_seconds_taken,
+    unknown_item_fails_later,
+    visit_time_defaulted,
 )
 from broken_lines import (
-    line_numbers_counted, lines_reversed, quantity_not_echoed, replace_keeps_contact, wallets_from_zero,
+    line_numbers_counted,
+    lines_reversed,
+    quantity_not_echoed,
+    replace_keeps_contact,
+    wallets_from_zero,
 )
-from mockserver.errors import ApiError
+from broken_targets import (
+    _create_answers_200,
+    _create_answers_scheduled,
+    _delete_in_flight_pretends,
+    _delete_issued_removes,
+    _errors_as_text,
+    _keys_sorted,
+    _short_not_found,
+    _unknown_order_500,
+    _webhook_value_key,
+    _webhook_without_client_state,
+    company_encoded,
+    empty_reference,
+    event_name_wrong,
+    event_version_wrong,
+    no_timestamp,
+    order_id_unknown,
+    reference_of_another_order,
+    rewrite_orders,
+    rewrite_responses,
+)
+
+from mockserver.sandbox.errors import ApiError
 from mockserver.server import MockServer
 
 Break = Callable[[MockServer], None]

@@ -10,13 +10,12 @@ test_verify_broken.py, test_probe_broken.py and broken_rules.py.
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import uuid
 from typing import Any, Callable
 
-from mockserver.errors import ApiError
-from mockserver.models import StatusChange
+from mockserver.sandbox.errors import ApiError
+from mockserver.sandbox.models import StatusChange
 from mockserver.server import MockServer
 
 
@@ -132,7 +131,7 @@ def _created_order_not_found(server: MockServer) -> None:
     backend = server.backend
 
     def broken(caller: Any, scope: Any, order_id: str) -> Any:
-        from mockserver.errors import order_not_found
+        from mockserver.sandbox.errors import order_not_found
 
         raise order_not_found(order_id)
 

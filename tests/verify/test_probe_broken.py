@@ -16,16 +16,23 @@ from typing import Any, Callable
 
 import pytest
 import yaml
-
+from broken_targets import (
+    _long_buy_from_reference,
+    _webhook_before_settled,
+    _webhook_says_issued,
+    rewrite_orders,
+    rewrite_responses,
+    wrap_sender,
+)
 from realtime_targets import PICKUP_SECONDS, realtime_mock
-from broken_targets import _long_buy_from_reference, _webhook_before_settled, _webhook_says_issued, rewrite_orders, rewrite_responses, wrap_sender
+
 from contracts.checks.registry import Registry
 from contracts.target import Address, Target, detect, reach
 from contracts.verify.evidence import CheckContext
 from contracts.verify.judge import judge
 from contracts.verify.probe import Probe
 from contracts.verify.rules import load_divergences
-from mockserver.errors import bad_request
+from mockserver.sandbox.errors import bad_request
 from mockserver.server import MockServer, frozen_config
 
 VENUE = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "vars.yaml").read_text())

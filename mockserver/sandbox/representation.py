@@ -15,8 +15,8 @@ import json
 from typing import Any, Iterable
 
 from contracts.spec import Spec
-from mockserver.clock import iso
-from mockserver.models import Asset, Order, OrderLine, Wallet
+from mockserver.sandbox.clock import iso
+from mockserver.sandbox.models import Asset, Order, OrderLine, Wallet
 
 EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 

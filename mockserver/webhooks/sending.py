@@ -24,13 +24,27 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any, Mapping
 
-from mockserver.clock import iso
-from mockserver.delivery import Attempt, Delivery, HttpSender, Outbox, PendingEvent, Sender, event_json
-from mockserver.models import Order, Scope, StatusChange
-from mockserver.subscriptions import EVENT_NAME, ChaosOptions, Subscription, SubscriptionRegistry, WebhookConfig
+from mockserver.sandbox.clock import iso
+from mockserver.sandbox.models import Order, Scope, StatusChange
+from mockserver.webhooks.deliveries import (
+    Attempt,
+    Delivery,
+    HttpSender,
+    Outbox,
+    PendingEvent,
+    Sender,
+    event_json,
+)
+from mockserver.webhooks.subscriptions import (
+    EVENT_NAME,
+    ChaosOptions,
+    Subscription,
+    SubscriptionRegistry,
+    WebhookConfig,
+)
 
 if TYPE_CHECKING:
-    from mockserver.backend import ChannelManagerBackend
+    from mockserver.sandbox.backend import ChannelManagerBackend
 
 # -- the dispatcher --------------------------------------------------------------------
 class WebhookDispatcher:

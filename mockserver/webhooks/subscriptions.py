@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from mockserver.errors import ApiError, Problem, bad_request
-from mockserver.models import Order, Scope
+from mockserver.sandbox.errors import ApiError, Problem, bad_request
+from mockserver.sandbox.models import Order, Scope
 
 EVENT_NAME = "ota_cm_order_processed"
 EVENT_VERSION = "1.0"

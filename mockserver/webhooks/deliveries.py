@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import requests
 
-from mockserver.clock import iso
-from mockserver.models import Order, StatusChange
-from mockserver.subscriptions import EVENT_NAME, EVENT_VERSION, Subscription
+from mockserver.sandbox.clock import iso
+from mockserver.sandbox.models import Order, StatusChange
+from mockserver.webhooks.subscriptions import EVENT_NAME, EVENT_VERSION, Subscription
 
 # companyId is a stable uuid5 of the company name under this namespace, so a
 # partner sees the same id for the same company on every run.

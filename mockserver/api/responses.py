@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.http import Call, directives, json_body, sync
-from mockserver.order_input import list_query
-from mockserver.representation import page_bytes
+from mockserver.api.http import Call, directives, json_body, sync
+from mockserver.sandbox.order_input import list_query
+from mockserver.sandbox.representation import page_bytes
 
 Answer = tuple[int, Any]  # (status, JSON body, JSON already serialised (bytes), or None)
 

@@ -14,12 +14,12 @@ from typing import Optional
 from flask import current_app
 
 from contracts.spec import Spec
-from mockserver.backend import ChannelManagerBackend
+from mockserver.api.routing import UrlTable
+from mockserver.api.validation import RequestValidator
 from mockserver.config import MockConfig
-from mockserver.representation import Representation
-from mockserver.routing import UrlTable
-from mockserver.validation import RequestValidator
-from mockserver.webhooks import Webhooks
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.representation import Representation
+from mockserver.webhooks.sending import Webhooks
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-DEFAULT_CATALOG = Path(__file__).parent / "data" / "catalog.yaml"
+DEFAULT_CATALOG = Path(__file__).parents[1] / "data" / "catalog.yaml"
 
 
 @dataclass(frozen=True)

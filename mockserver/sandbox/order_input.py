@@ -12,11 +12,11 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from mockserver.catalog import Catalog, CatalogItem
-from mockserver.clock import parse_instant
-from mockserver.errors import bad_request
-from mockserver.models import LINE_NO_STEP, ComponentVisit, OrderLine
-from mockserver.store import ListQuery
+from mockserver.sandbox.catalog import Catalog, CatalogItem
+from mockserver.sandbox.clock import parse_instant
+from mockserver.sandbox.errors import bad_request
+from mockserver.sandbox.models import LINE_NO_STEP, ComponentVisit, OrderLine
+from mockserver.store.memory import ListQuery
 
 MAX_PAGE_SIZE = 20000
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver.backend import ChannelManagerBackend
-from mockserver.clock import ClockError, iso, parse_duration, parse_instant
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.clock import ClockError, iso, parse_duration, parse_instant
 
 control = Blueprint("control", __name__, url_prefix="/_mock")
 

@@ -12,9 +12,9 @@ import string
 import uuid
 from collections import Counter
 
-from mockserver.catalog import Catalog, CatalogItem
-from mockserver.clock import iso
-from mockserver.models import Asset, ComponentVisit, Order, OrderLine, Wallet
+from mockserver.sandbox.catalog import Catalog, CatalogItem
+from mockserver.sandbox.clock import iso
+from mockserver.sandbox.models import Asset, ComponentVisit, Order, OrderLine, Wallet
 
 SlotKey = tuple[str, str, str]  # item, visit date, visit time
 

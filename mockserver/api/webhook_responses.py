@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from mockserver.clock import iso
-from mockserver.http import Call, json_body
-from mockserver.state import state
-from mockserver.subscriptions import CHAOS_FIELD, Subscription
-from mockserver.webhooks import Webhooks
+from mockserver.api.http import Call, json_body
+from mockserver.api.state import state
+from mockserver.sandbox.clock import iso
+from mockserver.webhooks.sending import Webhooks
+from mockserver.webhooks.subscriptions import CHAOS_FIELD, Subscription
 
 Answer = tuple[int, Any]  # (status, JSON body or None)
 # The list's `@odata.context`, as the spec's example shows it.

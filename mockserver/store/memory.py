@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
-from mockserver.models import Order, Scope
+from mockserver.sandbox.models import Order, Scope
 
 PartnerKey = tuple[Scope, str]
 

@@ -17,12 +17,12 @@ from jsonschema import ValidationError
 from werkzeug.wrappers import Request, Response
 
 from contracts.spec import Spec
-from mockserver.backend import Caller
+from mockserver.api.routing import Match
+from mockserver.api.state import MockState
 from mockserver.config import directives_from
-from mockserver.errors import Problem, bad_request
-from mockserver.models import Directives, Scope
-from mockserver.routing import Match
-from mockserver.state import MockState
+from mockserver.sandbox.backend import Caller
+from mockserver.sandbox.errors import Problem, bad_request
+from mockserver.sandbox.models import Directives, Scope
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from mockserver.backend import ChannelManagerBackend
-from mockserver.clock import iso, to_datetime
 from mockserver.config import api_base_url
-from mockserver.control import clock_state, order_history
-from mockserver.models import Order
+from mockserver.control.api import clock_state, order_history
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.clock import iso, to_datetime
+from mockserver.sandbox.models import Order
 
 dashboard = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/_mock/ui/static")

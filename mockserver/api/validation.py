@@ -15,9 +15,9 @@ from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 
 from contracts.spec import Operation, Spec
-from mockserver.errors import Problem, bad_request
-from mockserver.fastcheck import Check, compile_check
-from mockserver.models import LINE_NO_STEP
+from mockserver.api.fastcheck import Check, compile_check
+from mockserver.sandbox.errors import Problem, bad_request
+from mockserver.sandbox.models import LINE_NO_STEP
 
 # A field of one of these types sent as an object or array "must be a primitive value".
 PRIMITIVE_TYPES = frozenset({"string", "integer", "number", "boolean"})
@@ -43,7 +43,7 @@ class RequestValidator:
         # company repeat on every request: remembering it saves ~25 us of
         # jsonschema per request.
         self._path_value_valid = functools.lru_cache(maxsize=4096)(self._judge_path_value)
-        # mockserver/fastcheck.py: a yes without jsonschema for most bodies
+        # mockserver/api/fastcheck.py: a yes without jsonschema for most bodies
         self._quick_checks: dict[str, Check | None] = {}
 
     def validate_body(self, operation_id: str, body: Any) -> dict[str, Any]:

@@ -18,16 +18,22 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from mockserver import responses, webhook_responses
-from mockserver.access import guard
-from mockserver.control import control as control_api
-from mockserver.dashboard import dashboard
-from mockserver.errors import (
-    API_METHODS, ApiError, endpoint_not_found, from_http_error, internal_error, unauthorized, unsupported_method,
+from mockserver.api import responses, webhook_responses
+from mockserver.api.http import Call, api_key, json_response, raw_path
+from mockserver.api.state import MockState
+from mockserver.control.access import guard
+from mockserver.control.api import control as control_api
+from mockserver.control.dashboard import dashboard
+from mockserver.sandbox.errors import (
+    API_METHODS,
+    ApiError,
+    endpoint_not_found,
+    from_http_error,
+    internal_error,
+    unauthorized,
+    unsupported_method,
 )
-from mockserver.http import Call, api_key, json_response, raw_path
-from mockserver.models import Scope
-from mockserver.state import MockState
+from mockserver.sandbox.models import Scope
 
 Handler = Callable[[Call], tuple[int, Any]]
 

@@ -20,16 +20,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
-from mockserver.catalog import Catalog
-from mockserver.clock import WarpClock, compact_stamp, to_datetime, whole_second
 from mockserver.config import ApiKeyConfig, MockConfig
-from mockserver.errors import bad_request, forbidden_partner, order_not_found
-from mockserver.ids import RandomIds
-from mockserver.issuance import IssuanceFailed, Issuer
-from mockserver.order_input import order_lines
-from mockserver.models import Directives, Order, OrderLine, Scope, StatusChange
-from mockserver.schedule import Schedule
-from mockserver.store import ListQuery, OrderStore
+from mockserver.sandbox.catalog import Catalog
+from mockserver.sandbox.clock import WarpClock, compact_stamp, to_datetime, whole_second
+from mockserver.sandbox.errors import bad_request, forbidden_partner, order_not_found
+from mockserver.sandbox.ids import RandomIds
+from mockserver.sandbox.issuance import IssuanceFailed, Issuer
+from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
+from mockserver.sandbox.order_input import order_lines
+from mockserver.sandbox.schedule import Schedule
+from mockserver.store.memory import ListQuery, OrderStore
 
 STUCK_IN_PROCESSING = (
     "Order was stuck in Processing for over 1 hour and was automatically marked as Error. "

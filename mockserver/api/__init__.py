@@ -1,0 +1,1 @@
+"""The HTTP side of the sandbox: routing, request parts, handlers, request validation."""

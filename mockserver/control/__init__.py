@@ -1,0 +1,1 @@
+"""The control side: the `/_mock/` API, who may use it, and the dashboard."""

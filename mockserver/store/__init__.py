@@ -1,0 +1,1 @@
+"""Where the sandbox's state lives."""

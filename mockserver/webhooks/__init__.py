@@ -1,0 +1,1 @@
+"""Webhook subscriptions, the deliveries made of them, and their sending."""
