@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from contracts.lifecycle import Lifecycle
 from contracts.spec import Spec, load_spec
@@ -30,7 +31,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
         clock = WarpClock(start=config.clock_start, frozen=config.clock_mode == "frozen" and config.control)
     app = Flask(__name__, static_folder=None)  # the dashboard's assets are its blueprint's
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False  # the server's key order matters in strict runs
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; the server's key order matters
     lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
     backend = ChannelManagerBackend(config, clock, lifecycle)
     webhooks = Webhooks(backend, config.webhooks).attach()
@@ -44,13 +45,13 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     return app
 
 
-def _http_error(error: HTTPException) -> object:
+def _http_error(error: HTTPException) -> Response:
     """Werkzeug's own errors on the Flask side (the dashboard, `/_mock/`)."""
     api_error = from_http_error(error, request.method, current_app.config["MAX_CONTENT_LENGTH"])
     return json_response(api_error.status, api_error.body())
 
 
-def _unexpected_error(error: Exception) -> object:
+def _unexpected_error(error: Exception) -> Response:
     """A bug in the mock: answer JSON, never a stack trace page."""
     api_error = internal_error(error)
     return json_response(api_error.status, api_error.body())

@@ -283,4 +283,4 @@ def _instant(text: str) -> float:
     try:
         return parse_instant(text)
     except ValueError:
-        raise SystemExit(f"otacm mock: --clock-start {text!r} is not an ISO 8601 instant (e.g. 2026-06-01T09:00:00Z)")
+        raise SystemExit(f"otacm mock: --clock-start {text!r} is not an ISO 8601 instant (e.g. 2026-06-01T09:00:00Z)") from None

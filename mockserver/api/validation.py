@@ -144,7 +144,7 @@ def _problem(error: ValidationError, required: frozenset[str]) -> tuple[Problem,
 
 
 def _wording(error: ValidationError, path: list, name: str, required: bool) -> tuple[str, str]:
-    validator, instance = error.validator, error.instance
+    validator, instance = str(error.validator), error.instance  # a raised error always names its keyword
     line = _line_no(path)
     if name == "items" and len(path) == 1:
         return _items_wording(validator)
@@ -184,7 +184,7 @@ def _items_wording(validator: str) -> tuple[str, str]:
 
 def _plain(error: ValidationError) -> str:
     """jsonschema's message, reworded as a sentence about the field."""
-    validator, value = error.validator, error.validator_value
+    validator, value = str(error.validator), error.validator_value
     if validator == "type":
         return f"must be of type {value}"
     if validator == "maxLength":
@@ -192,7 +192,7 @@ def _plain(error: ValidationError) -> str:
     if validator == "minLength":
         return f"must be at least {value} characters"
     if validator == "enum":
-        return f"must be one of {', '.join(map(str, value))}"
+        return f"must be one of {', '.join(map(str, value))}"  # type: ignore[arg-type]  # an enum's value is a list
     if validator == "format":
         return f"must be a valid {value}"
     if validator == "minimum":

@@ -15,6 +15,7 @@ import secrets
 from urllib.parse import urlencode
 
 from flask import Response, current_app, jsonify, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 TOKEN_HEADER = "x-otacm-control-token"
 TOKEN_COOKIE = "otacm_control"
@@ -39,10 +40,10 @@ def token_for(host: str, configured: str | None) -> str | None:
 
 
 def _matches(sent: str | None, token: str) -> bool:
-    return bool(sent) and hmac.compare_digest(sent.encode("utf-8"), token.encode("utf-8"))
+    return sent is not None and sent != "" and hmac.compare_digest(sent.encode("utf-8"), token.encode("utf-8"))
 
 
-def guard() -> Response | None:
+def guard() -> BaseResponse | None:
     """`before_request` of every control blueprint: None lets the request through."""
     token: str | None = current_app.extensions["otacm"].control_token
     if token is None:
@@ -61,7 +62,7 @@ def guard() -> Response | None:
     return response
 
 
-def _remember(token: str) -> Response:
+def _remember(token: str) -> BaseResponse:
     """Set the cookie and redirect to the same page without the token in the URL."""
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
     response = redirect(request.path + ("?" + urlencode(rest) if rest else ""))

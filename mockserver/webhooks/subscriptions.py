@@ -157,7 +157,7 @@ class HostAllowList:
 
     def __init__(self, extra: tuple[str, ...] = ()) -> None:
         self.entries = tuple(dict.fromkeys((*LOOPBACK_HOSTS, *extra)))
-        self._networks = []
+        self._networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         self._names: set[str] = set()
         self._suffixes: list[str] = []
         for entry in self.entries:
