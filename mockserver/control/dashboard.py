@@ -126,8 +126,7 @@ def _orders_context(query: dict[str, Any]) -> dict[str, Any]:
 
 
 def _store_size() -> int:
-    with _backend().lock:
-        return len(_backend().store)
+    return _backend().order_count()
 
 
 def _order_context(order: Order) -> dict[str, Any]:

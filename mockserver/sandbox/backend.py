@@ -17,7 +17,7 @@ import math
 import secrets
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.config import ApiKeyConfig, MockConfig
@@ -36,6 +36,9 @@ STUCK_IN_PROCESSING = (
     "Inspect and either re-Process or Delete."
 )
 FORCED_ERROR = "Issuance failed: forced by an otacm directive (outcome=Error)"
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 # Called with (order, the change) whenever an order settles in the background.
 SettleListener = Callable[[Order, StatusChange], None]
@@ -97,6 +100,13 @@ class ChannelManagerBackend:
         return None
 
     # -- operations ---------------------------------------------------------
+    def answered(self, view: Callable[[R], T], operation: Callable[..., R], *args: Any) -> T:
+        """One operation and the rendering of its result as one atomic unit, so
+        the answer shows exactly what the operation left (the HTTP handlers'
+        entry: they never hold the lock themselves)."""
+        with self.lock:
+            return view(operation(*args))
+
     def create_order(
         self, caller: Caller, scope: Scope, body: dict[str, Any], directives: Directives | None, sync: bool
     ) -> Order:
@@ -235,6 +245,10 @@ class ChannelManagerBackend:
         with self.lock:
             self.catch_up()
             return self.store.get(order_id)
+
+    def order_count(self) -> int:
+        with self.lock:
+            return len(self.store)
 
     def orders(self) -> list[Order]:
         with self.lock:

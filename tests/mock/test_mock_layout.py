@@ -66,3 +66,11 @@ def test_the_spec_is_not_loaded_at_import_time() -> None:
             calls = [n for n in ast.walk(statement) if isinstance(n, ast.Call)]
             names = {getattr(call.func, "id", getattr(call.func, "attr", "")) for call in calls}
             assert "load_spec" not in names, f"{path.name} loads the spec at import time"
+
+
+def test_http_handlers_never_hold_the_backend_lock() -> None:
+    """An operation of the backend is atomic by itself (`answered` renders inside it): the HTTP side takes no lock."""
+    for path in (MOCKSERVER / "api").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            assert not (isinstance(node, ast.Attribute) and node.attr == "lock"), \
+                f"{path.name}:{node.lineno} reaches for a lock; call the backend (e.g. backend.answered) instead"
