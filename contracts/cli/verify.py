@@ -88,8 +88,9 @@ def _selection_arguments(group: argparse._ArgumentGroup) -> None:
 def _budget_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--max-examples", type=int, default=25, metavar="N",
                        help="Schemathesis examples per operation and phase (default 25)")
-    group.add_argument("--max-time", type=duration, default=90.0, metavar=DURATION,
-                       help="hard stop of the Schemathesis part (default 90s)")
+    group.add_argument("--max-time", type=duration, default=300.0, metavar=DURATION,
+                       help="hard stop of the Schemathesis part, a safety net against a target that hangs: a run "
+                            "it cuts short warns (default 300s; --max-examples is the budget)")
     group.add_argument("--seed", type=int, help="Schemathesis seed; the summary prints it, pass it again to replay")
     group.add_argument("--settle-within", type=duration, default=10.0, metavar=DURATION,
                        help="how long an order may take to settle after pickup (the pickup interval and one poll "
