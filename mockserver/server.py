@@ -110,10 +110,10 @@ class ClockHandle:
 
     def freeze(self) -> float:
         self.backend.catch_up()
-        return self.backend.clock.freeze()
+        return self.backend.freeze()
 
     def resume(self) -> float:
-        return self.backend.clock.resume()
+        return self.backend.resume()
 
 
 class MockServer:

@@ -82,13 +82,13 @@ def jump_clock() -> Response:
 @control.post("/clock/freeze")
 def freeze_clock() -> Response:
     backend().catch_up()
-    backend().clock.freeze()
+    backend().freeze()
     return jsonify(clock_state())
 
 
 @control.post("/clock/resume")
 def resume_clock() -> Response:
-    backend().clock.resume()
+    backend().resume()
     return jsonify(clock_state())
 
 

@@ -5,8 +5,12 @@ HTTP layer (responses.py) turns requests into calls here and results or
 `ApiError`s into responses. Every legal move comes from the spec's
 `x-lifecycle` (contracts.lifecycle); `_move` refuses anything else.
 
-One re-entrant lock guards the store, the schedule and the issuer, so
-concurrent requests and the background ticker never see half an update.
+One re-entrant lock guards the store, the schedule and the issuer, and
+every operation is one store transaction (`_atomic`), so concurrent requests
+and the background ticker never see half an update and a durable store
+writes whole operations only. The state itself lives in the store (orders,
+the id counter, the clock, the schedule's steps); what the process derives
+from it (the issuer's capacity, the next pickup) is rebuilt by `_restore`.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ import itertools
 import math
 import secrets
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.config import ApiKeyConfig, MockConfig
@@ -29,7 +34,8 @@ from mockserver.sandbox.issuance import IssuanceFailed, Issuer
 from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.sandbox.order_input import order_lines
 from mockserver.sandbox.schedule import Schedule
-from mockserver.store.memory import ListQuery, OrderStore
+from mockserver.store.base import ClockState, ListQuery, Store
+from mockserver.store.memory import MemoryStore
 
 STUCK_IN_PROCESSING = (
     "Order was stuck in Processing for over 1 hour and was automatically marked as Error. "
@@ -57,39 +63,85 @@ class Caller:
 
 
 class ChannelManagerBackend:
-    def __init__(self, config: MockConfig, clock: WarpClock, lifecycle: Lifecycle | None = None) -> None:
+    def __init__(self, config: MockConfig, clock: WarpClock, lifecycle: Lifecycle | None = None,
+                 store: Store | None = None) -> None:
         self.config = config
         self.clock = clock
         self.lifecycle = lifecycle or load_lifecycle()
         self.lock = threading.RLock()
-        self.store = OrderStore()
+        self.store = store or MemoryStore()
         self.schedule = Schedule()
+        self.schedule.journal = self.store
+        self.schedule.handle("pickup", lambda _subject, _generation, at: self._pickup(at))
+        self.schedule.handle("startProcessing", self._order_step(self._start_processing))
+        self.schedule.handle("completeProcessing", self._order_step(self._complete_processing))
         self.issuer = Issuer(Catalog.load(config.catalog_path), config.manifest_base_url)
         self.settle_listeners: list[SettleListener] = []
         self.reset_listeners: list[ResetListener] = []
-        self._next_seq = 0
         self.ids = RandomIds()  # order ids and reference suffixes
         self._pickup_due: Optional[float] = None
+        #: whether the clock came from the store (a sandbox started again) rather than from the options
+        self.resumed = self._restore()
+
+    def _restore(self) -> bool:
+        """Stand where the store stood: the clock, the pending steps, the capacity sold. False for a new store."""
+        saved = self.store.saved_clock()
+        if saved is None:
+            with self._atomic():
+                self._save_clock()
+            return False
+        self.clock.restore(saved.offset, saved.frozen_at)
+        for order in self.store.all():
+            self.issuer.restore(order)
+        for step in self.store.saved_steps():
+            self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=False)
+            if step.kind == "pickup":
+                self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
+        return True
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One operation: under the lock, as one store transaction."""
+        with self.lock, self.store.transaction():
+            yield
+
+    def _save_clock(self) -> None:
+        offset, frozen_at = self.clock.state()
+        self.store.save_clock(ClockState(offset, frozen_at))
 
     # -- time ---------------------------------------------------------------
     def catch_up(self) -> int:
         """Run every background event that has come due on the clock."""
-        with self.lock:
+        with self._atomic():
             return self.schedule.run_until(self.clock.now())
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward, running every due event in time order."""
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             now = self.clock.advance(seconds)
+            self._save_clock()
             self.schedule.run_until(now)
             return now
 
     def jump(self, instant: float) -> float:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             now = self.clock.jump(instant)
+            self._save_clock()
             self.schedule.run_until(now)
+            return now
+
+    def freeze(self) -> float:
+        with self._atomic():
+            now = self.clock.freeze()
+            self._save_clock()
+            return now
+
+    def resume(self) -> float:
+        with self._atomic():
+            now = self.clock.resume()
+            self._save_clock()
             return now
 
     # -- authorization ------------------------------------------------------
@@ -104,13 +156,13 @@ class ChannelManagerBackend:
         """One operation and the rendering of its result as one atomic unit, so
         the answer shows exactly what the operation left (the HTTP handlers'
         entry: they never hold the lock themselves)."""
-        with self.lock:
+        with self._atomic():
             return view(operation(*args))
 
     def create_order(
         self, caller: Caller, scope: Scope, body: dict[str, Any], directives: Directives | None, sync: bool
     ) -> Order:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             now = self.clock.now()
             partner_id = self._check_partner(caller, body["partnerId"])
@@ -139,7 +191,7 @@ class ChannelManagerBackend:
             return order
 
     def get_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             return self._visible(caller, scope, order_id)
 
@@ -147,7 +199,7 @@ class ChannelManagerBackend:
         self, caller: Caller, scope: Scope, order_id: str, body: dict[str, Any],
         directives: Directives | None, sync: bool,
     ) -> Order:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             if order.status not in self.lifecycle.sources("replaceOrder"):
@@ -170,7 +222,7 @@ class ChannelManagerBackend:
         self, caller: Caller, scope: Scope, order_id: str, read_body: Callable[[], dict[str, Any]]
     ) -> Order:
         """Draft → Issued. On Issued a no-op that does not even read the body."""
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             if order.status == "Issued":  # docs/000: a no-op, the order unchanged
@@ -186,7 +238,7 @@ class ChannelManagerBackend:
 
     def delete_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
         """Tear down; keep Issued/Cancelled as Cancelled, remove Draft/Error."""
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             targets = self.lifecycle.targets(order.status, "deleteOrder")
@@ -208,7 +260,7 @@ class ChannelManagerBackend:
     def list_orders(
         self, caller: Caller, scope: Scope, partner_id: str, query: ListQuery
     ) -> tuple[list[Order], bool]:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             partner_id = partner_id.lower()
             if not caller.holds(partner_id):
@@ -218,10 +270,11 @@ class ChannelManagerBackend:
     # -- control --------------------------------------------------------------
     def reset(self, partner_id: str | None = None) -> int:
         """Forget every order (or one partner's) and its pending work."""
-        with self.lock:
+        with self._atomic():
             removed = self.store.clear(partner_id.lower() if partner_id else None)
             if partner_id is None:
                 self.schedule.clear()
+                self.store.clear_steps()
                 self.issuer.reset()
                 self._pickup_due = None
             else:
@@ -234,7 +287,7 @@ class ChannelManagerBackend:
     def recent_orders(self, limit: int, partner_id: str = "", statuses: frozenset[str] = frozenset(),
                       reference: str = "", before_seq: int | None = None) -> tuple[list[Order], bool]:
         """A page of every order, newest first (the dashboard), and whether more follow."""
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             orders = self.store.newest_first(partner_id.lower(), statuses, reference.upper(), before_seq)
             page = list(itertools.islice(orders, limit + 1))
@@ -242,16 +295,16 @@ class ChannelManagerBackend:
 
     def order(self, order_id: str) -> Order | None:
         """Any order by id, whoever owns it (the control side, not the API)."""
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             return self.store.get(order_id)
 
     def order_count(self) -> int:
-        with self.lock:
+        with self._atomic():
             return len(self.store)
 
     def orders(self) -> list[Order]:
-        with self.lock:
+        with self._atomic():
             self.catch_up()
             return list(self.store.all())
 
@@ -287,7 +340,7 @@ class ChannelManagerBackend:
             return
         interval = self.config.pickup_seconds or self.lifecycle.pickup_interval
         self._pickup_due = (math.floor(after / interval) + 1) * interval
-        self.schedule.at(self._pickup_due, "pickup", self._pickup)
+        self.schedule.step(self._pickup_due, "pickup")
 
     def _pickup(self, at: float) -> None:
         """One run of the pickup job, in the server's order (CONTRACT.md)."""
@@ -302,21 +355,23 @@ class ChannelManagerBackend:
             self._move(order, "Scheduled", "pickup", at)
             if order.directives.stall == "Scheduled":
                 order.directives.stall = None  # stall once, then recover
+                self.store.save(order)
                 continue
-            self._after(self.config.scheduled_to_processing_seconds, at, order, self._start_processing)
+            self._after(self.config.scheduled_to_processing_seconds, at, order, "startProcessing")
         if self.store.count_in(self.lifecycle.in_flight):
             self._ensure_pickup(at)
 
-    def _after(self, delay: float, at: float, order: Order, step: Callable[[Order, float], None]) -> None:
-        """Schedule `step` for this version of the order; a replace or reset voids it."""
-        generation = order.generation
+    def _after(self, delay: float, at: float, order: Order, kind: str) -> None:
+        """Schedule a step of `kind` for this version of the order; a replace or reset voids it."""
+        self.schedule.step(at + delay, kind, order.order_id, order.generation)
 
-        def run(due: float) -> None:
-            current = self.store.get(order.order_id)
-            if current is order and order.generation == generation:
+    def _order_step(self, step: Callable[[Order, float], None]) -> Callable[[str, int, float], None]:
+        """A step's handler: `step` runs if the order is still there in the version the step was queued for."""
+        def run(order_id: str, generation: int, due: float) -> None:
+            order = self.store.get(order_id)
+            if order is not None and order.generation == generation:
                 step(order, due)
-
-        self.schedule.at(at + delay, f"{step.__name__} {order.order_id}", run)
+        return run
 
     def _start_processing(self, order: Order, at: float) -> None:
         if order.status != "Scheduled":
@@ -325,7 +380,7 @@ class ChannelManagerBackend:
         if order.directives.stall == "Processing":
             return  # never completes: the 1-hour stall will flip it to Error
         delay = self.config.processing_seconds + order.directives.delay
-        self._after(delay, at, order, self._complete_processing)
+        self._after(delay, at, order, "completeProcessing")
 
     def _complete_processing(self, order: Order, at: float) -> None:
         if order.status != "Processing":
@@ -397,8 +452,7 @@ class ChannelManagerBackend:
         return dataclasses.replace(requested or self.config.partners[partner_id].directives)
 
     def _take_seq(self) -> int:
-        self._next_seq += 1
-        return self._next_seq
+        return self.store.take_seq()
 
 
 def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) -> None:

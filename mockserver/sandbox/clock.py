@@ -89,6 +89,16 @@ class WarpClock:
                 self._offset = instant - time.time()
             return self._now()
 
+    def state(self) -> tuple[float, float | None]:
+        """(offset from real time, frozen instant or None): what a store writes down."""
+        with self._lock:
+            return self._offset, self._frozen_at
+
+    def restore(self, offset: float, frozen_at: float | None) -> None:
+        """Stand where a saved state stood: a frozen clock at its instant, a running one at its offset."""
+        with self._lock:
+            self._offset, self._frozen_at = offset, frozen_at
+
     def freeze(self) -> float:
         with self._lock:
             self._frozen_at = self._now()

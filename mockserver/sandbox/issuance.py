@@ -59,6 +59,11 @@ class Issuer:
         if any(line.wallets for line in order.lines):
             self._sold.subtract(self._demand(order))
 
+    def restore(self, order: Order) -> None:
+        """Count the capacity a stored order's wallets hold (a sandbox started again)."""
+        if any(line.wallets for line in order.lines):
+            self._sold.update(self._demand(order))
+
     def build_manifests(self, order: Order) -> None:
         """The manifest exists once the order is Issued (docs/000)."""
         order.manifest_url = self.manifest_base_url + order.order_id

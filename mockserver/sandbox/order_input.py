@@ -16,7 +16,7 @@ from mockserver.sandbox.catalog import Catalog, CatalogItem
 from mockserver.sandbox.clock import parse_instant
 from mockserver.sandbox.errors import bad_request
 from mockserver.sandbox.models import LINE_NO_STEP, ComponentVisit, OrderLine
-from mockserver.store.memory import ListQuery
+from mockserver.store.base import ListQuery
 
 MAX_PAGE_SIZE = 20000
 

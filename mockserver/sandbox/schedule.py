@@ -5,6 +5,11 @@ events due at a clock time; whoever moves the clock or serves a request runs
 the events that have come due, in time order, each at its own due time. No
 thread sleeps per order, so advancing the clock by a day costs only the
 events that day holds.
+
+A lifecycle step is data, not a closure: a `kind` (e.g. `startProcessing`),
+a `subject` (the order id) and the order's `generation` when it was queued,
+run by the handler registered for its kind. Such a step can be written down
+by a durable store and queued again after a restart (`Schedule.journal`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 Action = Callable[[float], None]
+# A step's handler: (subject, generation, due time).
+StepHandler = Callable[[str, int, float], None]
 
 
 @dataclass(order=True)
@@ -24,6 +31,17 @@ class Event:
     name: str = field(compare=False)
     action: Action = field(compare=False, repr=False)
     cancelled: bool = field(default=False, compare=False)
+    kind: str = field(default="", compare=False)  # "" for an action that is only a closure
+    subject: str = field(default="", compare=False)
+    generation: int = field(default=0, compare=False)
+
+
+class Journal(Protocol):
+    """Who records the data steps (a durable store): told when one is queued and when it has run."""
+
+    def step_queued(self, event: Event) -> None: ...
+
+    def step_done(self, event: Event) -> None: ...
 
 
 class Schedule:
@@ -32,10 +50,26 @@ class Schedule:
     def __init__(self) -> None:
         self._heap: list[Event] = []
         self._seq = itertools.count()
+        self._handlers: dict[str, StepHandler] = {}
+        self.journal: Journal | None = None
+
+    def handle(self, kind: str, handler: StepHandler) -> None:
+        """Register what runs a step of `kind`."""
+        self._handlers[kind] = handler
 
     def at(self, due: float, name: str, action: Action) -> Event:
         event = Event(due, next(self._seq), name, action)
         heapq.heappush(self._heap, event)
+        return event
+
+    def step(self, due: float, kind: str, subject: str = "", generation: int = 0, journal: bool = True) -> Event:
+        """Queue a data step; its kind's handler runs it. `journal=False` when restoring one already recorded."""
+        handler = self._handlers[kind]
+        event = Event(due, next(self._seq), f"{kind} {subject}".strip(),
+                      lambda at: handler(subject, generation, at), kind=kind, subject=subject, generation=generation)
+        heapq.heappush(self._heap, event)
+        if journal and self.journal is not None:
+            self.journal.step_queued(event)
         return event
 
     def next_due(self) -> float | None:
@@ -52,6 +86,8 @@ class Schedule:
                 return ran
             event = heapq.heappop(self._heap)
             event.action(event.due)
+            if event.kind and self.journal is not None:
+                self.journal.step_done(event)
             ran += 1
 
     def pending(self) -> list[Event]:

@@ -1,7 +1,8 @@
-"""The in-memory order store and its indexes.
+"""The in-memory store and its indexes (`--store memory`, the default).
 
 Not locked itself: the backend holds one lock around every read and write,
-so a request never sees half an update. Indexes: by orderId; by
+so a request never sees half an update. Nothing outlives the process; the
+SQLite store keeps these same indexes as its read side. Indexes: by orderId; by
 (scope, partner, upper-cased reference) for the duplicate check; by
 (scope, partner) in arrival order for listing; by status for the pickup job
 and status filters.
@@ -12,27 +13,65 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
+from mockserver.sandbox.schedule import Event
+from mockserver.store.base import ClockState, ListQuery, SavedStep, Store
 
 PartnerKey = tuple[Scope, str]
 
 
-@dataclass(frozen=True)
-class ListQuery:
-    statuses: frozenset[str] = frozenset()
-    reference: str = ""  # upper-cased
-    received_from: Optional[float] = None
-    received_to: Optional[float] = None
-    after_seq: int = -1  # the page key: the last seq already returned
-    page_size: int = 20000
+class MemoryStore(Store):
+    description = "in memory (lost on exit; --store sqlite:sandbox.db keeps it)"
 
-
-class OrderStore:
     def __init__(self) -> None:
         self._empty()
+        self._seq = 0
+        self._clock: Optional[ClockState] = None
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self.commit()
+
+    def commit(self) -> None:
+        """The end of an outermost unit: nothing to write in memory."""
+
+    def save(self, order: Order) -> None:
+        """In memory the order is the record: nothing to do."""
+
+    def take_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def saved_clock(self) -> Optional[ClockState]:
+        return self._clock
+
+    def save_clock(self, state: ClockState) -> None:
+        self._clock = state
+
+    def saved_steps(self) -> list[SavedStep]:
+        return []  # the schedule itself holds them for the process's life
+
+    def step_queued(self, event: Event) -> None:
+        """Memory keeps no second copy of the schedule."""
+
+    def step_done(self, event: Event) -> None:
+        """Memory keeps no second copy of the schedule."""
+
+    def clear_steps(self) -> None:
+        """Memory keeps no second copy of the schedule."""
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def _empty(self) -> None:
         self._orders: dict[str, Order] = {}

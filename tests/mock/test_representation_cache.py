@@ -112,9 +112,10 @@ def test_an_unfiltered_page_is_the_filtered_walk_without_filters() -> None:
     import random
 
     from mockserver.sandbox.models import Order
-    from mockserver.store.memory import ListQuery, OrderStore
+    from mockserver.store.base import ListQuery
+    from mockserver.store.memory import MemoryStore
 
-    rng, store, scope = random.Random(7), OrderStore(), ("t", "e", "c")
+    rng, store, scope = random.Random(7), MemoryStore(), ("t", "e", "c")
     orders = [Order(f"id-{n}", scope, "p", f"R{n}", f"B{n}", received_at=float(n // 3), seq=n) for n in range(1, 400)]
     for order in orders:
         store.add(order)

@@ -1,0 +1,140 @@
+"""The one interface the backend keeps its state behind.
+
+A store holds the orders (each with its status history) and their indexes,
+the id counter, the clock's state and the schedule's data steps. The backend
+calls it only inside `transaction()`, under its own lock, so every change of
+one operation (a request, a pickup, a warp) is one atomic unit: all of it
+is written, or none. A durable store writes at the end of that unit what the
+unit changed (`add`, `set_status`, `save` and `remove` mark an order; steps
+come through the schedule's journal) and gives it all back when opened again.
+
+Implementations: `memory` (nothing survives the process) and `sqlite`
+(one file; see sqlite.py). `open_store` in __init__.py picks one by URL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+from mockserver.sandbox.models import Order, Scope
+from mockserver.sandbox.schedule import Event
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    statuses: frozenset[str] = frozenset()
+    reference: str = ""  # upper-cased
+    received_from: Optional[float] = None
+    received_to: Optional[float] = None
+    after_seq: int = -1  # the page key: the last seq already returned
+    page_size: int = 20000
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """The sandbox clock as it can be written down: an offset from real time, or a frozen instant."""
+
+    offset: float
+    frozen_at: Optional[float]
+
+
+@dataclass(frozen=True)
+class SavedStep:
+    """A data step of the schedule as a store keeps it (see sandbox/schedule.py)."""
+
+    due: float
+    kind: str
+    subject: str
+    generation: int
+
+
+class Store(ABC):
+    """Orders, their indexes, the id counter, the clock and the schedule's steps."""
+
+    #: what the banner says of where state lives
+    description: str = ""
+    #: whether the state outlives the process
+    durable: bool = False
+
+    # -- units of work --------------------------------------------------------------
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """One atomic unit; re-entrant (an inner unit joins the outer one)."""
+
+    # -- orders ---------------------------------------------------------------------
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def add(self, order: Order) -> None: ...
+
+    @abstractmethod
+    def get(self, order_id: str) -> Optional[Order]: ...
+
+    @abstractmethod
+    def find_by_reference(self, scope: Scope, partner_id: str, reference: str) -> Optional[Order]: ...
+
+    @abstractmethod
+    def set_status(self, order: Order, status: str) -> None: ...
+
+    @abstractmethod
+    def save(self, order: Order) -> None:
+        """The order changed in place (its lines, wallets, header): write it with this unit."""
+
+    @abstractmethod
+    def in_status(self, status: str) -> list[Order]:
+        """A snapshot, oldest first in that status, safe to change while iterating."""
+
+    @abstractmethod
+    def count_in(self, statuses: Iterable[str]) -> int: ...
+
+    @abstractmethod
+    def remove(self, order: Order) -> None: ...
+
+    @abstractmethod
+    def all(self) -> Iterator[Order]: ...
+
+    @abstractmethod
+    def page(self, scope: Scope, partner_id: str, query: ListQuery) -> tuple[list[Order], bool]:
+        """One page of a partner's orders in arrival order, and whether more follow."""
+
+    @abstractmethod
+    def newest_first(self, partner_id: str = "", statuses: frozenset[str] = frozenset(), reference: str = "",
+                     before_seq: Optional[int] = None) -> Iterator[Order]:
+        """Every scope's orders, newest first, filtered (the dashboard)."""
+
+    @abstractmethod
+    def clear(self, partner_id: Optional[str] = None) -> list[Order]:
+        """Forget every order (or one partner's); returns what was removed."""
+
+    # -- counters, clock, schedule --------------------------------------------------
+    @abstractmethod
+    def take_seq(self) -> int:
+        """The next order sequence number (arrival order and page keys); never reused."""
+
+    @abstractmethod
+    def saved_clock(self) -> Optional[ClockState]:
+        """The clock as last saved, or None for a new store."""
+
+    @abstractmethod
+    def save_clock(self, state: ClockState) -> None: ...
+
+    @abstractmethod
+    def saved_steps(self) -> list[SavedStep]:
+        """The schedule's data steps still pending, in due order."""
+
+    @abstractmethod
+    def step_queued(self, event: Event) -> None: ...
+
+    @abstractmethod
+    def step_done(self, event: Event) -> None: ...
+
+    @abstractmethod
+    def clear_steps(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store's resources (a file, a connection)."""
