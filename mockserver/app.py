@@ -19,6 +19,7 @@ from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import WarpClock
 from mockserver.sandbox.errors import from_http_error, internal_error
 from mockserver.sandbox.representation import Representation
+from mockserver.store import open_store
 from mockserver.webhooks.sending import Webhooks
 
 
@@ -33,7 +34,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; the server's key order matters
     lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
-    backend = ChannelManagerBackend(config, clock, lifecycle)
+    backend = ChannelManagerBackend(config, clock, lifecycle, open_store(config.store))
     webhooks = Webhooks(backend, config.webhooks).attach()
     app.extensions["otacm"] = MockState(
         config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,

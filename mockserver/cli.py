@@ -17,7 +17,8 @@ import requests
 
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
 from mockserver.control.access import TOKEN_HEADER, token_for
-from mockserver.sandbox.clock import parse_duration, parse_instant
+from mockserver.sandbox.clock import iso, parse_duration, parse_instant
+from mockserver.store import StoreError, StoreInfo, inspect_store
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # One blocking thread: with two, CPython's GIL starves whichever thread waits
@@ -40,13 +41,17 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
         "mock",
         help="run the sandbox mock server",
         description=(
-            "Run the OTA Channel Manager sandbox: the documented API on an in-memory store, with a clock "
-            "you can warp through /_mock/ (or `otacm clock`). With no arguments it serves on port 8080 "
-            "with a default API key and partner, printed at start."
+            "Run the OTA Channel Manager sandbox: the documented API, with a clock you can warp through "
+            "/_mock/ (or `otacm clock`). With no arguments it serves on port 8080 with a default API key and "
+            "partner, printed at start, and keeps its state in memory; --store sqlite:sandbox.db keeps it "
+            "across restarts."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--store", metavar="URL", help="where the sandbox's state lives: memory (lost on exit) or "
+                        "sqlite:PATH (a file, kept across restarts; started again on it, the sandbox continues "
+                        "where it stood and the saved clock wins over --clock/--clock-start) [config: memory]")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     parser.add_argument("--config", metavar="FILE", help="YAML config overriding mockserver/data/defaults.yaml")
     parser.add_argument("--api-mode", choices=["async", "sync"], help="async: documented background issuance; "
@@ -71,7 +76,7 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         "open /_mock/ui?token=TOKEN); off loopback one is generated and printed if unset "
                         "[config: controlToken]")
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
-                        help="WSGI server, always one process (the store is in memory): granian is the fastest "
+                        help="WSGI server, always one process (it owns the store): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
     parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 1, waitress 8). With granian "
                         "a second thread makes requests wait up to a second under load (the GIL); use 2 only if a "
@@ -87,6 +92,8 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
                                "host": args.host}
     # Decided here, not in the server process, so the banner can print it.
     changes["control_token"] = token_for(args.host, args.control_token or config.control_token)
+    if args.store:
+        changes["store"] = args.store
     if args.api_mode:
         changes["api_mode"] = args.api_mode
     if args.clock_start:
@@ -113,9 +120,25 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
 
 def run_mock(args: argparse.Namespace) -> int:
     config = mock_config(args)
+    try:  # before serving: a file that cannot be a sandbox is an error now, not in the worker
+        store = inspect_store(config.store)
+    except StoreError as error:
+        print(f"otacm mock: --store {config.store}: {error}", file=sys.stderr)
+        return 2
     if getattr(args, "server", "granian") == "granian" and importlib.util.find_spec("granian") is not None:
-        return _run_granian(config, args)
-    return _run_waitress(config, args)
+        return _run_granian(config, args, store)
+    return _run_waitress(config, args, store)
+
+
+def state_lines(store: StoreInfo) -> list[str]:
+    """The banner's `state` line, and on a sandbox started again what it continues from."""
+    lines = [f"  state       {store.description}"]
+    if store.clock is not None:
+        at = iso(store.clock.frozen_at) if store.clock.frozen_at is not None else "running"
+        clock = f"frozen at {at}" if store.clock.frozen_at is not None else "running at its saved offset"
+        lines.append(f"  resumed     {store.orders} order(s), clock {clock} (the saved clock wins; "
+                     "--clock and --clock-start apply to a new store)")
+    return lines
 
 
 def server_line(name: str, threads: int, control: bool) -> str:
@@ -128,7 +151,7 @@ def server_line(name: str, threads: int, control: bool) -> str:
     return line
 
 
-def _announce(config: MockConfig, url: str, server: str = "") -> None:
+def _announce(config: MockConfig, url: str, store: StoreInfo, server: str = "") -> None:
     from mockserver.server import api_base_url
 
     clock = config.clock_mode if config.control else "real, no control API"
@@ -136,6 +159,8 @@ def _announce(config: MockConfig, url: str, server: str = "") -> None:
     print(f"  base URL    {api_base_url(url, config)}")
     print(f"  API key     {config.default_api_key}   (header x-np-api-key)")
     print(f"  partner id  {config.default_partner_id}")
+    for line in state_lines(store):
+        print(line)
     if config.pickup_seconds is not None:
         print(f"  pickups     every {config.pickup_seconds:g} s")
     if server:
@@ -150,7 +175,7 @@ def _announce(config: MockConfig, url: str, server: str = "") -> None:
     sys.stdout.flush()
 
 
-def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
+def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo) -> int:
     from waitress.server import create_server
 
     from mockserver.app import create_app
@@ -159,7 +184,8 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
     app = create_app(config)
     server = create_server(app, host=args.host, port=args.port, threads=args.threads or 8)
     ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
-    _announce(config, f"http://{args.host}:{server.effective_port}", server_line("waitress", args.threads or 8, config.control))
+    _announce(config, f"http://{args.host}:{server.effective_port}", store,
+              server_line("waitress", args.threads or 8, config.control))
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
     try:
         server.run()
@@ -171,7 +197,7 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
+def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo) -> int:
     """One granian worker process with `--threads` blocking threads (more
     processes would each hold their own store). Granian handles SIGINT and
     SIGTERM itself; the banner is printed once the worker accepts."""
@@ -180,7 +206,8 @@ def _run_granian(config: MockConfig, args: argparse.Namespace) -> int:
     threads = args.threads or GRANIAN_THREADS
     server = granian_server(args.host, port, threads)
     announced = server_line("granian", threads, config.control)
-    server.on_startup(lambda: threading.Thread(target=_announce_when_up, args=(config, url, args.host, port, announced),
+    server.on_startup(lambda: threading.Thread(target=_announce_when_up,
+                                               args=(config, url, store, args.host, port, announced),
                                                daemon=True).start())
     server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
     return 0
@@ -207,7 +234,7 @@ def _granian_app(config: MockConfig) -> Any:
     return for_granian(app)
 
 
-def _announce_when_up(config: MockConfig, url: str, host: str, port: int, server: str) -> None:
+def _announce_when_up(config: MockConfig, url: str, store: StoreInfo, host: str, port: int, server: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -215,7 +242,7 @@ def _announce_when_up(config: MockConfig, url: str, host: str, port: int, server
             break
         except OSError:
             time.sleep(0.05)
-    _announce(config, url, server)
+    _announce(config, url, store, server)
 
 
 def _free_port(host: str) -> int:

@@ -49,6 +49,7 @@ class MockConfig:
     ticker_interval_seconds: float
     clock_mode: str = "real"  # real | frozen
     clock_start: Optional[float] = None  # POSIX seconds; None: now
+    store: str = "memory"  # where state lives (mockserver/store: memory, sqlite:PATH)
     validate_responses: bool = False  # test mode: assert every response against the spec
     webhooks: WebhookConfig = field(default_factory=WebhookConfig)  # the `webhooks:` section
     # False: no `/_mock/` (its paths answer as unknown API routes) and no
@@ -104,6 +105,7 @@ class MockConfig:
             control=_flag(raw.get("control", True), "control"),
             pickup_seconds=pickup_seconds(raw.get("pickupSeconds")),
             control_token=str(raw["controlToken"]) if raw.get("controlToken") else None,
+            store=str(raw.get("store", "memory")),
         )
 
 

@@ -192,6 +192,7 @@ class MockServer:
         self._server.server_close()
         self._thread.join(timeout=5)
         self.webhooks.stop()
+        self.backend.store.close()
 
     def __enter__(self) -> "MockServer":
         return self.start()

@@ -69,7 +69,7 @@ class ChannelManagerBackend:
         self.clock = clock
         self.lifecycle = lifecycle or load_lifecycle()
         self.lock = threading.RLock()
-        self.store = store or MemoryStore()
+        self.store = store if store is not None else MemoryStore()  # (an empty store is falsy: it has __len__)
         self.schedule = Schedule()
         self.schedule.journal = self.store
         self.schedule.handle("pickup", lambda _subject, _generation, at: self._pickup(at))

@@ -138,3 +138,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store's resources (a file, a connection)."""
+
+
+class StoreError(Exception):
+    """A store that cannot be opened or written; the message says why and what to do."""

@@ -125,11 +125,15 @@ def test_otacm_clock_sends_the_token(shared: MockServer, capsys) -> None:
 
 def test_banner_prints_the_dashboard_and_the_token_off_loopback(capsys) -> None:
     from mockserver.cli import _announce
+    from mockserver.store import StoreInfo, inspect_store
 
+    memory = inspect_store("memory")
+    assert memory == StoreInfo("in memory (lost on exit; --store sqlite:sandbox.db keeps it)")
     config = mock_config(build_parser().parse_args(["mock", "--host", "0.0.0.0", "--control-token", "tok-123"]))
-    _announce(config, "http://0.0.0.0:8080")
+    _announce(config, "http://0.0.0.0:8080", memory)
     text = capsys.readouterr().out
     assert "http://0.0.0.0:8080/_mock/ui?token=tok-123" in text and "--token tok-123" in text
-    _announce(mock_config(build_parser().parse_args(["mock"])), "http://127.0.0.1:8080")
+    _announce(mock_config(build_parser().parse_args(["mock"])), "http://127.0.0.1:8080", memory)
     text = capsys.readouterr().out
+    assert "  state       in memory (lost on exit; --store sqlite:sandbox.db keeps it)\n" in text
     assert "http://127.0.0.1:8080/_mock/ui\n" in text and "token" not in text

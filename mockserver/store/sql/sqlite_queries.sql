@@ -1,0 +1,32 @@
+-- The SQLite store's queries, by name (store/queries.py reads them).
+
+-- name: upsert_order
+INSERT INTO orders (order_id, seq, body) VALUES (?, ?, ?)
+ON CONFLICT (order_id) DO UPDATE SET body = excluded.body;
+
+-- name: delete_order
+DELETE FROM orders WHERE order_id = ?;
+
+-- name: delete_all_orders
+DELETE FROM orders;
+
+-- name: all_orders
+SELECT body FROM orders ORDER BY seq;
+
+-- name: insert_step
+INSERT OR IGNORE INTO steps (due, kind, subject, generation) VALUES (?, ?, ?, ?);
+
+-- name: delete_step
+DELETE FROM steps WHERE due = ? AND kind = ? AND subject = ? AND generation = ?;
+
+-- name: delete_all_steps
+DELETE FROM steps;
+
+-- name: pending_steps
+SELECT due, kind, subject, generation FROM steps ORDER BY due, rowid;
+
+-- name: upsert_meta
+INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: all_meta
+SELECT key, value FROM meta;

@@ -1,0 +1,122 @@
+"""The store interface, as every engine must keep it (tests/store/conftest.py lists them)."""
+
+from __future__ import annotations
+
+from mockserver.sandbox.models import Order
+from mockserver.sandbox.schedule import Event
+from mockserver.store import Store, open_store
+from mockserver.store.base import ClockState, ListQuery, SavedStep
+
+SCOPE = ("tenant", "sandbox", "Company")
+OTHER_SCOPE = ("tenant", "sandbox", "Other")
+
+
+def order(store: Store, reference: str, received_at: float, partner: str = "p1", scope=SCOPE) -> Order:  # noqa: ANN001
+    made = Order(order_id=f"id-{reference.lower()}", scope=scope, partner_id=partner,
+                 sell_to_order_reference=reference, buy_from_order_reference=f"CM-{reference}",
+                 received_at=received_at, seq=store.take_seq())
+    with store.transaction():
+        store.add(made)
+    return made
+
+
+def test_orders_are_found_by_id_and_by_reference(store: Store) -> None:
+    first = order(store, "R-1", 100)
+    assert store.get(first.order_id) is not None and store.get("id-nothing") is None
+    found = store.find_by_reference(SCOPE, "p1", "R-1")
+    assert found is not None and found.order_id == first.order_id
+    assert store.find_by_reference(OTHER_SCOPE, "p1", "R-1") is None
+    assert store.find_by_reference(SCOPE, "p2", "R-1") is None
+    assert len(store) == 1
+
+
+def test_sequence_numbers_only_grow(store: Store) -> None:
+    numbers = [store.take_seq() for _ in range(5)]
+    assert numbers == sorted(set(numbers)) and numbers[0] >= 1
+
+
+def test_status_index_follows_set_status(store: Store) -> None:
+    a, b = order(store, "R-1", 100), order(store, "R-2", 101)
+    with store.transaction():
+        store.set_status(a, "Scheduled")
+    assert [o.order_id for o in store.in_status("Scheduled")] == [a.order_id]
+    assert [o.order_id for o in store.in_status("Submitted")] == [b.order_id]
+    assert store.count_in(["Submitted", "Scheduled"]) == 2 and store.count_in(["Issued"]) == 0
+
+
+def test_a_page_is_arrival_order_with_filters_and_page_keys(store: Store) -> None:
+    made = [order(store, f"R-{i}", 100 + i) for i in range(6)]
+    order(store, "X-1", 200, partner="p2")
+    order(store, "Y-1", 200, scope=OTHER_SCOPE)
+    with store.transaction():
+        store.set_status(made[1], "Issued")
+        store.set_status(made[4], "Issued")
+    rows, more = store.page(SCOPE, "p1", ListQuery(page_size=4))
+    assert [o.order_id for o in rows] == [o.order_id for o in made[:4]] and more
+    rows, more = store.page(SCOPE, "p1", ListQuery(page_size=4, after_seq=rows[-1].seq))
+    assert [o.order_id for o in rows] == [o.order_id for o in made[4:]] and not more
+    rows, _ = store.page(SCOPE, "p1", ListQuery(statuses=frozenset({"Issued"})))
+    assert [o.order_id for o in rows] == [made[1].order_id, made[4].order_id]
+    rows, _ = store.page(SCOPE, "p1", ListQuery(received_from=102, received_to=104))
+    assert [o.received_at for o in rows] == [102, 103, 104]
+    rows, _ = store.page(SCOPE, "p1", ListQuery(reference="R-3"))
+    assert [o.order_id for o in rows] == [made[3].order_id]
+
+
+def test_removed_orders_leave_every_index(store: Store) -> None:
+    a, b = order(store, "R-1", 100), order(store, "R-2", 101)
+    with store.transaction():
+        store.remove(a)
+    assert store.get(a.order_id) is None and store.find_by_reference(SCOPE, "p1", "R-1") is None
+    assert [o.order_id for o in store.page(SCOPE, "p1", ListQuery())[0]] == [b.order_id]
+    assert [o.order_id for o in store.newest_first()] == [b.order_id]
+
+
+def test_newest_first_and_clear_by_partner(store: Store) -> None:
+    a, b, c = order(store, "R-1", 100), order(store, "R-2", 101, partner="p2"), order(store, "R-3", 102)
+    assert [o.order_id for o in store.newest_first()] == [c.order_id, b.order_id, a.order_id]
+    assert [o.order_id for o in store.newest_first(partner_id="p1")] == [c.order_id, a.order_id]
+    with store.transaction():
+        removed = store.clear("p1")
+    assert {o.order_id for o in removed} == {a.order_id, c.order_id} and len(store) == 1
+    with store.transaction():
+        store.clear()
+    assert len(store) == 0 and list(store.all()) == []
+
+
+def test_transactions_nest(store: Store) -> None:
+    with store.transaction():
+        with store.transaction():
+            a = order(store, "R-1", 100)
+        assert store.get(a.order_id) is a
+    assert store.get(a.order_id) is not None
+
+
+def test_the_clock_state_is_kept(store: Store) -> None:
+    assert store.saved_clock() is None
+    with store.transaction():
+        store.save_clock(ClockState(12.5, None))
+    assert store.saved_clock() == ClockState(12.5, None)
+    with store.transaction():
+        store.save_clock(ClockState(0.0, 1780000000.0))
+    assert store.saved_clock() == ClockState(0.0, 1780000000.0)
+
+
+def test_journaled_steps_are_kept_until_done(store_url: str) -> None:
+    store = open_store(store_url)
+    queued = Event(50.0, 1, "startProcessing id-1", lambda _at: None, kind="startProcessing", subject="id-1",
+                   generation=2)
+    pickup = Event(60.0, 2, "pickup", lambda _at: None, kind="pickup")
+    with store.transaction():
+        store.step_queued(queued)
+        store.step_queued(pickup)
+    with store.transaction():
+        store.step_done(queued)
+    store.close()
+    again = open_store(store_url)
+    expected = [SavedStep(60.0, "pickup", "", 0)] if again.durable else []  # memory's schedule is the only copy
+    assert again.saved_steps() == expected
+    with again.transaction():
+        again.clear_steps()
+    assert again.saved_steps() == []
+    again.close()
