@@ -6,7 +6,7 @@ HTTP layer (responses.py) turns requests into calls here and results or
 `x-lifecycle` (contracts.lifecycle); `_move` refuses anything else.
 
 One re-entrant lock guards the store, the schedule and the issuer, and
-every operation is one store transaction (`_atomic`), so concurrent requests
+every operation is one store transaction (`atomic`), so concurrent requests
 and the background ticker never see half an update and a durable store
 writes whole operations only. The state itself lives in the store (orders,
 the id counter, the clock, the schedule's steps); what the process derives
@@ -87,7 +87,7 @@ class ChannelManagerBackend:
         """Stand where the store stood: the clock, the pending steps, the capacity sold. False for a new store."""
         saved = self.store.saved_clock()
         if saved is None:
-            with self._atomic():
+            with self.atomic():
                 self._save_clock()
             return False
         self.clock.restore(saved.offset, saved.frozen_at)
@@ -100,8 +100,8 @@ class ChannelManagerBackend:
         return True
 
     @contextmanager
-    def _atomic(self) -> Iterator[None]:
-        """One operation: under the lock, as one store transaction."""
+    def atomic(self) -> Iterator[None]:
+        """One operation: under the lock, as one store transaction (webhook delivery records its attempts so)."""
         with self.lock, self.store.transaction():
             yield
 
@@ -112,12 +112,12 @@ class ChannelManagerBackend:
     # -- time ---------------------------------------------------------------
     def catch_up(self) -> int:
         """Run every background event that has come due on the clock."""
-        with self._atomic():
+        with self.atomic():
             return self.schedule.run_until(self.clock.now())
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward, running every due event in time order."""
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             now = self.clock.advance(seconds)
             self._save_clock()
@@ -125,7 +125,7 @@ class ChannelManagerBackend:
             return now
 
     def jump(self, instant: float) -> float:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             now = self.clock.jump(instant)
             self._save_clock()
@@ -133,13 +133,13 @@ class ChannelManagerBackend:
             return now
 
     def freeze(self) -> float:
-        with self._atomic():
+        with self.atomic():
             now = self.clock.freeze()
             self._save_clock()
             return now
 
     def resume(self) -> float:
-        with self._atomic():
+        with self.atomic():
             now = self.clock.resume()
             self._save_clock()
             return now
@@ -156,13 +156,13 @@ class ChannelManagerBackend:
         """One operation and the rendering of its result as one atomic unit, so
         the answer shows exactly what the operation left (the HTTP handlers'
         entry: they never hold the lock themselves)."""
-        with self._atomic():
+        with self.atomic():
             return view(operation(*args))
 
     def create_order(
         self, caller: Caller, scope: Scope, body: dict[str, Any], directives: Directives | None, sync: bool
     ) -> Order:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             now = self.clock.now()
             partner_id = self._check_partner(caller, body["partnerId"])
@@ -191,7 +191,7 @@ class ChannelManagerBackend:
             return order
 
     def get_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             return self._visible(caller, scope, order_id)
 
@@ -199,7 +199,7 @@ class ChannelManagerBackend:
         self, caller: Caller, scope: Scope, order_id: str, body: dict[str, Any],
         directives: Directives | None, sync: bool,
     ) -> Order:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             if order.status not in self.lifecycle.sources("replaceOrder"):
@@ -222,7 +222,7 @@ class ChannelManagerBackend:
         self, caller: Caller, scope: Scope, order_id: str, read_body: Callable[[], dict[str, Any]]
     ) -> Order:
         """Draft → Issued. On Issued a no-op that does not even read the body."""
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             if order.status == "Issued":  # docs/000: a no-op, the order unchanged
@@ -238,7 +238,7 @@ class ChannelManagerBackend:
 
     def delete_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
         """Tear down; keep Issued/Cancelled as Cancelled, remove Draft/Error."""
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             order = self._visible(caller, scope, order_id)
             targets = self.lifecycle.targets(order.status, "deleteOrder")
@@ -260,7 +260,7 @@ class ChannelManagerBackend:
     def list_orders(
         self, caller: Caller, scope: Scope, partner_id: str, query: ListQuery
     ) -> tuple[list[Order], bool]:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             partner_id = partner_id.lower()
             if not caller.holds(partner_id):
@@ -270,7 +270,7 @@ class ChannelManagerBackend:
     # -- control --------------------------------------------------------------
     def reset(self, partner_id: str | None = None) -> int:
         """Forget every order (or one partner's) and its pending work."""
-        with self._atomic():
+        with self.atomic():
             removed = self.store.clear(partner_id.lower() if partner_id else None)
             if partner_id is None:
                 self.schedule.clear()
@@ -287,7 +287,7 @@ class ChannelManagerBackend:
     def recent_orders(self, limit: int, partner_id: str = "", statuses: frozenset[str] = frozenset(),
                       reference: str = "", before_seq: int | None = None) -> tuple[list[Order], bool]:
         """A page of every order, newest first (the dashboard), and whether more follow."""
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             orders = self.store.newest_first(partner_id.lower(), statuses, reference.upper(), before_seq)
             page = list(itertools.islice(orders, limit + 1))
@@ -295,16 +295,16 @@ class ChannelManagerBackend:
 
     def order(self, order_id: str) -> Order | None:
         """Any order by id, whoever owns it (the control side, not the API)."""
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             return self.store.get(order_id)
 
     def order_count(self) -> int:
-        with self._atomic():
+        with self.atomic():
             return len(self.store)
 
     def orders(self) -> list[Order]:
-        with self._atomic():
+        with self.atomic():
             self.catch_up()
             return list(self.store.all())
 

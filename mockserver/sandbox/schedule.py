@@ -64,9 +64,12 @@ class Schedule:
 
     def step(self, due: float, kind: str, subject: str = "", generation: int = 0, journal: bool = True) -> Event:
         """Queue a data step; its kind's handler runs it. `journal=False` when restoring one already recorded."""
-        handler = self._handlers[kind]
+        if kind not in self._handlers and journal:
+            raise KeyError(f"no handler for steps of kind {kind!r}")
+        # looked up when it runs: a restored step may name a kind whose handler registers later (webhooks)
         event = Event(due, next(self._seq), f"{kind} {subject}".strip(),
-                      lambda at: handler(subject, generation, at), kind=kind, subject=subject, generation=generation)
+                      lambda at: self._handlers[kind](subject, generation, at), kind=kind, subject=subject,
+                      generation=generation)
         heapq.heappush(self._heap, event)
         if journal and self.journal is not None:
             self.journal.step_queued(event)

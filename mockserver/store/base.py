@@ -1,7 +1,8 @@
 """The one interface the backend keeps its state behind.
 
 A store holds the orders (each with its status history) and their indexes,
-the id counter, the clock's state and the schedule's data steps. The backend
+the id counters, the clock's state, the schedule's data steps and the
+webhook side's records (subscriptions, deliveries, held events). The backend
 calls it only inside `transaction()`, under its own lock, so every change of
 one operation (a request, a pickup, a warp) is one atomic unit: all of it
 is written, or none. A durable store writes at the end of that unit what the
@@ -17,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
@@ -114,6 +115,25 @@ class Store(ABC):
     @abstractmethod
     def take_seq(self) -> int:
         """The next order sequence number (arrival order and page keys); never reused."""
+
+    @abstractmethod
+    def take_number(self, counter: str) -> int:
+        """The next number of a named counter (e.g. delivery ids), from 1; never reused."""
+
+    # -- records: the webhook side's state, by kind (subscriptions, deliveries, held events)
+    @abstractmethod
+    def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        """Keep (or replace) a record with this unit."""
+
+    @abstractmethod
+    def drop_record(self, kind: str, key: str) -> None: ...
+
+    @abstractmethod
+    def records(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every record of a kind, oldest first."""
+
+    @abstractmethod
+    def clear_records(self, kind: str) -> None: ...
 
     @abstractmethod
     def saved_clock(self) -> Optional[ClockState]:

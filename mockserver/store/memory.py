@@ -14,7 +14,7 @@ import bisect
 import heapq
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
@@ -29,6 +29,8 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._empty()
         self._seq = 0
+        self._counters: dict[str, int] = {}
+        self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock: Optional[ClockState] = None
         self._depth = 0
 
@@ -51,6 +53,22 @@ class MemoryStore(Store):
     def take_seq(self) -> int:
         self._seq += 1
         return self._seq
+
+    def take_number(self, counter: str) -> int:
+        self._counters[counter] = self._counters.get(counter, 0) + 1
+        return self._counters[counter]
+
+    def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        self._records.setdefault(kind, {})[key] = value
+
+    def drop_record(self, kind: str, key: str) -> None:
+        self._records.get(kind, {}).pop(key, None)
+
+    def records(self, kind: str) -> dict[str, dict[str, Any]]:
+        return dict(self._records.get(kind, {}))
+
+    def clear_records(self, kind: str) -> None:
+        self._records.pop(kind, None)
 
     def saved_clock(self) -> Optional[ClockState]:
         return self._clock

@@ -50,9 +50,11 @@ class SQLiteStore(MemoryStore):
         self._cleared = False
         self._step_ops: list[tuple[str, tuple[Any, ...]]] = []
         self._meta_dirty: dict[str, Any] = {}
+        self._record_ops: list[tuple[str, tuple[Any, ...]]] = []
 
     def commit(self) -> None:
-        if not (self._dirty or self._removed or self._cleared or self._step_ops or self._meta_dirty):
+        if not (self._dirty or self._removed or self._cleared or self._step_ops or self._meta_dirty
+                or self._record_ops):
             return
         db = self._db
         try:
@@ -62,7 +64,7 @@ class SQLiteStore(MemoryStore):
             db.executemany(Q["delete_order"], [(order_id,) for order_id in self._removed])
             db.executemany(Q["upsert_order"], [(o.order_id, o.seq, json.dumps(order_to_dict(o), separators=(",", ":")))
                                                for o in self._dirty.values()])
-            for name, parameters in self._step_ops:
+            for name, parameters in self._step_ops + self._record_ops:
                 db.execute(Q[name], parameters)
             db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in self._meta_dirty.items()])
             db.execute("COMMIT")
@@ -104,6 +106,23 @@ class SQLiteStore(MemoryStore):
         self._meta_dirty["seq"] = seq
         return seq
 
+    def take_number(self, counter: str) -> int:
+        number = super().take_number(counter)
+        self._meta_dirty[f"counter:{counter}"] = number
+        return number
+
+    def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
+        super().put_record(kind, key, value)
+        self._record_ops.append(("upsert_record", (kind, key, json.dumps(value, separators=(",", ":")))))
+
+    def drop_record(self, kind: str, key: str) -> None:
+        super().drop_record(kind, key)
+        self._record_ops.append(("delete_record", (kind, key)))
+
+    def clear_records(self, kind: str) -> None:
+        super().clear_records(kind)
+        self._record_ops.append(("delete_records_of_kind", (kind,)))
+
     def save_clock(self, state: ClockState) -> None:
         super().save_clock(state)
         self._meta_dirty["clock"] = {"offset": state.offset, "frozenAt": state.frozen_at}
@@ -132,6 +151,11 @@ class SQLiteStore(MemoryStore):
         for (body,) in self._db.execute(Q["all_orders"]):
             MemoryStore.add(self, order_from_dict(json.loads(body)))
         self._seq = max(int(meta.get("seq", 0)), max((o.seq for o in self._orders.values()), default=0))
+        self._counters = {key.partition(":")[2]: int(value) for key, value in meta.items()
+                          if key.startswith("counter:")}
+        for (kind,) in self._db.execute(Q["record_kinds"]):
+            self._records[kind] = {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"],
+                                                                                          (kind,))}
         clock = meta.get("clock")
         if clock is not None:
             self._clock = ClockState(float(clock["offset"]), clock["frozenAt"])
@@ -142,8 +166,8 @@ def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
     a StoreError for a file that cannot be a sandbox (what `otacm mock` checks before it serves)."""
     db = _connect(Path(path))
     try:
-        orders = db.execute("SELECT count(*) FROM orders").fetchone()[0]
-        row = db.execute("SELECT value FROM meta WHERE key = 'clock'").fetchone()
+        orders = db.execute(Q["count_orders"]).fetchone()[0]
+        row = db.execute(Q["clock_meta"]).fetchone()
     finally:
         db.close()
     clock = None if row is None else json.loads(row[0])

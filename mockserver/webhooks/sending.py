@@ -1,25 +1,23 @@
 """The delivery of `ota_cm_order_processed` to subscribed endpoints.
 
-Business only, no Flask: `webhook_responses.py` turns requests into calls on
-`Webhooks` and results into JSON; what a delivery carries is `delivery.py`.
+Business only, no Flask: `api/webhook_responses.py` turns requests into calls
+on `Webhooks` and results into JSON; what a delivery carries is deliveries.py.
 
 Delivery never blocks an API request. The backend calls `on_settle` under its
 lock; that only stages the event and schedules a flush on the mock's clock.
-The flush (a schedule action, still under the lock) only queues attempts.
-Worker threads POST outside every lock, then take the backend lock to record
-the attempt and schedule a retry on the mock's clock, so a day of retries is
-tested in milliseconds by advancing the clock. Attempts to one subscription
-go out one at a time, in order: that keeps the chaos modes deterministic and
-is how a well-behaved sender treats an endpoint.
-
-Lock order: backend lock, then the dispatcher's condition; never the reverse.
+The flush (a schedule step, still under the lock) only queues attempts.
+Worker threads (lanes.py) POST outside every lock, then take the backend lock
+to record the attempt and schedule a retry on the mock's clock, so a day of
+retries is tested in milliseconds by advancing the clock. Subscriptions, held
+events and deliveries not yet done are store records (records.py), written
+with the unit that changes them, so a sandbox started again goes on
+delivering. Lock order: backend lock, then the lanes' condition; never the
+reverse.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
-import threading
 import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any, Mapping
@@ -34,6 +32,18 @@ from mockserver.webhooks.deliveries import (
     PendingEvent,
     Sender,
     event_json,
+)
+from mockserver.webhooks.lanes import Lanes
+from mockserver.webhooks.records import (
+    DELIVERY,
+    HELD_EVENT,
+    SUBSCRIPTION,
+    delivery_from,
+    delivery_record,
+    event_from,
+    event_record,
+    subscription_from,
+    subscription_record,
 )
 from mockserver.webhooks.subscriptions import (
     EVENT_NAME,
@@ -60,14 +70,28 @@ class WebhookDispatcher:
         self._pending: dict[str, Delivery] = {}  # not yet delivered, given up or dropped
         self._log: deque[dict[str, Any]] = deque(maxlen=config.delivery_log_limit)
         self._generation = 0
-        self._delivery_numbers = itertools.count(1)
-        # worker side, guarded by _cv
-        self._cv = threading.Condition()
-        self._queue: "queue.Queue[Attempt | None]" = queue.Queue()
-        self._lanes: dict[str, deque[Attempt]] = {}
-        self._busy: set[str] = set()  # subscriptions with an attempt queued or in flight
-        self._threads: list[threading.Thread] = []
-        self._stopped = False
+        self._lanes = Lanes(config.workers, self._send, config.timeout_seconds + 1)
+        backend.schedule.handle("webhookFlush", lambda subscription_id, _g, due: self._flush(subscription_id, due))
+        backend.schedule.handle("webhookRetry", self._retry_step)
+
+    def restore(self) -> None:
+        """Continue from the store's records (a sandbox started again): held events wait for their flush
+        steps, deliveries waiting on the clock for their retry steps, and queued ones go out again now."""
+        store = self.backend.store
+        for record in store.records(HELD_EVENT).values():
+            subscription_id, event = event_from(record)
+            self._outboxes.setdefault(subscription_id, Outbox()).events.append(event)
+        for step in self.backend.schedule.pending():
+            if step.kind == "webhookFlush":
+                self._outboxes.setdefault(step.subject, Outbox()).flushes.add(step.due)
+        for delivery_id, record in store.records(DELIVERY).items():
+            subscription = self.registry.find(record["subscriptionId"])
+            if subscription is None:
+                store.drop_record(DELIVERY, delivery_id)
+                continue
+            delivery = self._pending[delivery_id] = delivery_from(delivery_id, record, subscription)
+            if delivery.waiting is None:
+                self._lanes.ready(Attempt(delivery, record["attempt"], record["due"], self._generation))
 
     # -- from the backend (under its lock) -------------------------------------------
     def on_settle(self, order: Order, change: StatusChange) -> None:
@@ -86,18 +110,20 @@ class WebhookDispatcher:
         hold = self.config.hold_seconds if chaos.holds else 0.0
         event.ready_at = event.settled_at + hold + chaos.delay_seconds
         outbox.events.append(event)
+        self.backend.store.put_record(HELD_EVENT, event.event_id, event_record(subscription.id, event))
         if chaos.holds and len(outbox.events) >= chaos.threshold:
             release = event.settled_at + chaos.delay_seconds
             for held in outbox.events:
-                held.ready_at = min(held.ready_at, release)
+                if release < held.ready_at:
+                    held.ready_at = release
+                    self.backend.store.put_record(HELD_EVENT, held.event_id, event_record(subscription.id, held))
         self._book_flush(subscription.id, event.ready_at)
 
     def _book_flush(self, subscription_id: str, at: float) -> None:
         outbox = self._outboxes[subscription_id]
         if at not in outbox.flushes:
             outbox.flushes.add(at)
-            self.backend.schedule.at(at, f"webhook flush {subscription_id}",
-                                     lambda due: self._flush(subscription_id, due))
+            self.backend.schedule.step(at, "webhookFlush", subscription_id)
 
     def _flush(self, subscription_id: str, at: float) -> None:
         """Schedule action: the events ready by `at` become deliveries (queued, not sent)."""
@@ -107,6 +133,8 @@ class WebhookDispatcher:
         outbox.flushes.discard(at)
         ready = [e for e in outbox.events if e.ready_at <= at]
         outbox.events = [e for e in outbox.events if e.ready_at > at]
+        for event in ready:
+            self.backend.store.drop_record(HELD_EVENT, event.event_id)
         if not outbox.events and not outbox.flushes:
             del self._outboxes[subscription_id]
         subscription = self.registry.find(subscription_id)
@@ -132,11 +160,18 @@ class WebhookDispatcher:
 
     def _new_delivery_id(self) -> str:
         """Called under the backend lock (flushes are schedule actions)."""
-        return f"d{next(self._delivery_numbers)}"
+        return f"d{self.backend.store.take_number('delivery')}"
 
     def _start(self, delivery: Delivery, due: float) -> None:
         self._pending[delivery.delivery_id] = delivery
-        self._ready(Attempt(delivery, 1, due, self._generation))
+        self.backend.store.put_record(DELIVERY, delivery.delivery_id, delivery_record(delivery, 1, due, waiting=False))
+        self._lanes.ready(Attempt(delivery, 1, due, self._generation))
+
+    def _retry_step(self, delivery_id: str, number: int, due: float) -> None:
+        """The handler of a `webhookRetry` step: (delivery id, attempt number, due)."""
+        delivery = self._pending.get(delivery_id)
+        if delivery is not None:
+            self._retry(delivery, number, due, self._generation)
 
     def _retry(self, delivery: Delivery, number: int, due: float, generation: int) -> None:
         """Schedule action for a retry that came due."""
@@ -145,57 +180,14 @@ class WebhookDispatcher:
         delivery.waiting = None
         if self.registry.find(delivery.subscription.id) is None:
             self._pending.pop(delivery.delivery_id, None)
+            self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
             self._log_dropped(delivery, delivery.subscription.id, delivery.events, due,
                               "subscription deleted before the retry")
             return
-        self._ready(Attempt(delivery, number, due, generation))
+        self.backend.store.put_record(DELIVERY, delivery.delivery_id, delivery_record(delivery, number, due, False))
+        self._lanes.ready(Attempt(delivery, number, due, generation))
 
-    # -- lanes and workers (the dispatcher's own lock) ------------------------------------
-    def _ready(self, attempt: Attempt) -> None:
-        """Queue an attempt behind any other of the same subscription."""
-        subscription_id = attempt.delivery.subscription.id
-        with self._cv:
-            if self._stopped:
-                return
-            self._ensure_workers()
-            if subscription_id in self._busy:
-                self._lanes.setdefault(subscription_id, deque()).append(attempt)
-            else:
-                self._busy.add(subscription_id)
-                self._queue.put(attempt)
-            self._cv.notify_all()
-
-    def _finished(self, attempt: Attempt) -> None:
-        """Release the subscription's lane to its next attempt, if any."""
-        subscription_id = attempt.delivery.subscription.id
-        with self._cv:
-            lane = self._lanes.get(subscription_id)
-            if lane:
-                self._queue.put(lane.popleft())
-            else:
-                self._lanes.pop(subscription_id, None)
-                self._busy.discard(subscription_id)
-            self._cv.notify_all()
-
-    def _ensure_workers(self) -> None:
-        """Start the worker threads on first use (an app that never fires a webhook has none)."""
-        while len(self._threads) < self.config.workers:
-            thread = threading.Thread(target=self._work, name=f"otacm-webhooks-{len(self._threads) + 1}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _work(self) -> None:
-        while True:
-            attempt = self._queue.get()
-            if attempt is None:
-                return
-            if self._stopped:
-                continue
-            try:
-                self._send(attempt)
-            finally:
-                self._finished(attempt)
-
+    # -- sending (a worker thread of the lanes) -----------------------------------------
     def _send(self, attempt: Attempt) -> None:
         """POST outside every lock, then record under the backend lock."""
         delivery = attempt.delivery
@@ -209,7 +201,7 @@ class WebhookDispatcher:
         }
         status, error = self.sender(delivery.subscription.notification_url, delivery.body(), headers,
                                     self.config.timeout_seconds)
-        with self.backend.lock:
+        with self.backend.atomic():
             self._record(attempt, status, error)
             self.backend.catch_up()  # a retry already due on a warped clock goes out now
 
@@ -229,12 +221,14 @@ class WebhookDispatcher:
         else:
             outcome = "retrying"
             next_due = attempt.due + self.config.retry.backoff(attempt.number)
-            number, generation = attempt.number + 1, attempt.generation
+            number = attempt.number + 1
             delivery.waiting = number
-            self.backend.schedule.at(next_due, f"webhook retry {delivery.delivery_id}#{number}",
-                                     lambda due: self._retry(delivery, number, due, generation))
+            self.backend.store.put_record(DELIVERY, delivery.delivery_id,
+                                          delivery_record(delivery, number, next_due, waiting=True))
+            self.backend.schedule.step(next_due, "webhookRetry", delivery.delivery_id, number)
         if next_due is None:
             self._pending.pop(delivery.delivery_id, None)
+            self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
         self._log.append(self._entry(delivery, delivery.subscription.id, delivery.events, attempt.number,
                                      attempt.due, outcome, status, None if accepted else error, next_due))
 
@@ -276,12 +270,14 @@ class WebhookDispatcher:
     def retry_now(self, delivery_id: str) -> bool:
         """Send a delivery's booked retry now rather than at its clock time
         (the dashboard's "deliver now"); False when no retry is waiting."""
-        with self.backend.lock:
+        with self.backend.atomic():
             delivery = self._pending.get(delivery_id)
             if delivery is None or delivery.waiting is None:
                 return False
             number, delivery.waiting = delivery.waiting, None
-            self._ready(Attempt(delivery, number, self.backend.clock.now(), self._generation))
+            now = self.backend.clock.now()
+            self.backend.store.put_record(DELIVERY, delivery_id, delivery_record(delivery, number, now, waiting=False))
+            self._lanes.ready(Attempt(delivery, number, now, self._generation))
             return True
 
     def pending_count(self) -> int:
@@ -297,8 +293,7 @@ class WebhookDispatcher:
     # -- waiting, reset, stop -----------------------------------------------------------------
     def wait_idle(self, timeout: float) -> bool:
         """True once no attempt is queued or in flight (retries waiting on the clock don't count)."""
-        with self._cv:
-            return self._cv.wait_for(lambda: not self._busy, timeout)
+        return self._lanes.wait_idle(timeout)
 
     def reset(self, partner_id: str | None = None) -> None:
         """Forget pending work with the orders (called with backend.reset, under its lock).
@@ -311,8 +306,9 @@ class WebhookDispatcher:
             self._outboxes.clear()
             self._pending.clear()
             self._log.clear()
-            with self._cv:
-                self._lanes.clear()  # in-flight attempts finish as no-ops (old generation)
+            self.backend.store.clear_records(HELD_EVENT)
+            self.backend.store.clear_records(DELIVERY)
+            self._lanes.clear()  # in-flight attempts finish as no-ops (old generation)
             return
         partner_id = partner_id.lower()
         now = self.backend.clock.now()
@@ -320,25 +316,18 @@ class WebhookDispatcher:
             dropped = [e for e in outbox.events if e.partner_id == partner_id]
             outbox.events = [e for e in outbox.events if e.partner_id != partner_id]
             for event in dropped:
+                self.backend.store.drop_record(HELD_EVENT, event.event_id)
                 self._log_dropped(None, subscription_id, [event], now, "reset")
         for delivery in list(self._pending.values()):
             if all(e.partner_id == partner_id for e in delivery.events):
                 delivery.cancelled = True
                 del self._pending[delivery.delivery_id]
+                self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
                 self._log_dropped(delivery, delivery.subscription.id, delivery.events, now, "reset")
 
     def stop(self) -> None:
         """Stop the workers; an in-flight POST ends within the configured timeout."""
-        with self._cv:
-            self._stopped = True
-            threads, self._threads = self._threads, []
-            self._lanes.clear()
-            self._busy.clear()
-            self._cv.notify_all()
-        for _ in threads:
-            self._queue.put(None)
-        for thread in threads:
-            thread.join(timeout=self.config.timeout_seconds + 1)
+        self._lanes.stop()
 
 
 # -- the facade the HTTP layer uses --------------------------------------------------------
@@ -355,13 +344,19 @@ class Webhooks:
         """Listen to settles, and drop pending deliveries when orders are reset."""
         self.backend.settle_listeners.append(self.dispatcher.on_settle)
         self.backend.reset_listeners.append(self.dispatcher.reset)
+        with self.backend.atomic():
+            for record in self.backend.store.records(SUBSCRIPTION).values():
+                self.registry.restore(subscription_from(record))
+            self.dispatcher.restore()
         return self
 
     def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:
         """`partners`: those the caller's API key holds (None: every partner)."""
-        with self.backend.lock:
+        with self.backend.atomic():
             self.backend.catch_up()  # settles before this moment are not this subscription's
-            return self.registry.create(scope, body, self.backend.clock.now(), partners)
+            subscription = self.registry.create(scope, body, self.backend.clock.now(), partners)
+            self.backend.store.put_record(SUBSCRIPTION, subscription.id, subscription_record(subscription))
+            return subscription
 
     def subscriptions(self, scope: Scope | None = None) -> list[Subscription]:
         with self.backend.lock:
@@ -372,8 +367,9 @@ class Webhooks:
             return self.registry.get(scope, subscription_id)
 
     def unsubscribe(self, scope: Scope, subscription_id: str) -> None:
-        with self.backend.lock:
-            self.registry.delete(scope, subscription_id)
+        with self.backend.atomic():
+            deleted = self.registry.delete(scope, subscription_id)
+            self.backend.store.drop_record(SUBSCRIPTION, deleted.id)
 
     def wait_idle(self, timeout: float) -> bool:
         return self.dispatcher.wait_idle(timeout)

@@ -250,6 +250,10 @@ class SubscriptionRegistry:
         self._by_id[subscription.id] = subscription
         return subscription
 
+    def restore(self, subscription: Subscription) -> None:
+        """Know a subscription again (a sandbox started again on its store)."""
+        self._by_id[subscription.id] = subscription
+
     def all(self, scope: Scope | None = None) -> list[Subscription]:
         """In creation order; every scope's when `scope` is None (control API)."""
         return [s for s in self._by_id.values() if scope is None or s.scope == scope]

@@ -30,3 +30,25 @@ INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET valu
 
 -- name: all_meta
 SELECT key, value FROM meta;
+
+-- name: upsert_record
+INSERT INTO records (kind, key, value) VALUES (?, ?, ?)
+ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value;
+
+-- name: delete_record
+DELETE FROM records WHERE kind = ? AND key = ?;
+
+-- name: delete_records_of_kind
+DELETE FROM records WHERE kind = ?;
+
+-- name: records_of_kind
+SELECT key, value FROM records WHERE kind = ? ORDER BY rowid;
+
+-- name: record_kinds
+SELECT DISTINCT kind FROM records;
+
+-- name: count_orders
+SELECT count(*) FROM orders;
+
+-- name: clock_meta
+SELECT value FROM meta WHERE key = 'clock';
