@@ -120,7 +120,7 @@ def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
         raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
     page_size = _page_size(params.get("pageSize"))
     page_key = params.get("pageKey", "")
-    if page_key and not page_key.isdigit():
+    if page_key and not (page_key.isascii() and page_key.isdigit()):  # "¹9".isdigit(), but int() refuses it
         raise bad_request("pageKey is not valid: pass the nextPageKey of the previous page")
     return ListQuery(
         statuses=statuses,
