@@ -100,6 +100,11 @@ def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
     representation = app.extensions["otacm"].representation
     with backend.lock:  # the bytes the mock serves for that order
         constant = representation.order_bytes(backend.store.get(ids[1])) if len(ids) > 1 else b'{"orderId": "none"}'
+        max_seq = 0  # the last order sequence number taken: only creating an order takes one, and the app is fresh
+        for order_id in ids:
+            order = backend.store.get(order_id)
+            assert order is not None  # fill just created it
+            max_seq = max(max_seq, order.seq)
 
     def limit() -> Response:
         return Response(constant, status=200, mimetype="application/json")
@@ -112,7 +117,7 @@ def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
         "partner_id": config.default_partner_id,
         "base_path": api_base_url("", config),
         "ids": ids,
-        "max_seq": backend._next_seq,
+        "max_seq": max_seq,
         "order_bytes": len(constant),
         "order_body": constant.decode(),
     }

@@ -43,7 +43,7 @@ def serve_waitress(app: Any, port: int, threads: int) -> None:
 
 
 def serve_gunicorn(app: Any, port: int, threads: int, workers: int = 1) -> None:
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # gunicorn ships no type hints
 
     class Embedded(BaseApplication):
         def load_config(self) -> None:

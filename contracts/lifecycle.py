@@ -79,7 +79,7 @@ class Lifecycle:
         transitions leads from the first to the second.
         """
         bad = []
-        for before, after in zip(observed, observed[1:]):
+        for before, after in zip(observed, observed[1:], strict=False):
             if before != after and not self.reachable(before, after, include_sync):
                 bad.append((before, after))
         return bad

@@ -72,6 +72,10 @@ class Spec:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
+        # Built once per spec and key (building one costs more than a request); kept on the instance, so
+        # a Spec and its validators go away together.
+        self._validators: dict[tuple[str, bool], Draft202012Validator] = {}
+        self._response_validators: dict[tuple[str, str, bool], Draft202012Validator | None] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> "Spec":
@@ -103,13 +107,17 @@ class Spec:
 
         return {False: registry(self.document), True: registry(_strict_variant(copy.deepcopy(self.document)))}
 
-    @lru_cache(maxsize=None)
     def validator(self, schema_name: str, strict: bool = False) -> Draft202012Validator:
-        """A validator for `#/components/schemas/<schema_name>`."""
-        if schema_name not in self.document["components"]["schemas"]:
-            raise KeyError(f"no schema {schema_name!r} in {SPEC_FILENAME}")
-        ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name}"}
-        return Draft202012Validator(ref, registry=self._registries[strict], format_checker=FormatChecker())
+        """A validator for `#/components/schemas/<schema_name>`, built once per (schema, strictness)."""
+        key = (schema_name, strict)
+        if key not in self._validators:
+            if schema_name not in self.document["components"]["schemas"]:
+                raise KeyError(f"no schema {schema_name!r} in {SPEC_FILENAME}")
+            ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name}"}
+            self._validators[key] = Draft202012Validator(
+                ref, registry=self._registries[strict], format_checker=FormatChecker()
+            )
+        return self._validators[key]
 
     def validator_for(self, schema: dict[str, Any], strict: bool = False) -> Draft202012Validator:
         """A validator for an inline schema that may `$ref` the components."""
@@ -131,12 +139,16 @@ class Spec:
         content = response.get("content", {}).get("application/json")
         return None if content is None else content["schema"]
 
-    @lru_cache(maxsize=None)
-    def response_validator(self, operation_id: str, status: int | str, strict: bool = False) -> Draft202012Validator | None:
+    def response_validator(
+        self, operation_id: str, status: int | str, strict: bool = False
+    ) -> Draft202012Validator | None:
         """A validator for an operation's JSON response, built once per
         (operation, status, strictness): building one costs more than a request."""
-        schema = self.response_schema(operation_id, str(status))
-        return None if schema is None else self.validator_for(schema, strict)
+        key = (operation_id, str(status), strict)
+        if key not in self._response_validators:
+            schema = self.response_schema(operation_id, str(status))
+            self._response_validators[key] = None if schema is None else self.validator_for(schema, strict)
+        return self._response_validators[key]
 
     def request_schema(self, operation_id: str) -> dict[str, Any] | None:
         body = self.operations[operation_id].definition.get("requestBody")

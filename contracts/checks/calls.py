@@ -196,8 +196,8 @@ def replace_mints_new_wallets(ctx: "CheckContext", history: "OrderHistory") -> l
     for exchange in history.calls("replaceOrder"):
         if not exchange.ok:
             continue
-        old = {w.get("walletId") for e in history.exchanges[:history.exchanges.index(exchange)]
-               for w in all_wallets(document(e) or {}) if w.get("walletId")}
+        old = {wallet_id for e in history.exchanges[:history.exchanges.index(exchange)]
+               for w in all_wallets(document(e) or {}) if (wallet_id := w.get("walletId"))}
         later = [document(e) for e in history.exchanges[history.exchanges.index(exchange):]]
         settled = next((d for d in later if d and d["status"] in ("Draft", "Issued")), None)
         if not old or settled is None:

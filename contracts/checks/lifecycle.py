@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from contracts.lifecycle import Lifecycle, load_lifecycle
 from contracts.checks.violations import Violation
+from contracts.lifecycle import Lifecycle, load_lifecycle
 
 # Calls whose answer carries the order's new status.
 MOVING_CALLS = frozenset({"createOrder", "replaceOrder", "confirmOrder", "deleteOrder"})

@@ -163,7 +163,7 @@ def list_in_received_order(ctx: "CheckContext", evidence: "Evidence") -> list[Fi
                   if (at := instant(row.get("receivedAt"))) is not None]
         if len(stamps) < 2:
             return None
-        pairs = list(zip(stamps, stamps[1:]))
+        pairs = list(zip(stamps, stamps[1:], strict=False))
         if all(a[1] <= b[1] for a, b in pairs) or all(a[1] >= b[1] for a, b in pairs):
             return []
         up = next((a, b) for a, b in pairs if a[1] < b[1])
@@ -189,6 +189,7 @@ def list_page_size(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] |
 # -- what a row says -----------------------------------------------------------------------------------------
 def _disagreements(order: "ListedOrder", row: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     document, wrong = order.document, []
+    want: object  # the order's value: any JSON value, or None when the order does not say
     for key in keys:
         if key == "status":
             want = order.status

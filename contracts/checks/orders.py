@@ -10,11 +10,19 @@ a shell, `jobId`, the teardown shape of a Cancelled order, upper-casing) are
 from __future__ import annotations
 
 from types import MappingProxyType
-
 from typing import TYPE_CHECKING, Any
 
 from contracts.checks.documents import (
-    EMPTY_GUID, IN_FLIGHT, all_wallets, document, documents, lines, request_lines, sent_body, shown, wallets,
+    EMPTY_GUID,
+    IN_FLIGHT,
+    all_wallets,
+    document,
+    documents,
+    lines,
+    request_lines,
+    sent_body,
+    shown,
+    wallets,
 )
 from contracts.checks.registry import Finding, check
 
@@ -125,7 +133,7 @@ def shell_values(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] 
             findings.append(shown(exchange, f"{order['status']} order: jobId {order.get('jobId')!r}, expected \"\""))
         for wallet in all_wallets(order):
             wrong = {k: wallet.get(k) for k, v in SHELL_VALUES.items()
-                     if wallet.get(k) != (list(v) if k == "assets" else v)}
+                     if wallet.get(k) != (list(v) if isinstance(v, tuple) else v)}
             if wrong:
                 findings.append(shown(exchange, f"{order['status']} order: shell wallet {wallet.get('seqNo')} has "
                                                 f"{wrong}; a shell has {dict(SHELL_VALUES)}"))
@@ -163,7 +171,7 @@ def _echo_findings(ctx: "CheckContext", history: "OrderHistory", field: str, key
     for exchange, order in documents(history):
         if order["status"] not in IN_FLIGHT | MINTED:
             continue
-        for sent, line in zip(request_lines(sent_body(history, exchange)), lines(order)):
+        for sent, line in zip(request_lines(sent_body(history, exchange)), lines(order), strict=False):
             values = (sent.get("wallet") or {}).get(field) if isinstance(sent.get("wallet"), dict) else None
             if not isinstance(values, list):
                 continue
@@ -192,7 +200,7 @@ def line_overrides_echoed(ctx: "CheckContext", history: "OrderHistory") -> list[
     """A line's own sellToName, sellToEmail and sellToLanguage (overriding the header's) come back on that line."""
     judged, findings = False, []
     for exchange, order in documents(history):
-        for sent, line in zip(request_lines(sent_body(history, exchange)), lines(order)):
+        for sent, line in zip(request_lines(sent_body(history, exchange)), lines(order), strict=False):
             for key in ("sellToName", "sellToEmail", "sellToLanguage"):
                 if not isinstance(sent.get(key), str):
                     continue

@@ -45,7 +45,9 @@ def _line_problem(line: dict[str, Any], venue: dict[str, Any], at: float) -> str
         return f"quantity {quantity} (must be >= 1)"
     if _visit_in_past(line, at):
         return f"visitDate {line.get('visitDate')} in the past"
-    wallet = line.get("wallet") if isinstance(line.get("wallet"), dict) else {}
+    wallet = line.get("wallet")
+    if not isinstance(wallet, dict):
+        wallet = {}
     for field in ("names", "externalReferenceNumbers"):
         values = wallet.get(field)
         if isinstance(values, list) and len(values) != expected_wallets(line, venue):
@@ -123,8 +125,13 @@ def known_order_ids(evidence: "Evidence") -> set[str]:
     known = {h.order_id.lower() for h in evidence.histories if h.order_id}
     for exchange in evidence.all_exchanges():
         body = exchange.response if exchange.ok else None
-        rows = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), list) else \
-            body if isinstance(body, list) else [body]
+        rows: list[Any]
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            rows = body["data"]
+        elif isinstance(body, list):
+            rows = body
+        else:
+            rows = [body]
         known |= {str(r["orderId"]).lower() for r in rows if isinstance(r, dict) and r.get("orderId")}
     return known
 

@@ -74,8 +74,9 @@ def _templates() -> list[tuple[str, str, re.Pattern[str]]]:
 
 def matches_template(message: str, template: str) -> bool:
     found = template_regex(template).match(message or "")
-    return bool(found) and all(_value_fits(kind, value.strip())
-                               for kind, value in zip(placeholder_kinds(template), found.groups()))
+    # One group per `%N`, one kind per `%N`: the lengths are equal by construction.
+    return found is not None and all(_value_fits(kind, value.strip())
+                                     for kind, value in zip(placeholder_kinds(template), found.groups(), strict=True))
 
 
 def placeholder_kinds(template: str) -> list[str]:
@@ -115,7 +116,7 @@ def expected_message_template(message: str) -> list[str]:
 
 def _common_prefix(a: str, b: str) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1

@@ -42,12 +42,14 @@ def _price_findings(ctx: "CheckContext", history: "OrderHistory", kinds: tuple[s
             if found is None or found[0] not in kinds:
                 continue
             kind, units = found
-            quantity = line.get("quantity") if isinstance(line.get("quantity"), int) else 1
+            quantity = line.get("quantity")
+            if not isinstance(quantity, int):
+                quantity = 1
             want = tuple(u * quantity for u in units) if kind == "group" else units
             for wallet in wallets(line):
                 judged = True
                 got = tuple(wallet.get(key) for key in PRICES)
-                if not all(isinstance(g, (int, float)) and abs(g - w) < CENT for g, w in zip(got, want)):
+                if not all(isinstance(g, (int, float)) and abs(g - w) < CENT for g, w in zip(got, want, strict=True)):
                     findings.append(shown(exchange, f"a {order['status']} {kind} wallet of item "
                                                     f"{line.get('itemNumber')} × {quantity} is priced {got} "
                                                     f"(excl., incl. VAT); the venue's prices make it {want}"))

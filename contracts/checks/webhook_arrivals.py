@@ -74,7 +74,7 @@ def arrival_lines(events: list[Any], history: OrderHistory | None = None) -> tup
 
 def _group_line(group: list[Any], calls: list[Exchange]) -> str:
     payload = event_payload(group[0])
-    posts = sorted({_sequence(e) for e in group if _sequence(e) is not None})
+    posts = sorted({sequence for sequence in map(_sequence, group) if sequence is not None})
     head = (f"event {payload.get('status')!r} (buyFromOrderReference {payload.get('buyFromOrderReference')!r}): "
             f"{len(group)} cop{'y' if len(group) == 1 else 'ies'} in {len(posts)} POST(s)")
     return head + ": " + "; ".join(arrival(e, calls) for e in group)

@@ -207,7 +207,12 @@ def no_webhook_on_confirm_or_delete(ctx: CheckContext, history: OrderHistory) ->
         return None
     firsts, copies = pure.split_copies(history.events)
     settled = [status for _, status in background_settles(history)]
-    extra = [e for e in firsts if e.status not in settled or settled.remove(e.status)]
+    extra = []
+    for event in firsts:
+        if event.status in settled:
+            settled.remove(event.status)  # each background settle explains one event
+        else:
+            extra.append(event)
     if not extra:
         return []
     note = (f" ({len(copies)} exact cop{'y' if len(copies) == 1 else 'ies'} of earlier events not counted: see "

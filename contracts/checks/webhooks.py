@@ -12,19 +12,18 @@ delivery; the suite calls the others with what `getOrder` returned.
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 import json
 import re
 from collections import Counter
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from jsonschema import ValidationError
 
+from contracts.checks.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
 from contracts.lifecycle import load_lifecycle
 from contracts.spec import load_spec
-from contracts.checks.violations import Violation  # noqa: F401 (re-exported: it was defined here first)
 from contracts.target.address import decode_company
 
 EVENT_NAME = "ota_cm_order_processed"
@@ -174,7 +173,10 @@ def _envelope_events(body: Any) -> list[tuple[str, Mapping[str, Any]]]:
 def describe_schema_error(error: ValidationError) -> str:
     """A jsonschema error as `path: expected …, got …` in plain words."""
     path = json_path(error.absolute_path)
-    instance, expected = error.instance, error.validator_value
+    # jsonschema types these `Any | Unset` (Unset: its sentinel default); an error that a validator
+    # yielded has both set, to the JSON instance and to the keyword's value.
+    instance: Any = error.instance
+    expected: Any = error.validator_value
     kind = error.validator
     if kind == "required":
         missing = _missing_key(error)
@@ -197,7 +199,8 @@ def describe_schema_error(error: ValidationError) -> str:
     if kind == "format":
         return f"{path}: {instance!r} is not a valid {expected}"
     if kind == "pattern":
-        hint = f" (expected a {error.schema['format']})" if "format" in error.schema else ""
+        schema = error.schema
+        hint = f" (expected a {schema['format']})" if isinstance(schema, Mapping) and "format" in schema else ""
         return f"{path}: {instance!r} does not match the pattern {expected!r}{hint}"
     return f"{path}: {error.message}"
 
@@ -206,7 +209,10 @@ def _missing_key(error: ValidationError) -> str:
     match = re.match(r"^'(.*)' is a required property", error.message)
     if match:
         return match.group(1)
-    missing = [key for key in error.validator_value if key not in error.instance]
+    # A `required` error (as for describe_schema_error): set, to the required names and the object.
+    required: Any = error.validator_value
+    instance: Any = error.instance
+    missing = [key for key in required if key not in instance]
     return missing[0] if missing else error.message
 
 

@@ -8,7 +8,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from contracts.spec import load_spec
+from contracts.scenarios.bodies import build_body
+from contracts.scenarios.matchers import check_matcher
 from contracts.scenarios.model import (
     BUILTIN_VARIABLES,
     FIXTURES_DIR,
@@ -22,9 +23,9 @@ from contracts.scenarios.model import (
     parse_duration,
     scenarios_dir,
 )
-from contracts.scenarios.bodies import build_body
-from contracts.scenarios.matchers import check_matcher
 from contracts.scenarios.templates import template_names
+from contracts.spec import load_spec
+
 
 # -- loading -----------------------------------------------------------------------
 def load_library(paths: Iterable[Path | str] | None = None, root: Path | None = None) -> Library:

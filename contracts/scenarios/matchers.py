@@ -6,7 +6,6 @@ import re
 from types import MappingProxyType
 from typing import Any
 
-
 from contracts.scenarios.model import ScenarioFormatError
 from contracts.scenarios.paths import MISSING
 

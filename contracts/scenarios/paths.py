@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 from contracts.scenarios.model import ScenarioFormatError
+
 
 # -- field paths ------------------------------------------------------------------------
 class _Missing:

@@ -26,8 +26,8 @@ from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from contracts.scenarios import Library, Scenario
-from contracts.scenarios.model import TARGET_FACTS
 from contracts.scenarios.loader import facts_needed
+from contracts.scenarios.model import TARGET_FACTS
 from contracts.scenarios.results import (
     DEFAULT_DEADLINE,
     DEFAULT_POLL_INTERVAL,

@@ -6,7 +6,6 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
-
 from contracts.scenarios.model import parse_duration
 from contracts.scenarios.paths import MISSING, resolve
 

@@ -24,7 +24,7 @@ def edges_seen(observations: list[Observation], include_sync: bool = False) -> s
     states = effective_states(observations, include_sync)
     seen: set[str] = set()
     previous: str | None = None
-    for observation, state in zip(observations, states):
+    for observation, state in zip(observations, states, strict=True):
         if previous is not None:
             if observation.is_call and observation.via != "createOrder":
                 seen |= {f"{t.source} → {t.target}" for t in lifecycle.transitions

@@ -25,8 +25,8 @@ def judge(registry: Registry, ctx: CheckContext, divergences: Iterable[dict[str,
     rows = list(divergences)
     for item in registry:
         found = list(_subjects(item, ctx.evidence))
-        judged = [(label, item(ctx, subject)) for label, subject in found]
-        judged = [(label, findings) for label, findings in judged if findings is not None]
+        results = [(label, item(ctx, subject)) for label, subject in found]
+        judged = [(label, findings) for label, findings in results if findings is not None]
         if not judged:
             outcomes.append(Outcome(item.family, item.name, "(nothing to judge)", "skipped",
                                     [_nothing_to_judge(item, ctx.evidence, len(found))], rules=item.rules))

@@ -51,7 +51,7 @@ _ENV = MappingProxyType({
 
 def options_from(**overrides: Any) -> VerifyOptions:
     """VerifyOptions from keywords, then the OTACM_* environment variables."""
-    values = {key: os.environ[name] for key, name in _ENV.items() if os.environ.get(name)}
+    values: dict[str, Any] = {key: os.environ[name] for key, name in _ENV.items() if os.environ.get(name)}
     values.update({key: value for key, value in overrides.items() if value is not None})
     if "checks" in values and isinstance(values["checks"], str):
         values["checks"] = tuple(c.strip() for c in values["checks"].split(",") if c.strip())

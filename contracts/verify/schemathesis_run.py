@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import schemathesis
 from schemathesis.engine import from_schema
@@ -49,6 +49,9 @@ from contracts.verify.interactions import (
     observe_order,
     reproduce_command,
 )
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 # The checks `otacm verify` runs (Schemathesis' names). Left out:
@@ -223,7 +226,8 @@ class SchemathesisRun:
         schema.hook(map_case)  # schema-scoped hooks: this run's, nobody else's
         schema.hook(before_add_examples)
         if self.options.operations:
-            schema = schema.include(operation_id=list(self.options.operations))
+            # include() is typed as returning BaseSchema; it returns a clone of the same (OpenAPI) schema class.
+            schema = cast("OpenApiSchema", schema.include(operation_id=list(self.options.operations)))
         stream = from_schema(schema).execute()
         try:
             for event in stream:

@@ -372,7 +372,7 @@ def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     """The request body, by Content-Length or chunked transfer encoding."""
     if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
