@@ -7,7 +7,7 @@ from conftest import FROZEN_START
 from mockclient import Api, line, order_body
 
 from contracts.lifecycle import load_lifecycle
-from mockserver.sandbox.backend import STUCK_IN_PROCESSING
+from mockserver.sandbox.background import STUCK_IN_PROCESSING
 from mockserver.server import MockServer, frozen_config
 
 LIFECYCLE = load_lifecycle()

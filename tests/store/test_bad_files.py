@@ -11,6 +11,7 @@ import pytest
 from contracts.cli import main
 from mockserver.store import open_store
 from mockserver.store.sqlite import APPLICATION_ID
+from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
 
 def run(store: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

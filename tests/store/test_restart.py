@@ -16,6 +16,7 @@ from mockserver.cli import state_lines
 from mockserver.config import MockConfig
 from mockserver.server import frozen_config
 from mockserver.store import inspect_store
+from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 from store_sandbox import START, Sandbox
 
 # reference → Prefer header: one order per status the script reaches

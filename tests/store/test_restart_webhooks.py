@@ -7,6 +7,7 @@ import pytest
 from mockserver.server import frozen_config
 from mockserver.webhooks.subscriptions import CHAOS_FIELD
 from recording_receiver import RecordingReceiver
+from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 from store_sandbox import KEY, START, Sandbox
 
 

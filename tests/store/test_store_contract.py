@@ -6,6 +6,7 @@ from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
 from mockserver.store import Store, open_store
 from mockserver.store.base import ClockState, ListQuery, SavedStep
+from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
 SCOPE = ("tenant", "sandbox", "Company")
 OTHER_SCOPE = ("tenant", "sandbox", "Other")

@@ -1,4 +1,4 @@
-"""Every store engine, for the one contract suite they all pass (Django's cache backends share theirs).
+"""Every store engine, for the one contract suite they all pass (Django's cache backends share theirs); the store tests import these fixtures.
 
 `ENGINES` names each engine and how a test gets a fresh store URL for it;
 `DURABLE` the ones whose state must outlive the process.
