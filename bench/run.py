@@ -14,8 +14,6 @@
 5. `otacm verify`: one default run against the embedded mock and one against `otacm mock --no-control`.
 6. The dashboard (bench/dashboard.py): its first page's server time with
    10,000 orders, and getOrder throughput while the page is open and refreshing.
-7. Slow clients (bench/slow_clients.py, `slow`): getOrder p50/p99 with 0 and 8
-   clients trickling request bodies, and a stalled body's 408.
 
 Every measurement uses one load generator (bench/wrk.py: wrk, else
 bench/loadgen.py). Figures are noisy on a shared 2-core machine; ratios measured in the same
@@ -392,7 +390,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verify-pickup", type=float, default=60.0,
                         help="pickup cadence of the real-time mock verify runs against (default the documented 60 s; "
                              "0 skips that run)")
-    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,slow",
+    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard",
                         help="which parts to run")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
     parser.add_argument("--latency-orders", type=int, default=10_000,
@@ -443,11 +441,6 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
             bench_dashboard_section(args.dashboard_orders, Path(tmp), args.seconds, args.connections, figures)
-
-    if "slow" in sections:
-        from bench.slow_clients import bench_slow_clients_section
-
-        bench_slow_clients_section(figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total
