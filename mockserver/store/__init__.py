@@ -33,7 +33,7 @@ def inspect_store(url: str) -> StoreInfo:
         return StoreInfo(MemoryStore.description)
     if engine == "sqlite" and rest:
         orders, clock = sqlite.inspect(rest)
-        return StoreInfo(f"in SQLite {rest} (kept across restarts)", orders, clock)
+        return StoreInfo(sqlite.describe(rest), orders, clock)
     raise StoreError(f"unknown store {url!r}: use {STORE_URLS}")
 
 

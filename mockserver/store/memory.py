@@ -21,6 +21,7 @@ from mockserver.sandbox.schedule import Event
 from mockserver.store.base import ClockState, ListQuery, SavedStep, Store
 
 PartnerKey = tuple[Scope, str]
+ORDER_COUNTER = "order"  # the counter of order sequence numbers
 
 
 class MemoryStore(Store):
@@ -28,7 +29,6 @@ class MemoryStore(Store):
 
     def __init__(self) -> None:
         self._empty()
-        self._seq = 0
         self._counters: dict[str, int] = {}
         self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock: Optional[ClockState] = None
@@ -51,8 +51,7 @@ class MemoryStore(Store):
         """In memory the order is the record: nothing to do."""
 
     def take_seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        return self.take_number(ORDER_COUNTER)
 
     def take_number(self, counter: str) -> int:
         self._counters[counter] = self._counters.get(counter, 0) + 1

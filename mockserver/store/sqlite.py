@@ -24,7 +24,7 @@ from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
 from mockserver.store.base import ClockState, SavedStep, StoreError
 from mockserver.store.codec import order_from_dict, order_to_dict
-from mockserver.store.memory import MemoryStore
+from mockserver.store.memory import ORDER_COUNTER, MemoryStore
 from mockserver.store.queries import migrations, queries
 
 APPLICATION_ID = 0x6F74636D  # "otcm": marks a file as an otacm sandbox (PRAGMA application_id)
@@ -37,9 +37,8 @@ class SQLiteStore(MemoryStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
-        self.description = f"in SQLite {self.path} (kept across restarts)"
+        self.description = describe(self.path)
         self._db = _connect(self.path)
-        self._meta: dict[str, Any] = {}
         self._unwritten()
         self._load()
 
@@ -48,13 +47,11 @@ class SQLiteStore(MemoryStore):
         self._dirty: dict[str, Order] = {}
         self._removed: set[str] = set()
         self._cleared = False
-        self._step_ops: list[tuple[str, tuple[Any, ...]]] = []
+        self._ops: list[tuple[str, tuple[Any, ...]]] = []  # steps and records, in the order they happened
         self._meta_dirty: dict[str, Any] = {}
-        self._record_ops: list[tuple[str, tuple[Any, ...]]] = []
 
     def commit(self) -> None:
-        if not (self._dirty or self._removed or self._cleared or self._step_ops or self._meta_dirty
-                or self._record_ops):
+        if not (self._dirty or self._removed or self._cleared or self._ops or self._meta_dirty):
             return
         db = self._db
         try:
@@ -64,7 +61,7 @@ class SQLiteStore(MemoryStore):
             db.executemany(Q["delete_order"], [(order_id,) for order_id in self._removed])
             db.executemany(Q["upsert_order"], [(o.order_id, o.seq, json.dumps(order_to_dict(o), separators=(",", ":")))
                                                for o in self._dirty.values()])
-            for name, parameters in self._step_ops + self._record_ops:
+            for name, parameters in self._ops:
                 db.execute(Q[name], parameters)
             db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in self._meta_dirty.items()])
             db.execute("COMMIT")
@@ -101,11 +98,6 @@ class SQLiteStore(MemoryStore):
         return removed
 
     # -- counters, clock, steps ---------------------------------------------------
-    def take_seq(self) -> int:
-        seq = super().take_seq()
-        self._meta_dirty["seq"] = seq
-        return seq
-
     def take_number(self, counter: str) -> int:
         number = super().take_number(counter)
         self._meta_dirty[f"counter:{counter}"] = number
@@ -113,32 +105,32 @@ class SQLiteStore(MemoryStore):
 
     def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
         super().put_record(kind, key, value)
-        self._record_ops.append(("upsert_record", (kind, key, json.dumps(value, separators=(",", ":")))))
+        self._ops.append(("upsert_record", (kind, key, json.dumps(value, separators=(",", ":")))))
 
     def drop_record(self, kind: str, key: str) -> None:
         super().drop_record(kind, key)
-        self._record_ops.append(("delete_record", (kind, key)))
+        self._ops.append(("delete_record", (kind, key)))
 
     def clear_records(self, kind: str) -> None:
         super().clear_records(kind)
-        self._record_ops.append(("delete_records_of_kind", (kind,)))
+        self._ops.append(("delete_records_of_kind", (kind,)))
 
     def save_clock(self, state: ClockState) -> None:
         super().save_clock(state)
-        self._meta_dirty["clock"] = {"offset": state.offset, "frozenAt": state.frozen_at}
+        self._meta_dirty["clock"] = {"offset": state.offset, "frozenAt": state.frozen_at}  # read by _clock_from
 
     def saved_steps(self) -> list[SavedStep]:
         return [SavedStep(due, kind, subject, generation)
                 for due, kind, subject, generation in self._db.execute(Q["pending_steps"])]
 
     def step_queued(self, event: Event) -> None:
-        self._step_ops.append(("insert_step", (event.due, event.kind, event.subject, event.generation)))
+        self._ops.append(("insert_step", (event.due, event.kind, event.subject, event.generation)))
 
     def step_done(self, event: Event) -> None:
-        self._step_ops.append(("delete_step", (event.due, event.kind, event.subject, event.generation)))
+        self._ops.append(("delete_step", (event.due, event.kind, event.subject, event.generation)))
 
     def clear_steps(self) -> None:
-        self._step_ops = [("delete_all_steps", ())]
+        self._ops.append(("delete_all_steps", ()))
 
     def close(self) -> None:
         self.commit()
@@ -150,15 +142,14 @@ class SQLiteStore(MemoryStore):
         meta = {key: json.loads(value) for key, value in self._db.execute(Q["all_meta"])}
         for (body,) in self._db.execute(Q["all_orders"]):
             MemoryStore.add(self, order_from_dict(json.loads(body)))
-        self._seq = max(int(meta.get("seq", 0)), max((o.seq for o in self._orders.values()), default=0))
         self._counters = {key.partition(":")[2]: int(value) for key, value in meta.items()
                           if key.startswith("counter:")}
+        highest = max((o.seq for o in self._orders.values()), default=0)
+        self._counters[ORDER_COUNTER] = max(self._counters.get(ORDER_COUNTER, 0), highest)
         for (kind,) in self._db.execute(Q["record_kinds"]):
             self._records[kind] = {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"],
                                                                                           (kind,))}
-        clock = meta.get("clock")
-        if clock is not None:
-            self._clock = ClockState(float(clock["offset"]), clock["frozenAt"])
+        self._clock = _clock_from(meta.get("clock"))
 
 
 def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
@@ -170,8 +161,17 @@ def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
         row = db.execute(Q["clock_meta"]).fetchone()
     finally:
         db.close()
-    clock = None if row is None else json.loads(row[0])
-    return orders, None if clock is None else ClockState(float(clock["offset"]), clock["frozenAt"])
+    return orders, _clock_from(None if row is None else json.loads(row[0]))
+
+
+def describe(path: str | Path) -> str:
+    """What the banner says of a sandbox file."""
+    return f"in SQLite {path} (kept across restarts)"
+
+
+def _clock_from(value: Optional[dict[str, Any]]) -> Optional[ClockState]:
+    """The clock as `save_clock` wrote it, or None for a store that has none yet."""
+    return None if value is None else ClockState(float(value["offset"]), value["frozenAt"])
 
 
 def _connect(path: Path) -> sqlite3.Connection:
