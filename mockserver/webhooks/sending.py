@@ -164,8 +164,16 @@ class WebhookDispatcher:
 
     def _start(self, delivery: Delivery, due: float) -> None:
         self._pending[delivery.delivery_id] = delivery
-        self.backend.store.put_record(DELIVERY, delivery.delivery_id, delivery_record(delivery, 1, due, waiting=False))
+        self._keep(delivery, 1, due, waiting=False)
         self._lanes.ready(Attempt(delivery, 1, due, self._generation))
+
+    def _keep(self, delivery: Delivery, attempt: int, due: float, waiting: bool) -> None:
+        """Write the delivery's record with this unit: the attempt it is at, waiting on the clock or queued."""
+        self.backend.store.put_record(DELIVERY, delivery.delivery_id, delivery_record(delivery, attempt, due, waiting))
+
+    def _forget(self, delivery: Delivery) -> None:
+        """The delivery is done (delivered, given up, dropped): its record goes with this unit."""
+        self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
 
     def _retry_step(self, delivery_id: str, number: int, due: float) -> None:
         """The handler of a `webhookRetry` step: (delivery id, attempt number, due)."""
@@ -180,11 +188,11 @@ class WebhookDispatcher:
         delivery.waiting = None
         if self.registry.find(delivery.subscription.id) is None:
             self._pending.pop(delivery.delivery_id, None)
-            self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
+            self._forget(delivery)
             self._log_dropped(delivery, delivery.subscription.id, delivery.events, due,
                               "subscription deleted before the retry")
             return
-        self.backend.store.put_record(DELIVERY, delivery.delivery_id, delivery_record(delivery, number, due, False))
+        self._keep(delivery, number, due, waiting=False)
         self._lanes.ready(Attempt(delivery, number, due, generation))
 
     # -- sending (a worker thread of the lanes) -----------------------------------------
@@ -223,12 +231,11 @@ class WebhookDispatcher:
             next_due = attempt.due + self.config.retry.backoff(attempt.number)
             number = attempt.number + 1
             delivery.waiting = number
-            self.backend.store.put_record(DELIVERY, delivery.delivery_id,
-                                          delivery_record(delivery, number, next_due, waiting=True))
+            self._keep(delivery, number, next_due, waiting=True)
             self.backend.schedule.step(next_due, "webhookRetry", delivery.delivery_id, number)
         if next_due is None:
             self._pending.pop(delivery.delivery_id, None)
-            self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
+            self._forget(delivery)
         self._log.append(self._entry(delivery, delivery.subscription.id, delivery.events, attempt.number,
                                      attempt.due, outcome, status, None if accepted else error, next_due))
 
@@ -276,7 +283,7 @@ class WebhookDispatcher:
                 return False
             number, delivery.waiting = delivery.waiting, None
             now = self.backend.clock.now()
-            self.backend.store.put_record(DELIVERY, delivery_id, delivery_record(delivery, number, now, waiting=False))
+            self._keep(delivery, number, now, waiting=False)
             self._lanes.ready(Attempt(delivery, number, now, self._generation))
             return True
 
@@ -322,7 +329,7 @@ class WebhookDispatcher:
             if all(e.partner_id == partner_id for e in delivery.events):
                 delivery.cancelled = True
                 del self._pending[delivery.delivery_id]
-                self.backend.store.drop_record(DELIVERY, delivery.delivery_id)
+                self._forget(delivery)
                 self._log_dropped(delivery, delivery.subscription.id, delivery.events, now, "reset")
 
     def stop(self) -> None:
