@@ -81,6 +81,7 @@ def test_a_delivery_in_flight_when_the_sandbox_stops_goes_out_again(config) -> N
         assert again.app.extensions["otacm"].webhooks.wait_idle(5)
         assert again.app.extensions["otacm"].webhooks.dispatcher.pending_count() == 0
         again.close()
+        box.app.extensions["otacm"].webhooks.stop()  # the dead process's threads: leak none into later tests
 
 
 def test_events_held_for_a_batch_wait_for_their_flush_after_a_restart(config) -> None:  # noqa: ANN001
