@@ -154,7 +154,8 @@ def server_line(name: str, threads: int, control: bool) -> str:
 def _announce(config: MockConfig, url: str, store: StoreInfo, server: str = "") -> None:
     from mockserver.server import api_base_url
 
-    clock = config.clock_mode if config.control else "real, no control API"
+    mode = config.clock_mode if store.clock is None else ("frozen" if store.clock.frozen_at is not None else "real")
+    clock = mode if config.control else "real, no control API"  # a store started again: its saved clock
     print(f"otacm mock: serving the OTA Channel Manager sandbox ({config.api_mode}, clock {clock})")
     print(f"  base URL    {api_base_url(url, config)}")
     print(f"  API key     {config.default_api_key}   (header x-np-api-key)")

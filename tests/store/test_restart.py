@@ -12,7 +12,8 @@ from typing import Any, Iterator
 import pytest
 from freezegun import freeze_time
 
-from mockserver.cli import state_lines
+from contracts.cli import build_parser
+from mockserver.cli import _announce, mock_config, state_lines
 from mockserver.config import MockConfig
 from mockserver.server import frozen_config
 from mockserver.store import inspect_store
@@ -123,12 +124,17 @@ def _comparable(timelines: dict[str, list[tuple[str, float, str]]]) -> dict[str,
     return dict(sorted(timelines.items()))
 
 
-def test_the_banner_says_where_state_lives_and_what_it_continues(durable_url: str) -> None:
+def test_the_banner_says_where_state_lives_and_what_it_continues(durable_url: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = durable_url.partition(":")[2]
     assert state_lines(inspect_store(durable_url)) == [f"  state       in SQLite {path} (kept across restarts)"]
     box = Sandbox(frozen_config(clock_start=START, store=durable_url))
     box.create("PAID")
     box.close()
-    lines = state_lines(inspect_store(durable_url))
+    store = inspect_store(durable_url)
+    lines = state_lines(store)
+    config = mock_config(build_parser().parse_args(["mock", "--store", durable_url]))  # --clock real, the default
+    _announce(config, "http://127.0.0.1:8080", store)
+    assert "(async, clock frozen)" in capsys.readouterr().out  # the saved clock, not the options'
     assert lines[1] == ("  resumed     1 order(s), clock frozen at 2026-05-15T09:30:00Z (the saved clock wins; "
                         "--clock and --clock-start apply to a new store)")
