@@ -45,8 +45,9 @@ def test_wheel_carries_the_spec_and_both_packages(wheel: Path) -> None:
         assert SPEC_IN_WHEEL in names
         assert archive.read(SPEC_IN_WHEEL) == (REPO_ROOT / "openapi" / "channel-manager.yaml").read_bytes()
         assert {"contracts/__init__.py", "contracts/spec.py", "contracts/cli/__init__.py", "mockserver/__init__.py"} <= names
-        assert {"mockserver/templates/dashboard.html", "mockserver/templates/_orders.html",
-                "mockserver/static/dashboard.js", "mockserver/static/dashboard.css"} <= names  # the dashboard
+        assert {"mockserver/control/templates/dashboard.html", "mockserver/control/templates/_orders.html",
+                "mockserver/control/static/dashboard.js", "mockserver/control/static/dashboard.css"} <= names
+        assert {"mockserver/store/sql/0001_sqlite_initial.sql", "mockserver/store/sql/sqlite_queries.sql"} <= names
         entry_points = next(name for name in names if name.endswith(".dist-info/entry_points.txt"))
         assert "otacm = contracts.cli:main" in archive.read(entry_points).decode()
 

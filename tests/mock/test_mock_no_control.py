@@ -96,7 +96,11 @@ def test_banner_has_no_control_lines_without_control() -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        lines = [process.stdout.readline() for _ in range(5)]
+        lines = []
+        while len(lines) < 15 and not lines[-1:] == [""]:  # up to the banner's server line (or its end)
+            lines.append(process.stdout.readline())
+            if lines[-1].startswith("  server"):
+                break
     finally:
         process.terminate()
         process.wait(timeout=10)
