@@ -391,7 +391,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="pickup cadence of the real-time mock verify runs against (default the documented 60 s; "
                              "0 skips that run)")
     parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard",
-                        help="which parts to run")
+                        help="which parts to run (comma list; also: slow, the slow-client section 7)")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
     parser.add_argument("--latency-orders", type=int, default=10_000,
                         help="orders in the store for section 1 (10,000 as in issue 13's measurement)")
@@ -441,6 +441,11 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         with tempfile.TemporaryDirectory(prefix="otacm-bench-") as tmp:
             bench_dashboard_section(args.dashboard_orders, Path(tmp), args.seconds, args.connections, figures)
+
+    if "slow" in sections:
+        from bench.slow_clients import bench_slow_clients_section
+
+        bench_slow_clients_section(figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total

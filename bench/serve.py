@@ -68,9 +68,9 @@ def serve_granian(app: Any, port: int, threads: int) -> None:
     def load() -> Any:
         """In the worker (forked: it inherits `app`), as `otacm mock` runs it: the ticker, for_granian."""
         with_ticker(app)
-        return for_granian(app)
+        return for_granian(app, threads)
 
-    server = granian_server("127.0.0.1", port, threads)  # as `otacm mock` builds it
+    server = granian_server("127.0.0.1", port)  # as `otacm mock` builds it
     server.serve(target_loader=load, wrap_loader=False)
 
 

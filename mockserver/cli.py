@@ -81,6 +81,10 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 1, waitress 8). With granian "
                         "a second thread makes requests wait up to a second under load (the GIL); use 2 only if a "
                         "webhook receiver calls the mock back while a request waits for webhooks")
+    parser.add_argument("--body-timeout", metavar="DURATION",
+                        help="a request body not whole after this long (30s, 1m, or seconds) gets a 408 and the "
+                        "connection is closed, so a client trickling its body holds no one else up "
+                        "[config: bodyTimeoutSeconds: 30]")
     parser.add_argument("--validate-responses", action="store_true",
                         help="check every response against the spec and answer 500 on a mismatch (for mock development)")
     parser.set_defaults(handler=run_mock)
@@ -104,6 +108,8 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
         changes["scheduled_to_processing_seconds"] = args.scheduled_seconds
     if args.pickup_seconds is not None:
         changes["pickup_seconds"] = pickup_seconds(args.pickup_seconds)
+    if getattr(args, "body_timeout", None) is not None:
+        changes["body_timeout_seconds"] = _body_timeout(args.body_timeout)
     if args.no_control:
         changes["control"] = False
     if args.no_control or not config.control:
@@ -199,40 +205,44 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo
 
 
 def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo) -> int:
-    """One granian worker process with `--threads` blocking threads (more
-    processes would each hold their own store). Granian handles SIGINT and
-    SIGTERM itself; the banner is printed once the worker accepts."""
+    """One granian worker process (more processes would each hold their own
+    store), the app on `--threads` threads behind mockserver/front.py, which
+    takes each body whole first. Granian handles SIGINT and SIGTERM itself;
+    the banner is printed once the worker accepts."""
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
     threads = args.threads or GRANIAN_THREADS
-    server = granian_server(args.host, port, threads)
+    server = granian_server(args.host, port)
     announced = server_line("granian", threads, config.control)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up,
                                                args=(config, url, store, args.host, port, announced),
                                                daemon=True).start())
-    server.serve(target_loader=functools.partial(_granian_app, config), wrap_loader=False)
+    server.serve(target_loader=functools.partial(_granian_app, config, threads), wrap_loader=False)
     return 0
 
 
-def granian_server(host: str, port: int, threads: int | None = None) -> Any:
+def granian_server(host: str, port: int) -> Any:
     """The granian server `otacm mock` runs (the bench too): one worker
-    process, `threads` blocking threads (GRANIAN_THREADS unless given)."""
+    process on granian's RSGI interface, so granian's Rust side collects each
+    request body before the app's thread sees the request (a slow client
+    held the WSGI interface's blocking thread while it read: issue 19). RSGI
+    has one event-loop thread; `--threads` are the app's, in `for_granian`."""
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
 
-    return Server("otacm-mock", address=host, port=port, interface=Interfaces.WSGI, workers=1,
-                  blocking_threads=threads or GRANIAN_THREADS, log_level=LogLevels.error)
+    return Server("otacm-mock", address=host, port=port, interface=Interfaces.RSGI, workers=1,
+                  blocking_threads=1, websockets=False, log_level=LogLevels.error)
 
 
-def _granian_app(config: MockConfig) -> Any:
+def _granian_app(config: MockConfig, threads: int) -> Any:
     """Runs in the worker process: the app, its store and its ticker live there."""
     from mockserver.app import create_app
     from mockserver.server import Ticker, for_granian
 
     app = create_app(config)
     Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
-    return for_granian(app)
+    return for_granian(app, threads)
 
 
 def _announce_when_up(config: MockConfig, url: str, store: StoreInfo, host: str, port: int, server: str) -> None:
@@ -305,6 +315,16 @@ def run_clock(args: argparse.Namespace) -> int:
     state = "frozen" if body["frozen"] else "running"
     print(f"{body['now']} ({state}; next event due {body['nextDue'] or 'none'}, {body['pendingEvents']} pending)")
     return 0
+
+
+def _body_timeout(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise SystemExit(f"otacm mock: --body-timeout {text!r} is not a positive duration (e.g. 30s, 2m, 10)")
+    return seconds
 
 
 def _instant(text: str) -> float:

@@ -61,6 +61,9 @@ class MockConfig:
     # loopback the control side needs `control_token` (generated if unset).
     host: str = "127.0.0.1"
     control_token: Optional[str] = None  # `controlToken`; set: always required
+    # `bodyTimeoutSeconds`: a request body not whole by then gets a 408, so a
+    # client trickling its body cannot hold the app's one thread (front.py).
+    body_timeout_seconds: float = 30.0
 
     @property
     def default_api_key(self) -> str:
@@ -106,6 +109,7 @@ class MockConfig:
             pickup_seconds=pickup_seconds(raw.get("pickupSeconds")),
             control_token=str(raw["controlToken"]) if raw.get("controlToken") else None,
             store=str(raw.get("store", "memory")),
+            body_timeout_seconds=body_timeout_seconds(raw.get("bodyTimeoutSeconds", 30)),
         )
 
 
@@ -142,6 +146,17 @@ def pickup_seconds(value: Any) -> Optional[float]:
         seconds = -1.0
     if not seconds > 0 or seconds == float("inf"):
         raise SystemExit(f"otacm mock: pickupSeconds must be a positive number of seconds (got {value!r})")
+    return seconds
+
+
+def body_timeout_seconds(value: Any) -> float:
+    """The body timeout: a positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise SystemExit(f"otacm mock: bodyTimeoutSeconds must be a positive number of seconds (got {value!r})")
     return seconds
 
 

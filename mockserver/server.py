@@ -18,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig, api_base_url
+from mockserver.front import RsgiFront, deadline_bodies
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.webhooks.sending import Webhooks
 
@@ -56,17 +57,24 @@ class Ticker:
 GIL_SWITCH_INTERVAL = 0.001
 
 
-def for_granian(app: Any) -> Any:
+def for_granian(app: Any, threads: int = 1, body_timeout: float | None = None) -> RsgiFront:
     """The app as a granian worker serves it (`otacm mock`, the bench).
 
-    Whole bodies (see `whole_bodies`); a 1 ms GIL switch interval, so a
-    thread waiting for the GIL (a request's, the ticker's) waits in 1 ms
+    Through `RsgiFront` (mockserver/front.py): granian collects each body
+    before the app sees the request, within `body_timeout` seconds (default:
+    the app's config, `bodyTimeoutSeconds`), so a slow client holds no app
+    thread; the app runs on `threads` threads (1: granian's event loop thread
+    itself). Whole bodies (see `whole_bodies`); a 1 ms GIL switch interval,
+    so a thread waiting for the GIL (a request's, the ticker's) waits in 1 ms
     rounds, not 5 ms ones; and the startup's objects (spec, schemas, catalog)
     frozen out of the cyclic GC, which then never scans them again."""
+    state = getattr(app, "extensions", {}).get("otacm")
+    config: MockConfig = state.config if state is not None else MockConfig.load()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     gc.collect()
     gc.freeze()
-    return whole_bodies(app)
+    timeout = config.body_timeout_seconds if body_timeout is None else body_timeout
+    return RsgiFront(whole_bodies(app), timeout, config.max_body_bytes, threads)
 
 
 def whole_bodies(app: Any) -> Any:
@@ -138,7 +146,9 @@ class MockServer:
             config = config.replace(pickup_seconds=pickup_seconds)
         self.config = config.replace(host=host)
         self.app: Flask = create_app(self.config)
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=_QuietHandler)
+        # A thread per connection: a slow client holds only its own; the deadline ends a stalled body with a 408.
+        served = deadline_bodies(self.app, self.config.body_timeout_seconds, self.config.max_body_bytes)
+        self._server: BaseWSGIServer = make_server(host, port, served, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._serve, name="otacm-mock", daemon=True)
         self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds)
 

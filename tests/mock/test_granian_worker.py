@@ -36,13 +36,22 @@ def test_for_granian_sets_a_short_switch_interval_and_keeps_answers() -> None:
 
 
 def test_otacm_mock_serves_on_one_granian_thread_unless_told() -> None:
-    """Two blocking threads starve each other of the GIL under load (README,
-    "The getOrder tail"); `--threads` still chooses."""
+    """Two app threads starve each other of the GIL under load (README,
+    "The getOrder tail"): the app runs on granian's RSGI loop thread unless
+    `--threads` asks for a pool (mockserver/front.py)."""
     from mockserver.cli import granian_server
+    from mockserver.front import RsgiFront
 
-    assert granian_server("127.0.0.1", 0).blocking_threads == 1
-    assert granian_server("127.0.0.1", 0).workers == 1  # one store
-    assert granian_server("127.0.0.1", 0, threads=2).blocking_threads == 2
+    server = granian_server("127.0.0.1", 0)
+    assert (server.workers, server.blocking_threads) == (1, 1)  # one process: one store
+    assert server.interface.value == "rsgi"  # granian collects bodies before the app sees them
+    before = sys.getswitchinterval()
+    try:
+        assert for_granian(lambda environ, start_response: [b"{}"])._pool is None
+        pooled = for_granian(lambda environ, start_response: [b"{}"], threads=2)
+    finally:
+        sys.setswitchinterval(before)
+    assert isinstance(pooled, RsgiFront) and pooled._pool is not None and pooled._pool._max_workers == 2
 
 
 def test_the_banner_says_what_one_thread_costs_a_receiver_that_calls_back() -> None:
