@@ -20,6 +20,7 @@ from mockserver.app import create_app
 from mockserver.config import MockConfig, api_base_url
 from mockserver.front import RsgiFront, deadline_bodies
 from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.sandbox.clock import parse_duration, parse_instant
 from mockserver.webhooks.sending import Webhooks
 
 
@@ -103,18 +104,27 @@ def whole_bodies(app: Any) -> Any:
 
 @dataclass
 class ClockHandle:
-    """The mock's clock as a test sees it: moves run every due event."""
+    """The mock's clock as a test sees it: moves run every due event.
+
+    It takes what `otacm clock` and `/_mock/clock` take, so a partner's test
+    reads like the README: `advance("2m")` or `advance(120)`,
+    `jump("2026-06-01T08:00:00Z")` or POSIX seconds."""
 
     backend: ChannelManagerBackend
 
     def now(self) -> float:
         return self.backend.clock.now()
 
-    def advance(self, seconds: float) -> float:
+    def advance(self, by: float | str) -> float:
+        """Move forward by seconds or a duration (`90s`, `5m`, `1h30m`); returns the new time."""
+        seconds = parse_duration(by)
+        if not 0 <= seconds < float("inf"):
+            raise ValueError(f"advance needs a duration of zero or more, e.g. 90, '90s', '5m' (got {by!r})")
         return self.backend.advance(seconds)
 
-    def jump(self, instant: float) -> float:
-        return self.backend.jump(instant)
+    def jump(self, to: float | str) -> float:
+        """Move to an instant: POSIX seconds or ISO 8601 (`2026-06-01T08:00:00Z`; naive means UTC)."""
+        return self.backend.jump(parse_instant(to) if isinstance(to, str) else float(to))
 
     def freeze(self) -> float:
         self.backend.catch_up()

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,26 @@ def test_otacm_mock_fixture_gives_a_running_frozen_mock(otacm_mock: MockServer) 
     order = session.post(otacm_mock.base_url + "/channelManager", json=body).json()
     otacm_mock.clock.advance(120)
     assert session.get(f"{otacm_mock.base_url}/channelManager/{order['orderId']}").json()["status"] == "Issued"
+
+
+@pytest.mark.otacm_mock(clock_start="2026-05-15T09:30:00Z")
+def test_the_fixture_clock_takes_the_cli_durations_and_instants(otacm_mock: MockServer) -> None:
+    """`otacm clock advance 2m` and `/_mock/clock` take durations; so does the fixture (issue 21)."""
+    start = parse_instant("2026-05-15T09:30:00Z")
+    assert otacm_mock.clock.advance("2m") == start + 120
+    assert otacm_mock.clock.advance("1h30m") == start + 120 + 5400
+    assert otacm_mock.clock.advance(30) == start + 5550
+    assert otacm_mock.clock.jump("2026-05-16T00:00:00Z") == parse_instant("2026-05-16T00:00:00Z")
+    assert otacm_mock.clock.jump(parse_instant("2026-05-17T00:00:00Z")) == parse_instant("2026-05-17T00:00:00Z")
+    with pytest.raises(ValueError, match="not a duration: 'two minutes'"):
+        otacm_mock.clock.advance("two minutes")
+
+
+def test_the_fixture_clock_starts_frozen_at_the_real_time_without_clock_start(otacm_mock: MockServer) -> None:
+    """What the README says: today's date, so a fixed visitDate goes stale as the calendar moves."""
+    before = otacm_mock.clock.now()
+    assert abs(before - time.time()) < 60
+    assert otacm_mock.backend.clock.frozen and otacm_mock.clock.now() == before
 
 
 def test_plugin_is_registered_through_the_entry_point() -> None:
