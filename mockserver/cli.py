@@ -277,8 +277,9 @@ def _register_clock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the mock's root URL (default {DEFAULT_URL})")
     parser.add_argument("--token", default=os.environ.get("OTACM_CONTROL_TOKEN"),
                         help="the control token a mock off loopback printed (default $OTACM_CONTROL_TOKEN)")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("show", help="print the mock's time")
+    # No action is `show`: `otacm clock` alone prints the sandbox time.
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=False)
+    actions.add_parser("show", help="print the mock's time (what `otacm clock` alone does)")
     advance = actions.add_parser("advance", help="move forward by a duration: 90s, 5m, 2h, 1d, 1h30m")
     advance.add_argument("duration")
     jump = actions.add_parser("jump", help="move forward to an ISO 8601 instant")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib
+import importlib.metadata
 import sys
 from typing import Any, Sequence
 
@@ -30,12 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
             "Run a mock sandbox, warp its clock, listen for webhooks, run scenarios, verify an implementation."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=CommandParser)
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     for command in subparsers.choices.values():
         options_before_or_after_action(command)
     return parser
+
+
+def installed_version() -> str:
+    """The installed distribution's version (pyproject.toml's), or 'unknown' when run from a bare tree."""
+    try:
+        return importlib.metadata.version("otacm")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 # -- options before or after an action ---------------------------------------------------

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 from freezegun import freeze_time
-from mockclient import Api, order_body
 
 from contracts.cli import build_parser
+from mockclient import Api, order_body
 from mockserver.cli import mock_config
 from mockserver.sandbox.clock import (
     ClockError,
@@ -25,7 +25,7 @@ from mockserver.sandbox.clock import (
 )
 from mockserver.sandbox.representation import Representation
 from mockserver.sandbox.schedule import Schedule
-from mockserver.server import MockServer
+from mockserver.server import MockServer, frozen_config
 
 
 # -- the clock and the schedule ------------------------------------------------------
@@ -278,3 +278,18 @@ def test_advance_can_wait_for_the_webhooks_it_causes(api: Api) -> None:
         state = requests.post(api.mock.url + "/_mock/clock/advance", json={"by": "2m", "waitForWebhooks": True}).json()
         assert state["webhooksIdle"] is True
         assert [e.status for e in receiver.events()] == ["Issued"]
+
+
+def test_otacm_clock_alone_shows_the_sandbox_time(capsys) -> None:
+    """`otacm clock` without an action was an argparse error; now it is `show` (issue 21)."""
+    with MockServer(frozen_config(clock_start=parse_instant("2026-05-15T09:30:00Z"))) as mock:
+        args = build_parser().parse_args(["clock", "--url", mock.url])
+        assert args.handler(args) == 0
+    assert capsys.readouterr().out.startswith("2026-05-15T09:30:00Z (frozen; next event due")
+
+
+def test_otacm_version_prints_the_installed_version(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--version"])
+    assert exit_.value.code == 0
+    assert re.fullmatch(r"otacm \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
