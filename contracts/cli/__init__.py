@@ -10,6 +10,7 @@ import argparse
 import copy
 import importlib
 import importlib.metadata
+import os
 import sys
 from typing import Any, Sequence
 
@@ -106,7 +107,12 @@ def _add_copy(parser: argparse.ArgumentParser, option: argparse.Action) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # `otacm verify --list-rules | head`: the reader left; say nothing more (Python's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
 
 
 if __name__ == "__main__":

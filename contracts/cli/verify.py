@@ -83,6 +83,8 @@ def _selection_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--list-rules", action="store_true",
                        help="print every documented rule, its source and level, and the checks asserting it; exit")
     group.add_argument("--list-checks", action="store_true", help="print every check with its family and level; exit")
+    group.add_argument("--format", choices=("text", "json"), default="text", dest="list_format",
+                       help="how --list-rules and --list-checks print: text fitted to the terminal (default) or JSON")
 
 
 def _budget_arguments(group: argparse._ArgumentGroup) -> None:
@@ -139,7 +141,7 @@ def verify_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.list_rules or args.list_checks:
         from contracts.cli.rules import print_checks, print_rules
 
-        return print_rules(out) if args.list_rules else print_checks(out)
+        return (print_rules if args.list_rules else print_checks)(out, args.list_format)
     if args.embedded and args.base_url:
         print("otacm verify: --embedded and --base-url exclude each other", file=sys.stderr)
         return EXIT_USAGE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -184,3 +185,27 @@ def test_exit_codes_differ() -> None:
 
 # the pytest entry as QA would use it, against the embedded mock
 test_contract_lifecycle = contract_tests(checks=("lifecycle", "webhooks"), scenarios=False)
+
+
+@pytest.mark.parametrize("width", [60, 100, 200])
+def test_the_rule_list_fits_the_terminal(width: int) -> None:
+    """--list-rules printed 329 columns whatever the terminal (issue 21): blocks when narrow, a table when wide."""
+    import io
+
+    from contracts.cli.rules import print_rules
+
+    out = io.StringIO()
+    assert print_rules(out, "text", width) == 0
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for rule in load_rules():
+        assert rule.id in text
+
+
+def test_the_rule_and_check_lists_have_a_json_form(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(["verify", "--list-rules", "--format", "json"], capsys)
+    assert code == EXIT_OK
+    rules = json.loads(out)
+    assert [r["id"] for r in rules] == [r.id for r in load_rules()] and all(r["checks"] for r in rules)
+    code, out = run(["verify", "--list-checks", "--format", "json"], capsys)
+    assert code == EXIT_OK and {"family", "check", "level"} <= set(json.loads(out)[0])
