@@ -46,13 +46,13 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
             "partner, printed at start, and keeps its state in memory; --store sqlite:sandbox.db keeps it "
             "across restarts."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=OneDefaultHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--store", metavar="URL", help="where the sandbox's state lives: memory (lost on exit) or "
                         "sqlite:PATH (a file, kept across restarts; started again on it, the sandbox continues "
                         "where it stood and the saved clock wins over --clock/--clock-start) [config: memory]")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
+    parser.add_argument("--port", type=int, default=8080, metavar="N", help="port to listen on (0: any free port)")
     parser.add_argument("--config", metavar="FILE", help="YAML config overriding mockserver/data/defaults.yaml")
     parser.add_argument("--api-mode", choices=["async", "sync"], help="async: documented background issuance; "
                         "sync: issue inside createOrder/replaceOrder (the earlier API, docs/003) [config: async]")
@@ -63,8 +63,8 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         help="also accept this API key for every partner (repeatable)")
     parser.add_argument("--partner-id", action="append", default=[], metavar="GUID",
                         help="also know this active partner (repeatable)")
-    parser.add_argument("--processing-seconds", type=float, help="Processing → settled delay [config: 3]")
-    parser.add_argument("--scheduled-seconds", type=float, help="Scheduled → Processing delay [config: 1]")
+    parser.add_argument("--processing-seconds", type=float, metavar="SECONDS", help="Processing → settled delay [config: 3]")
+    parser.add_argument("--scheduled-seconds", type=float, metavar="SECONDS", help="Scheduled → Processing delay [config: 1]")
     parser.add_argument("--pickup-seconds", type=float, metavar="SECONDS",
                         help="seconds between pickups on the mock's clock, e.g. 2 for a real-time target that "
                         "settles quickly [config: the spec's 60]")
@@ -78,7 +78,7 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
                         help="WSGI server, always one process (it owns the store): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
-    parser.add_argument("--threads", type=int, help="WSGI worker threads (default: granian 1, waitress 8). With granian "
+    parser.add_argument("--threads", type=int, metavar="N", help="threads running the app (default: granian 1, waitress 8). With granian "
                         "a second thread makes requests wait up to a second under load (the GIL); use 2 only if a "
                         "webhook receiver calls the mock back while a request waits for webhooks")
     parser.add_argument("--body-timeout", metavar="DURATION",
@@ -264,6 +264,18 @@ def _free_port(host: str) -> int:
 
 def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
+
+
+class OneDefaultHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's default said once: argparse's `(default: X)` only where
+    the help does not already say it (`default`, `[config: ...]`) and there is
+    a default worth saying (not None, False or an empty list)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text or "[config:" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 # -- otacm clock ------------------------------------------------------------------

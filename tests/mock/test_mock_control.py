@@ -293,3 +293,14 @@ def test_otacm_version_prints_the_installed_version(capsys) -> None:
         build_parser().parse_args(["--version"])
     assert exit_.value.code == 0
     assert re.fullmatch(r"otacm \d+\.\d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("command", [["mock"], ["clock"], ["verify"], ["scenarios", "run"], ["webhooks", "listen"]])
+def test_help_says_each_default_once_with_plain_metavars(command: list[str], capsys) -> None:
+    """Issue 21: '(default: now) (default: None)' and PROCESSING_SECONDS beside SECONDS."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert not re.search(r"\(default: (None|False|\[\])\)", text)
+    assert not re.search(r"default[^()]*\) \(default:", text)
+    assert not re.search(r"--[a-z-]+ [A-Z]+_[A-Z_]+", text), "a metavar argparse made from the option's name"
