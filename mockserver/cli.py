@@ -24,9 +24,9 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 # One blocking thread: with two, CPython's GIL starves whichever thread waits
 # for it while the other releases and retakes it between requests (the
 # waiter's timer restarts at every release), and requests wait 0.1–1 s at 4
-# connections and more (README, "The getOrder tail"). `--threads 2` keeps a
-# thread free while a request blocks (an advance with `waitForWebhooks` whose
-# receiver calls the mock back), at the cost of that tail under load.
+# connections and more (README, "The getOrder tail"). A request that blocks
+# (an advance with `waitForWebhooks` whose receiver calls the mock back) is a
+# control request, and those run on the front's own pool (mockserver/front.py).
 GRANIAN_THREADS = 1
 
 
@@ -79,8 +79,8 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         help="WSGI server, always one process (it owns the store): granian is the fastest "
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
     parser.add_argument("--threads", type=int, metavar="N", help="threads running the app (default: granian 1, waitress 8). With granian "
-                        "a second thread makes requests wait up to a second under load (the GIL); use 2 only if a "
-                        "webhook receiver calls the mock back while a request waits for webhooks")
+                        "a second thread makes requests wait up to a second under load (the GIL); the control API "
+                        "(/_mock/) has two threads of its own")
     parser.add_argument("--body-timeout", metavar="DURATION",
                         help="a request body not whole after this long (30s, 1m, or seconds) gets a 408 and the "
                         "connection is closed, so a client trickling its body holds no one else up "
@@ -147,14 +147,10 @@ def state_lines(store: StoreInfo) -> list[str]:
     return lines
 
 
-def server_line(name: str, threads: int, control: bool) -> str:
-    """The banner's `server` line; with one granian thread and the control API,
-    what that thread costs a receiver calling the mock back."""
-    line = f"{name}, one process, {threads} thread{'s' if threads != 1 else ''}"
-    if name == "granian" and threads == 1 and control:
-        line += ("   (a request waiting for webhooks holds it: use --threads 2 if your webhook receiver "
-                 "calls the mock back)")
-    return line
+def server_line(name: str, threads: int) -> str:
+    """The banner's `server` line. (With granian, `/_mock/` runs beside the
+    app's threads, so a request waiting for webhooks holds none of them.)"""
+    return f"{name}, one process, {threads} thread{'s' if threads != 1 else ''}"
 
 
 def _announce(config: MockConfig, url: str, store: StoreInfo, server: str = "") -> None:
@@ -192,7 +188,7 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo
     server = create_server(app, host=args.host, port=args.port, threads=args.threads or 8)
     ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
     _announce(config, f"http://{args.host}:{server.effective_port}", store,
-              server_line("waitress", args.threads or 8, config.control))
+              server_line("waitress", args.threads or 8))
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
     try:
         server.run()
@@ -213,7 +209,7 @@ def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo)
     url = f"http://{args.host}:{port}"
     threads = args.threads or GRANIAN_THREADS
     server = granian_server(args.host, port)
-    announced = server_line("granian", threads, config.control)
+    announced = server_line("granian", threads)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up,
                                                args=(config, url, store, args.host, port, announced),
                                                daemon=True).start())

@@ -15,6 +15,13 @@ own thread (still one app thread) or, with `threads > 1`, on a pool of that
 many. A body not complete in time gets a flat `408` and the connection is
 closed. Requests without a body (GET, DELETE) skip the read.
 
+Requests to the control API (`/_mock/`, the dashboard's data) run on a
+small pool of their own: an advance with `waitForWebhooks` or
+`/_mock/webhooks/wait` waits for webhook receivers, and a receiver that
+calls the API back (`otacm webhooks listen --base-url`, a partner's
+handler doing getOrder) must still be answered while it waits. They are
+few, so the API's path keeps its one thread (issue 21).
+
 `deadline_bodies` does the same for the in-process werkzeug server
 (mockserver/server.py, `MockServer`): it has a thread per connection, so a
 slow body never held anyone else up, but a stalled one held its connection
@@ -41,6 +48,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 
+CONTROL_PREFIX = "/_mock/"  # the control API: served beside the API's thread (see the module doc)
+CONTROL_THREADS = 2
 REQUEST_TIMEOUT = 408
 REQUEST_TIMEOUT_CODE = "request_timeout"
 # The keys of every environ that are the same for every request (granian's
@@ -103,6 +112,7 @@ class RsgiFront:
         self.threads = threads
         self._pool: Optional[ThreadPoolExecutor] = (
             ThreadPoolExecutor(threads, thread_name_prefix="otacm-app") if threads > 1 else None)
+        self._control_pool = ThreadPoolExecutor(CONTROL_THREADS, thread_name_prefix="otacm-control")
         # Worked out once, not per request: header name -> environ key, "host:port" -> its two keys.
         self._header_keys: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
         self._servers: dict[str, tuple[str, str]] = {}
@@ -125,10 +135,11 @@ class RsgiFront:
             environ["wsgi.input"] = io.BytesIO(body)
         else:
             environ["wsgi.input"] = io.BytesIO()
-        if self._pool is None:
+        pool = self._control_pool if environ["PATH_INFO"].startswith(CONTROL_PREFIX) else self._pool
+        if pool is None:
             status, headers, payload = self.call(environ)
         else:
-            status, headers, payload = await asyncio.get_running_loop().run_in_executor(self._pool, self.call, environ)
+            status, headers, payload = await asyncio.get_running_loop().run_in_executor(pool, self.call, environ)
         if close:  # the body was left unread: do not keep a connection it is still arriving on
             headers = [*headers, ("connection", "close")]
         _answer(protocol, status, headers, payload)

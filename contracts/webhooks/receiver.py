@@ -360,8 +360,11 @@ def _handler_class(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the sender gave up waiting (its timeout): nobody to answer
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Silent: the CLI prints deliveries its own way and tests want quiet output."""

@@ -54,10 +54,9 @@ def test_otacm_mock_serves_on_one_granian_thread_unless_told() -> None:
     assert isinstance(pooled, RsgiFront) and pooled._pool is not None and pooled._pool._max_workers == 2
 
 
-def test_the_banner_says_what_one_thread_costs_a_receiver_that_calls_back() -> None:
+def test_the_banner_names_the_server_and_its_threads() -> None:
     from mockserver.cli import server_line
 
-    assert "--threads 2" in server_line("granian", 1, control=True)
-    assert server_line("granian", 2, control=True) == "granian, one process, 2 threads"
-    assert "--threads" not in server_line("granian", 1, control=False)  # no control API: nothing waits
-    assert server_line("waitress", 8, control=True) == "waitress, one process, 8 threads"
+    assert server_line("granian", 1) == "granian, one process, 1 thread"
+    assert server_line("granian", 2) == "granian, one process, 2 threads"
+    assert server_line("waitress", 8) == "waitress, one process, 8 threads"
