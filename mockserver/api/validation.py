@@ -166,12 +166,15 @@ def _wording(error: ValidationError, path: list, name: str, required: bool) -> t
     if name == "partnerId":
         return "is not a valid GUID", "partnerId is not a valid GUID"
     if name == "quantity":
-        return "must be an integer >= 1", f"quantity must be >= 1 (line {line})"
+        problem = f"must be an integer, not {_json_type(instance)}" if validator == "type" else "must be an integer >= 1"
+        return problem, f"quantity must be >= 1 (line {line})"
     if name == "visitDate" and validator == "pattern":
         return "must be YYYY-MM-DD", f"Required field '{name}' must be YYYY-MM-DD"
     if name == "visitTime" and validator == "pattern":
         return "must be HH:mm:ss", f"Required field '{name}' must be HH:mm:ss"
-    return error.message, f"Field '{_field_name(path)}' {_plain(error)}"
+    plain = _plain(error)
+    problem = f"{plain}, not {_json_type(instance)}" if validator == "type" else plain  # details say what was sent
+    return problem, f"Field '{_field_name(path)}' {plain}"
 
 
 def _items_wording(validator: str) -> tuple[str, str]:
@@ -198,6 +201,17 @@ def _plain(error: ValidationError) -> str:
     if validator == "minimum":
         return f"must be >= {value}"
     return error.message
+
+
+def _json_type(value: Any) -> str:
+    """What a JSON value is, in JSON's words: the 'details' of a wrong-typed field say what was sent."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    kinds = {str: "a string", int: "an integer", float: "a number", list: "an array", dict: "an object"}
+    kind = kinds.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if isinstance(value, (str, int, float)) else kind
 
 
 def _missing_fields(error: ValidationError) -> str:

@@ -42,6 +42,33 @@ def bad_request(message: str, details: list[Problem] | None = None) -> ApiError:
     return ApiError(400, "generic_error", message, details or [])
 
 
+class Findings:
+    """Every problem found in one request body, in the order the server checks.
+
+    The real server stops at its first failure, so that one's text is the
+    error's `message`; the mock goes on and names every problem in `details`,
+    so a partner fixes a body in one round, not one field per request."""
+
+    def __init__(self) -> None:
+        self._found: list[tuple[Problem, str]] = []
+
+    def add(self, field: str, problem: str, message: str) -> None:
+        self._found.append((Problem(field, problem), message))
+
+    def add_error(self, error: ApiError) -> None:
+        """A 400 raised by a check that stops at one problem (its details, or its message as one)."""
+        problems = error.details or [Problem("(body)", error.message)]
+        self._found.extend((problem, error.message) for problem in problems)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def raise_any(self) -> None:
+        """A 400: the first problem's message, every problem in details."""
+        if self._found:
+            raise bad_request(self._found[0][1], [problem for problem, _ in self._found])
+
+
 def order_not_found(order_id: str) -> ApiError:
     return ApiError(404, "resource_not_found", f"Order '{order_id}' not found Not Found")
 

@@ -14,43 +14,55 @@ from typing import Any
 
 from mockserver.sandbox.catalog import Catalog, CatalogItem
 from mockserver.sandbox.clock import parse_instant
-from mockserver.sandbox.errors import bad_request
+from mockserver.sandbox.errors import Findings, bad_request
 from mockserver.sandbox.models import LINE_NO_STEP, ComponentVisit, OrderLine
 from mockserver.store.base import ListQuery
 
 MAX_PAGE_SIZE = 20000
 
 
-def order_lines(catalog: Catalog, body: dict[str, Any], today: date) -> list[OrderLine]:
+def order_lines(catalog: Catalog, body: dict[str, Any], today: date, found: Findings | None = None) -> list[OrderLine]:
     """Order lines from a schema-valid body, checked against the catalog.
-    A line's sellTo* fields default to the header's."""
-    return [_line(catalog, index, raw, today, body) for index, raw in enumerate(body["items"])]
+    A line's sellTo* fields default to the header's. Every problem of every
+    line goes into `found` (a 400 naming them all is raised here when the
+    caller passes none)."""
+    own = found is None
+    findings = Findings() if found is None else found
+    lines = [_line(catalog, index, raw, today, body, findings) for index, raw in enumerate(body["items"])]
+    if own:
+        findings.raise_any()
+    return [line for line in lines if line is not None]
 
 
-def _line(catalog: Catalog, index: int, raw: dict[str, Any], today: date, header: dict[str, Any]) -> OrderLine:
+def _line(catalog: Catalog, index: int, raw: dict[str, Any], today: date, header: dict[str, Any],
+          found: Findings) -> OrderLine | None:
+    """One line, or None with its problems in `found`."""
     line_no = (index + 1) * LINE_NO_STEP  # what the server's messages call "line"
+    where = f"items[{index}]"
+    before = len(found)
     item = catalog.get(str(raw["itemNumber"]))
     if item is None:
-        raise bad_request(f"Unknown item '{raw['itemNumber']}'")
-    visit_date = _valid_date(raw["visitDate"], "visitDate")
-    _valid_time(raw["visitTime"], "visitTime")
-    if visit_date < today:
-        raise bad_request(
-            f"items[{index}] visitDate must not be in the past (received {raw['visitDate']}, local today {today})"
-        )
+        found.add(f"{where}.itemNumber", f"{raw['itemNumber']!r} is not an item of the catalog",
+                  f"Unknown item '{raw['itemNumber']}'")
+    _check_visit(raw, where, f"items[{index}] visitDate", today, found)
+    if item is None:
+        return None
     quantity = raw.get("quantity", 1)
     expected = item.wallets_for(quantity)
     wallet = raw.get("wallet") or {}
     for key in ("names", "externalReferenceNumbers"):
         values = wallet.get(key)
         if values is not None and len(values) != expected:
-            raise bad_request(
-                f"wallet.{key} array length ({len(values)}) must equal {expected} on line {line_no}"
-            )
+            found.add(f"{where}.wallet.{key}", f"has {len(values)} entries; the line has {expected} wallet(s)",
+                      f"wallet.{key} array length ({len(values)}) must equal {expected} on line {line_no}")
     entries = wallet.get("componentSchedule")
     if entries is not None and not item.is_package:  # an empty list too (CONTRACT.md)
-        raise bad_request(f"wallet.componentSchedule is only valid for package items (line {line_no})")
-    schedule = [_component_visit(entry, item, index, today) for entry in entries or []]
+        found.add(f"{where}.wallet.componentSchedule", f"item '{item.number}' is not a package",
+                  f"wallet.componentSchedule is only valid for package items (line {line_no})")
+        entries = None
+    schedule = [_component_visit(entry, item, index, n, today, found) for n, entry in enumerate(entries or [])]
+    if len(found) > before:
+        return None
     return OrderLine(
         line_no=line_no,
         item_number=item.number,
@@ -65,34 +77,45 @@ def _line(catalog: Catalog, index: int, raw: dict[str, Any], today: date, header
         sell_to_language=raw.get("sellToLanguage", header.get("sellToLanguage", "")).upper(),
         wallet_names=list(wallet.get("names") or []),
         external_reference_numbers=list(wallet.get("externalReferenceNumbers") or []),
-        component_schedule=schedule,
+        component_schedule=[visit for visit in schedule if visit is not None],
     )
 
-def _component_visit(entry: dict[str, Any], item: CatalogItem, index: int, today: date) -> ComponentVisit:
+
+def _check_visit(raw: dict[str, Any], where: str, past_subject: str, today: date, found: Findings) -> None:
+    """visitDate (YYYY-MM-DD, not before today) and visitTime (HH:mm:ss) of a line or a schedule entry."""
+    visit_date = _date(raw["visitDate"])
+    if visit_date is None:
+        found.add(f"{where}.visitDate", f"{raw['visitDate']!r} is not a date YYYY-MM-DD",
+                  "Required field 'visitDate' must be YYYY-MM-DD")
+    if not _is_time(raw["visitTime"]):
+        found.add(f"{where}.visitTime", f"{raw['visitTime']!r} is not a time HH:mm:ss",
+                  "Required field 'visitTime' must be HH:mm:ss")
+    if visit_date is not None and visit_date < today:
+        found.add(f"{where}.visitDate", f"{raw['visitDate']} is before the sandbox's today, {today}",
+                  f"{past_subject} must not be in the past (received {raw['visitDate']}, local today {today})")
+
+
+def _component_visit(entry: dict[str, Any], item: CatalogItem, index: int, position: int, today: date,
+                     found: Findings) -> ComponentVisit | None:
     """One entry of a package line's `wallet.componentSchedule` (line `index`, 0-based)."""
     line_no = (index + 1) * LINE_NO_STEP
+    where = f"items[{index}].wallet.componentSchedule[{position}]"
+    before = len(found)
     if entry["itemNumber"] not in item.components:
-        raise bad_request(f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {line_no})")
-    visit_date = _valid_date(entry["visitDate"], "visitDate")
-    _valid_time(entry["visitTime"], "visitTime")
-    if visit_date < today:
-        raise bad_request(
-            f"items[{index}].componentSchedule entry '{entry['itemNumber']}' visitDate must not be in the past "
-            f"(received {entry['visitDate']}, local today {today})"
-        )
+        found.add(f"{where}.itemNumber", f"'{entry['itemNumber']}' is not a component of package '{item.number}'",
+                  f"'{entry['itemNumber']}' is not a component of package '{item.number}' (line {line_no})")
+    _check_visit(entry, where, f"items[{index}].componentSchedule entry '{entry['itemNumber']}' visitDate",
+                 today, found)
+    if len(found) > before:
+        return None
     return ComponentVisit(entry["itemNumber"], entry["visitDate"], entry["visitTime"])
 
 
-def _valid_date(value: str, name: str) -> date:
+def _date(value: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise bad_request(f"Required field '{name}' must be YYYY-MM-DD") from None
-
-
-def _valid_time(value: str, name: str) -> None:
-    if not _is_time(value):
-        raise bad_request(f"Required field '{name}' must be HH:mm:ss")
+        return None
 
 
 @lru_cache(maxsize=4096)
