@@ -80,7 +80,7 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
     parser.add_argument("--threads", type=int, metavar="N", help="threads running the app (default: granian 1, waitress 8). With granian "
                         "a second thread makes requests wait up to a second under load (the GIL); the control API "
-                        "(/_mock/) has two threads of its own")
+                        "(/_mock/) has threads of its own")
     parser.add_argument("--body-timeout", metavar="DURATION",
                         help="a request body not whole after this long (30s, 1m, or seconds) gets a 408 and the "
                         "connection is closed, so a client trickling its body holds no one else up "

@@ -16,11 +16,14 @@ many. A body not complete in time gets a flat `408` and the connection is
 closed. Requests without a body (GET, DELETE) skip the read.
 
 Requests to the control API (`/_mock/`, the dashboard's data) run on a
-small pool of their own: an advance with `waitForWebhooks` or
+pool of their own: an advance with `waitForWebhooks` or
 `/_mock/webhooks/wait` waits for webhook receivers, and a receiver that
 calls the API back (`otacm webhooks listen --base-url`, a partner's
 handler doing getOrder) must still be answered while it waits. They are
-few, so the API's path keeps its one thread (issue 21).
+few, so the API's path keeps its one thread (issue 21). The pool is large
+(CONTROL_THREADS): a verify run has several flows waiting for webhooks at
+once while its receiver reads `/_mock/clock`; with two threads the waits
+took both and the read waited out a webhook's timeout.
 
 `deadline_bodies` does the same for the in-process werkzeug server
 (mockserver/server.py, `MockServer`): it has a thread per connection, so a
@@ -49,7 +52,7 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 
 CONTROL_PREFIX = "/_mock/"  # the control API: served beside the API's thread (see the module doc)
-CONTROL_THREADS = 2
+CONTROL_THREADS = 32  # idle threads cost nothing; each wait ends by its own timeout (30 s at most)
 REQUEST_TIMEOUT = 408
 REQUEST_TIMEOUT_CODE = "request_timeout"
 # The keys of every environ that are the same for every request (granian's
