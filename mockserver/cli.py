@@ -213,7 +213,7 @@ def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up,
                                                args=(config, url, store, args.host, port, announced),
                                                daemon=True).start())
-    server.serve(target_loader=functools.partial(_granian_app, config, threads), wrap_loader=False)
+    server.serve(target_loader=functools.partial(_granian_app, config, threads, os.getpid()), wrap_loader=False)
     return 0
 
 
@@ -231,11 +231,13 @@ def granian_server(host: str, port: int) -> Any:
                   blocking_threads=1, websockets=False, log_level=LogLevels.error)
 
 
-def _granian_app(config: MockConfig, threads: int) -> Any:
-    """Runs in the worker process: the app, its store and its ticker live there."""
+def _granian_app(config: MockConfig, threads: int, parent: int) -> Any:
+    """Runs in the worker process: the app, its store and its ticker live there; it dies with `parent`."""
     from mockserver.app import create_app
+    from mockserver.lifeline import die_with_parent
     from mockserver.server import Ticker, for_granian
 
+    die_with_parent(parent)  # a kill -9 of `otacm mock` must not leave the worker holding the file and port
     app = create_app(config)
     Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
     return for_granian(app, threads)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
@@ -64,6 +64,12 @@ class Store(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """One atomic unit; re-entrant (an inner unit joins the outer one)."""
+
+    @abstractmethod
+    def after_unit(self, action: Callable[[], None]) -> None:
+        """Run `action` once the current outermost unit is written (at once outside a unit; never if the
+        write fails): what tells the outside world of a change (a webhook POST) must not run before a
+        `kill -9` can no longer undo that change."""
 
     # -- orders ---------------------------------------------------------------------
     @abstractmethod

@@ -14,7 +14,7 @@ import bisect
 import heapq
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
@@ -33,6 +33,7 @@ class MemoryStore(Store):
         self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock: Optional[ClockState] = None
         self._depth = 0
+        self._after_unit: list[Callable[[], None]] = []
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -42,7 +43,20 @@ class MemoryStore(Store):
         finally:
             self._depth -= 1
             if self._depth == 0:
-                self.commit()
+                self._end_unit()
+
+    def _end_unit(self) -> None:
+        """Write the unit, then run what waited for it (a unit that failed to write runs none of it)."""
+        actions, self._after_unit = self._after_unit, []
+        self.commit()
+        for action in actions:
+            action()
+
+    def after_unit(self, action: Callable[[], None]) -> None:
+        if self._depth == 0:
+            action()
+        else:
+            self._after_unit.append(action)
 
     def commit(self) -> None:
         """The end of an outermost unit: nothing to write in memory."""

@@ -5,7 +5,8 @@ on `Webhooks` and results into JSON; what a delivery carries is deliveries.py.
 
 Delivery never blocks an API request. The backend calls `on_settle` under its
 lock; that only stages the event and schedules a flush on the mock's clock.
-The flush (a schedule step, still under the lock) only queues attempts.
+The flush (a schedule step, still under the lock) only queues attempts,
+and an attempt reaches the lanes only once the unit that made it is written.
 Worker threads (lanes.py) POST outside every lock, then take the backend lock
 to record the attempt and schedule a retry on the mock's clock, so a day of
 retries is tested in milliseconds by advancing the clock. Subscriptions, held
@@ -91,7 +92,7 @@ class WebhookDispatcher:
                 continue
             delivery = self._pending[delivery_id] = delivery_from(delivery_id, record, subscription)
             if delivery.waiting is None:
-                self._lanes.ready(Attempt(delivery, record["attempt"], record["due"], self._generation))
+                self._queue(Attempt(delivery, record["attempt"], record["due"], self._generation))
 
     # -- from the backend (under its lock) -------------------------------------------
     def on_settle(self, order: Order, change: StatusChange) -> None:
@@ -165,7 +166,14 @@ class WebhookDispatcher:
     def _start(self, delivery: Delivery, due: float) -> None:
         self._pending[delivery.delivery_id] = delivery
         self._keep(delivery, 1, due, waiting=False)
-        self._lanes.ready(Attempt(delivery, 1, due, self._generation))
+        self._queue(Attempt(delivery, 1, due, self._generation))
+
+    def _queue(self, attempt: Attempt) -> None:
+        """Hand the attempt to the lanes once the unit that made it is written. Sent earlier, a POST could
+        tell of a settle and a delivery id that a kill -9 before the write undoes: the receiver would
+        have been told of a change the sandbox no longer has, and the id would be handed out again for
+        other events, which a receiver dropping duplicates by that id would never see."""
+        self.backend.store.after_unit(lambda: self._lanes.ready(attempt))
 
     def _keep(self, delivery: Delivery, attempt: int, due: float, waiting: bool) -> None:
         """Write the delivery's record with this unit: the attempt it is at, waiting on the clock or queued."""
@@ -193,7 +201,7 @@ class WebhookDispatcher:
                               "subscription deleted before the retry")
             return
         self._keep(delivery, number, due, waiting=False)
-        self._lanes.ready(Attempt(delivery, number, due, generation))
+        self._queue(Attempt(delivery, number, due, generation))
 
     # -- sending (a worker thread of the lanes) -----------------------------------------
     def _send(self, attempt: Attempt) -> None:
@@ -284,7 +292,7 @@ class WebhookDispatcher:
             number, delivery.waiting = delivery.waiting, None
             now = self.backend.clock.now()
             self._keep(delivery, number, now, waiting=False)
-            self._lanes.ready(Attempt(delivery, number, now, self._generation))
+            self._queue(Attempt(delivery, number, now, self._generation))
             return True
 
     def pending_count(self) -> int:
