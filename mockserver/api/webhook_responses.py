@@ -80,7 +80,7 @@ def deliveries() -> Response:
 @webhook_control.post("/wait")
 def wait() -> Response:
     """Body `{"timeout": 5}`: block until no attempt is queued or in flight (max 60 s)."""
-    body = request.get_json(silent=True)
+    body = request.get_json(force=True, silent=True)  # whatever the Content-Type, as the control API reads it
     raw = body.get("timeout", 5) if isinstance(body, dict) else request.args.get("timeout", 5)
     try:
         timeout = min(max(float(raw), 0.0), 60.0)

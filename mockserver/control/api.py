@@ -27,7 +27,9 @@ def _error(message: str, status: int = 400) -> Response:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    """The JSON body whatever its Content-Type (curl's -d sends form-urlencoded), as the Orders API reads
+    it (CONTRACT.md: no 415); {} when there is none or it is not an object."""
+    body = request.get_json(force=True, silent=True)
     return body if isinstance(body, dict) else {}
 
 

@@ -304,3 +304,16 @@ def test_help_says_each_default_once_with_plain_metavars(command: list[str], cap
     assert not re.search(r"\(default: (None|False|\[\])\)", text)
     assert not re.search(r"default[^()]*\) \(default:", text)
     assert not re.search(r"--[a-z-]+ [A-Z]+_[A-Z_]+", text), "a metavar argparse made from the option's name"
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+def test_the_control_api_reads_json_whatever_the_content_type(api: Api, content_type: str | None) -> None:
+    """`curl -X POST .../_mock/clock/advance -d '{"by":"30s"}'` sends form-urlencoded; it answered
+    "advance needs 'by'" (issue 21). The Orders API reads such a body (no 415): so does /_mock/."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    before = api.session.get(f"{api.mock.url}/_mock/clock").json()["nowEpoch"]
+    moved = requests.post(f"{api.mock.url}/_mock/clock/advance", data=b'{"by":"30s"}', headers=headers)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["nowEpoch"] == before + 30
+    waited = requests.post(f"{api.mock.url}/_mock/webhooks/wait", data=b'{"timeout": 0}', headers=headers)
+    assert waited.status_code == 200 and waited.json() == {"idle": True}
