@@ -209,6 +209,15 @@ class Subscription:
         return self.partners is None or order.partner_id in self.partners
 
 
+def _checked_event(name: str) -> None:
+    """A subscription to an event the sandbox never sends would wait silently: 400 naming the one it has.
+    CONTRACT.md marks this a decision of the mock only (the real server's list of events is not public),
+    so no level of `otacm verify` asserts it."""
+    if name != EVENT_NAME:
+        message = f"Unknown eventName '{name}': the sandbox sends only '{EVENT_NAME}'"
+        raise bad_request(message, [Problem("eventName", f"must be '{EVENT_NAME}'")])
+
+
 def subscription_not_found(subscription_id: str) -> ApiError:
     return ApiError(404, "resource_not_found", f"Subscription '{subscription_id}' not found Not Found")
 
@@ -229,6 +238,7 @@ class SubscriptionRegistry:
                partners: frozenset[str] | None = None) -> Subscription:
         """A subscription from a schema-valid body; 400 on a URL or chaos option the sandbox refuses."""
         url = self._checked_url(body["notificationUrl"])
+        _checked_event(body["eventName"])
         requested = body.get(CHAOS_FIELD)
         try:
             chaos = self.config.chaos if requested is None else chaos_from(requested, self.config.chaos)

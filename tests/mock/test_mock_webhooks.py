@@ -163,9 +163,23 @@ def test_subscription_keeps_the_fields_sent(mock: MockServer) -> None:
                         eventVersion="1.0")
     assert created["appId"] == "992c2309-cca4-43cb-9e41-911f482ec088"
     no_state = session(mock).post(f"{mock.base_url}/webhook",
-                                  json={"notificationUrl": "http://[::1]:8080/", "eventName": "other_event"})
+                                  json={"notificationUrl": "http://[::1]:8080/", "eventName": "ota_cm_order_processed"})
     assert no_state.status_code == 201
-    assert no_state.json()["clientState"] == "" and no_state.json()["eventName"] == "other_event"
+    assert no_state.json()["clientState"] == "" and no_state.json()["eventName"] == "ota_cm_order_processed"
+
+
+def test_an_event_the_sandbox_never_sends_is_refused_naming_the_one_it_has(mock: MockServer) -> None:
+    """A mistyped eventName would wait silently for ever (issue 21): the mock answers 400 (CONTRACT.md: a
+    decision of the mock only; no level of verify asserts it)."""
+    http = session(mock)
+    refused = http.post(f"{mock.base_url}/webhook", json={"notificationUrl": "http://127.0.0.1:9/",
+                                                           "eventName": "order_processed"})
+    assert refused.status_code == 400
+    assert refused.json() == {"code": "generic_error",
+                              "message": "Unknown eventName 'order_processed': the sandbox sends only "
+                                         "'ota_cm_order_processed'",
+                              "details": [{"field": "eventName", "problem": "must be 'ota_cm_order_processed'"}]}
+    assert http.get(f"{mock.base_url}/webhook").json()["value"] == []
 
 
 def test_subscriptions_are_per_company(mock: MockServer) -> None:
@@ -191,11 +205,11 @@ def test_subscriptions_are_per_company(mock: MockServer) -> None:
     ({"notificationUrl": "https://partner.example.com/hooks", "eventName": "e"},
      "notificationUrl host 'partner.example.com' is not allowed in this sandbox; "
      "allowed: 127.0.0.0/8, ::1, localhost (configure webhooks.allowedHosts)"),
-    ({"notificationUrl": "http://127.0.0.1/", "eventName": "e", "x-otacm-chaos": {"dupe": True}},
+    ({"notificationUrl": "http://127.0.0.1/", "eventName": "ota_cm_order_processed", "x-otacm-chaos": {"dupe": True}},
      "x-otacm-chaos: unknown option 'dupe' (known: duplicate, batch, delaySeconds, outOfOrder)"),
-    ({"notificationUrl": "http://127.0.0.1/", "eventName": "e", "x-otacm-chaos": {"batch": 0}},
+    ({"notificationUrl": "http://127.0.0.1/", "eventName": "ota_cm_order_processed", "x-otacm-chaos": {"batch": 0}},
      "x-otacm-chaos.batch must be an integer >= 1"),
-    ({"notificationUrl": "http://127.0.0.1/", "eventName": "e", "x-otacm-chaos": "duplicate"},
+    ({"notificationUrl": "http://127.0.0.1/", "eventName": "ota_cm_order_processed", "x-otacm-chaos": "duplicate"},
      "x-otacm-chaos must be an object such as {\"duplicate\": true, \"batch\": 3}"),
 ])
 def test_bad_subscription_bodies_are_400(mock: MockServer, body: dict[str, Any], message: str) -> None:
@@ -315,9 +329,8 @@ def test_scheduled_recovery_fires_no_extra_webhook(mock: MockServer, receiver: W
     assert "scheduledStall" in triggers
 
 
-def test_only_matching_event_name_and_company_receive(mock: MockServer, receiver: WebhookReceiver) -> None:
+def test_only_the_company_subscribed_receives(mock: MockServer, receiver: WebhookReceiver) -> None:
     with WebhookReceiver() as other:
-        subscribe(mock, other.url, eventName="some_other_event")
         subscribe(mock, other.url, base=mock.base_url.rsplit("/", 1)[0] + "/Other%20Company")
         subscribe(mock, receiver.url)
         create(mock)
