@@ -18,7 +18,7 @@ import requests
 from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
 from mockserver.control.access import TOKEN_HEADER, token_for
 from mockserver.sandbox.clock import iso, parse_duration, parse_instant
-from mockserver.store import StoreError, StoreInfo, inspect_store
+from mockserver.store import StoreError, StoreInfo, inspect_store, shown
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 # One blocking thread: with two, CPython's GIL starves whichever thread waits
@@ -49,9 +49,10 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=OneDefaultHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--store", metavar="URL", help="where the sandbox's state lives: memory (lost on exit) or "
-                        "sqlite:PATH (a file, kept across restarts; started again on it, the sandbox continues "
-                        "where it stood and the saved clock wins over --clock/--clock-start) [config: memory]")
+    parser.add_argument("--store", metavar="URL", help="where the sandbox's state lives: memory (lost on exit), "
+                        "sqlite:PATH (a file) or postgresql://USER@HOST:PORT/DATABASE (a database), both kept "
+                        "across restarts: started again on one, the sandbox continues where it stood and the saved "
+                        "clock wins over --clock/--clock-start [config: memory]")
     parser.add_argument("--port", type=int, default=8080, metavar="N", help="port to listen on (0: any free port)")
     parser.add_argument("--config", metavar="FILE", help="YAML config overriding mockserver/data/defaults.yaml")
     parser.add_argument("--api-mode", choices=["async", "sync"], help="async: documented background issuance; "
@@ -129,7 +130,7 @@ def run_mock(args: argparse.Namespace) -> int:
     try:  # before serving: a file that cannot be a sandbox is an error now, not in the worker
         store = inspect_store(config.store)
     except StoreError as error:
-        print(f"otacm mock: --store {config.store}: {error}", file=sys.stderr)
+        print(f"otacm mock: --store {shown(config.store)}: {error}", file=sys.stderr)  # its password masked
         return 2
     if getattr(args, "server", "granian") == "granian" and importlib.util.find_spec("granian") is not None:
         return _run_granian(config, args, store)

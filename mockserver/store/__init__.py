@@ -1,20 +1,23 @@
 """Where the sandbox's state lives: one interface (base.py), one module per engine.
 
 A store is named by a URL: `memory` (the default: in this process, lost on
-exit) or `sqlite:PATH` (one file on this host, kept across restarts).
+exit), `sqlite:PATH` (one file on this host, kept across restarts) or
+`postgresql://USER@HOST:PORT/DATABASE` (a database, kept across restarts).
+PostgreSQL needs psycopg (the `postgresql` extra): its module is imported
+only when such a URL is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Optional
 
 from mockserver.store import sqlite
 from mockserver.store.base import ClockState, Store, StoreError
 from mockserver.store.memory import MemoryStore
 from mockserver.store.sqlite import SQLiteStore
-
-STORE_URLS = "memory, or sqlite:PATH (e.g. sqlite:sandbox.db)"
+from mockserver.store.urls import STORE_URLS, is_postgresql, shown
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,11 @@ def inspect_store(url: str) -> StoreInfo:
     if engine == "sqlite" and rest:
         orders, clock = sqlite.inspect(rest)
         return StoreInfo(sqlite.describe(rest), orders, clock)
-    raise StoreError(f"unknown store {url!r}: use {STORE_URLS}")
+    if is_postgresql(url):
+        postgresql = _postgresql()
+        orders, clock = postgresql.inspect(url)
+        return StoreInfo(postgresql.describe(url), orders, clock)
+    raise StoreError(f"unknown store {shown(url)!r}: use {STORE_URLS}")
 
 
 def open_store(url: str) -> Store:
@@ -44,7 +51,22 @@ def open_store(url: str) -> Store:
         return MemoryStore()
     if engine == "sqlite" and rest:
         return SQLiteStore(rest)
-    raise StoreError(f"unknown store {url!r}: use {STORE_URLS}")
+    if is_postgresql(url):
+        store: Store = _postgresql().PostgreSQLStore(url)
+        return store
+    raise StoreError(f"unknown store {shown(url)!r}: use {STORE_URLS}")
 
 
-__all__ = ["STORE_URLS", "MemoryStore", "SQLiteStore", "Store", "StoreError", "StoreInfo", "inspect_store", "open_store"]
+def _postgresql() -> ModuleType:
+    """The PostgreSQL engine, or a StoreError saying how to install its driver."""
+    try:
+        from mockserver.store import postgresql
+    except ModuleNotFoundError as error:
+        if error.name not in ("psycopg", "psycopg_pool"):
+            raise
+        raise StoreError(f"PostgreSQL needs {error.name} (pip install 'otacm[postgresql]')") from None
+    return postgresql
+
+
+__all__ = ["STORE_URLS", "MemoryStore", "SQLiteStore", "Store", "StoreError", "StoreInfo", "inspect_store",
+           "open_store", "shown"]

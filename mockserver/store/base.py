@@ -9,8 +9,9 @@ is written, or none. A durable store writes at the end of that unit what the
 unit changed (`add`, `set_status`, `save` and `remove` mark an order; steps
 come through the schedule's journal) and gives it all back when opened again.
 
-Implementations: `memory` (nothing survives the process) and `sqlite`
-(one file; see sqlite.py). `open_store` in __init__.py picks one by URL.
+Implementations: `memory` (nothing survives the process), `sqlite` (one
+file; see sqlite.py) and `postgresql` (a database; see postgresql.py), the
+last two on writethrough.py. `open_store` in __init__.py picks one by URL.
 """
 
 from __future__ import annotations

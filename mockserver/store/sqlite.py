@@ -2,8 +2,8 @@
 
 The write side is the file; the read side is the memory store's indexes,
 loaded from the file when it opens. Each unit of work (`transaction`) is
-buffered and written at its end as one SQLite transaction: the orders it
-marked, the steps it queued and ran, the counter and the clock. So a
+marked (writethrough.py) and written at its end as one SQLite transaction: the
+orders it marked, the steps it queued and ran, the counters and the clock. So a
 `kill -9` loses only a unit that had not ended, and a unit ends before its
 answer is sent. WAL with `synchronous=NORMAL`: a committed unit survives the
 process dying; a power cut may lose the last few (SQLite's documented trade).
@@ -15,122 +15,53 @@ orders; it is refused at start instead.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
-from mockserver.sandbox.models import Order
-from mockserver.sandbox.schedule import Event
 from mockserver.store.base import ClockState, SavedStep, StoreError
-from mockserver.store.codec import order_from_dict, order_to_dict
-from mockserver.store.memory import ORDER_COUNTER, MemoryStore
+from mockserver.store.codec import order_to_dict
 from mockserver.store.queries import migrations, queries
+from mockserver.store.writethrough import Unit, WriteThroughStore, clock_from_json, clock_to_json
 
 APPLICATION_ID = 0x6F74636D  # "otcm": marks a file as an otacm sandbox (PRAGMA application_id)
 Q = queries("sqlite")
+FREEZE_FROM_ORDERS = 10_000  # a load this large is frozen out of the cyclic GC's view (_gc_paused)
 
 
-class SQLiteStore(MemoryStore):
-    durable = True
-
+class SQLiteStore(WriteThroughStore):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
         self.description = describe(self.path)
         self._db = _connect(self.path)
-        self._unwritten()
         self._load()
 
-    # -- the unit of work ---------------------------------------------------------
-    def _unwritten(self) -> None:
-        self._dirty: dict[str, Order] = {}
-        self._removed: set[str] = set()
-        self._cleared = False
-        self._ops: list[tuple[str, tuple[Any, ...]]] = []  # steps and records, in the order they happened
-        self._meta_dirty: dict[str, Any] = {}
-
-    def commit(self) -> None:
-        if not (self._dirty or self._removed or self._cleared or self._ops or self._meta_dirty):
-            return
+    def _write(self, unit: Unit) -> None:
+        """One unit as one SQLite transaction: orders, then steps and records in order, then counters and clock."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
-            if self._cleared:
+            if unit.cleared:
                 db.execute(Q["delete_all_orders"])
-            db.executemany(Q["delete_order"], [(order_id,) for order_id in self._removed])
+            db.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
             db.executemany(Q["upsert_order"], [(o.order_id, o.seq, json.dumps(order_to_dict(o), separators=(",", ":")))
-                                               for o in self._dirty.values()])
-            for name, parameters in self._ops:
+                                               for o in unit.orders.values()])
+            for name, parameters in unit.ops:
                 db.execute(Q[name], parameters)
-            db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in self._meta_dirty.items()])
+            db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in _meta(unit).items()])
             db.execute("COMMIT")
         except sqlite3.Error as error:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise StoreError(f"could not write the sandbox to {self.path}: {error}") from error
-        finally:
-            self._unwritten()
-
-    # -- orders: the memory indexes, marked for writing ------------------------------
-    def add(self, order: Order) -> None:
-        super().add(order)
-        self._dirty[order.order_id] = order
-
-    def set_status(self, order: Order, status: str) -> None:
-        super().set_status(order, status)
-        self._dirty[order.order_id] = order
-
-    def save(self, order: Order) -> None:
-        self._dirty[order.order_id] = order
-
-    def remove(self, order: Order) -> None:
-        super().remove(order)
-        self._dirty.pop(order.order_id, None)
-        self._removed.add(order.order_id)
-
-    def clear(self, partner_id: Optional[str] = None) -> list[Order]:
-        removed = super().clear(partner_id)
-        if partner_id is None:
-            self._dirty.clear()
-            self._removed.clear()
-            self._cleared = True
-        return removed
-
-    # -- counters, clock, steps ---------------------------------------------------
-    def take_number(self, counter: str) -> int:
-        number = super().take_number(counter)
-        self._meta_dirty[f"counter:{counter}"] = number
-        return number
-
-    def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
-        super().put_record(kind, key, value)
-        self._ops.append(("upsert_record", (kind, key, json.dumps(value, separators=(",", ":")))))
-
-    def drop_record(self, kind: str, key: str) -> None:
-        super().drop_record(kind, key)
-        self._ops.append(("delete_record", (kind, key)))
-
-    def clear_records(self, kind: str) -> None:
-        super().clear_records(kind)
-        self._ops.append(("delete_records_of_kind", (kind,)))
-
-    def save_clock(self, state: ClockState) -> None:
-        super().save_clock(state)
-        self._meta_dirty["clock"] = {"offset": state.offset, "frozenAt": state.frozen_at}  # read by _clock_from
 
     def saved_steps(self) -> list[SavedStep]:
         return [SavedStep(due, kind, subject, generation)
                 for due, kind, subject, generation in self._db.execute(Q["pending_steps"])]
-
-    def step_queued(self, event: Event) -> None:
-        self._ops.append(("insert_step", (event.due, event.kind, event.subject, event.generation)))
-
-    def step_done(self, event: Event) -> None:
-        self._ops.append(("delete_step", (event.due, event.kind, event.subject, event.generation)))
-
-    def clear_steps(self) -> None:
-        self._ops.append(("delete_all_steps", ()))
 
     def close(self) -> None:
         self.commit()
@@ -138,18 +69,35 @@ class SQLiteStore(MemoryStore):
 
     # -- opening ------------------------------------------------------------------
     def _load(self) -> None:
-        """The read side from the file: every order in arrival order, the counter, the clock."""
+        """The read side from the file: every order in arrival order, the counters, the records, the clock."""
         meta = {key: json.loads(value) for key, value in self._db.execute(Q["all_meta"])}
-        for (body,) in self._db.execute(Q["all_orders"]):
-            MemoryStore.add(self, order_from_dict(json.loads(body)))
-        self._counters = {key.partition(":")[2]: int(value) for key, value in meta.items()
-                          if key.startswith("counter:")}
-        highest = max((o.seq for o in self._orders.values()), default=0)
-        self._counters[ORDER_COUNTER] = max(self._counters.get(ORDER_COUNTER, 0), highest)
-        for (kind,) in self._db.execute(Q["record_kinds"]):
-            self._records[kind] = {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"],
-                                                                                          (kind,))}
-        self._clock = _clock_from(meta.get("clock"))
+        counters = {key.partition(":")[2]: int(value) for key, value in meta.items() if key.startswith("counter:")}
+        records = {kind: {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"], (kind,))}
+                   for (kind,) in self._db.execute(Q["record_kinds"]).fetchall()}
+        with _gc_paused(self):
+            self._restore((json.loads(body) for (body,) in self._db.execute(Q["all_orders"])), counters, records,
+                          clock_from_json(meta.get("clock")))
+
+
+@contextmanager
+def _gc_paused(store: SQLiteStore) -> Iterator[None]:
+    """Loading builds millions of objects that all live on. With the cyclic GC
+    on, its full collections rescan them over and over as they grow, and the
+    first one after the load scans them all again: at 100,000 orders that was
+    about 7 of the 12 CPU seconds `otacm mock` took to open its file. So it is
+    off while loading, and a large load is frozen out of its view (as the
+    granian worker freezes its startup objects, server.for_granian). A small
+    one is not: a test process opening many small stores keeps collecting
+    the garbage it leaves, and pays no full collection per open for it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if len(store) >= FREEZE_FROM_ORDERS:
+            gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
@@ -161,7 +109,7 @@ def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
         row = db.execute(Q["clock_meta"]).fetchone()
     finally:
         db.close()
-    return orders, _clock_from(None if row is None else json.loads(row[0]))
+    return orders, clock_from_json(None if row is None else json.loads(row[0]))
 
 
 def describe(path: str | Path) -> str:
@@ -169,9 +117,12 @@ def describe(path: str | Path) -> str:
     return f"in SQLite {path} (kept across restarts)"
 
 
-def _clock_from(value: Optional[dict[str, Any]]) -> Optional[ClockState]:
-    """The clock as `save_clock` wrote it, or None for a store that has none yet."""
-    return None if value is None else ClockState(float(value["offset"]), value["frozenAt"])
+def _meta(unit: Unit) -> dict[str, Any]:
+    """The meta rows a unit changes: `counter:NAME` → its last number, `clock` → the clock."""
+    rows: dict[str, Any] = {f"counter:{name}": value for name, value in unit.counters.items()}
+    if unit.clock is not None:
+        rows["clock"] = clock_to_json(unit.clock)
+    return rows
 
 
 def _connect(path: Path) -> sqlite3.Connection:

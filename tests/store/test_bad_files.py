@@ -1,8 +1,13 @@
-"""`otacm mock --store sqlite:FILE` on a file that cannot be a sandbox: exit 2 with what is wrong, before serving."""
+"""`otacm mock --store URL` on a store that cannot be a sandbox: exit 2 with what is wrong, on one line, before serving.
+
+SQLite: a file that is not a sandbox. PostgreSQL: a server not there, a bad
+URL or password, a database from a newer otacm, one another sandbox owns.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -11,7 +16,8 @@ import pytest
 from contracts.cli import main
 from mockserver.store import open_store
 from mockserver.store.sqlite import APPLICATION_ID
-from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
+from postgresql_server import PASSWORD, free_port
+from store_engines import POSTGRESQL, durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
 
 def run(store: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -73,3 +79,78 @@ def test_a_new_file_is_marked_as_a_sandbox(tmp_path: Path) -> None:
     with closing(sqlite3.connect(path)) as db, db:
         assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
+# -- PostgreSQL ---------------------------------------------------------------------
+def one_line_naming(err: str, url: str) -> bool:
+    """The error is one line, names the URL with its password masked, and shows no password."""
+    return err.count("\n") == 1 and url.replace(PASSWORD, "***") in err and PASSWORD not in err
+
+
+def test_a_postgresql_server_that_is_not_there(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("psycopg")
+    url = f"postgresql://otacm:{PASSWORD}@127.0.0.1:{free_port()}/sandbox"
+    code, err = run(url, capsys)
+    assert code == 2 and one_line_naming(err, url) and "Connection refused" in err
+    assert "is the server running, and are the host and port right?" in err
+
+
+def test_a_postgresql_url_that_is_not_one(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("psycopg")
+    url = f"postgresql://otacm:{PASSWORD}@127.0.0.1:5432/sandbox?colour=blue"
+    code, err = run(url, capsys)
+    assert code == 2 and one_line_naming(err, url) and "is not a PostgreSQL URL" in err
+    assert "write it as postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE" in err
+
+
+def test_a_wrong_postgresql_password(capsys: pytest.CaptureFixture[str]) -> None:
+    url = POSTGRESQL.database().replace(PASSWORD, "not-the-password")
+    code, err = run(url, capsys)
+    assert code == 2 and err.count("\n") == 1 and "not-the-password" not in err and ":***@" in err
+    assert "password authentication failed" in err and "check the user and password" in err
+
+
+def test_a_postgresql_database_that_does_not_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    url = POSTGRESQL.database().rpartition("/")[0] + "/no_such_sandbox"
+    code, err = run(url, capsys)
+    assert code == 2 and one_line_naming(err, url) and '"no_such_sandbox" does not exist' in err
+    assert "create it" in err
+
+
+def test_a_postgresql_sandbox_from_a_newer_otacm(capsys: pytest.CaptureFixture[str]) -> None:
+    url = POSTGRESQL.database()
+    open_store(url).close()
+    POSTGRESQL.server.sql("INSERT INTO otacm.schema_version (version) VALUES (999)", url.rpartition("/")[2])
+    code, err = run(url, capsys)
+    assert code == 2 and one_line_naming(err, url)
+    assert "written by a newer otacm (schema 999" in err and "upgrade otacm" in err
+
+
+def test_a_postgresql_database_another_sandbox_owns(capsys: pytest.CaptureFixture[str]) -> None:
+    url = POSTGRESQL.database()
+    held = open_store(url)
+    try:
+        code, err = run(url, capsys)
+    finally:
+        held.close()
+    assert code == 2 and one_line_naming(err, url) and "in use by another otacm mock" in err
+    assert "sharing one across workers is coming, issue 20" in err
+    again = open_store(url)  # its owner gone, the database is free again
+    again.close()
+
+
+def test_a_postgresql_schema_otacm_that_is_not_ours(capsys: pytest.CaptureFixture[str]) -> None:
+    url = POSTGRESQL.database()
+    POSTGRESQL.server.sql("CREATE SCHEMA otacm", url.rpartition("/")[2])
+    code, err = run(url, capsys)
+    assert code == 2 and one_line_naming(err, url) and "has a schema `otacm` that is not an otacm sandbox's" in err
+
+
+def test_postgresql_without_its_driver_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if `pip install otacm` without the extra
+    monkeypatch.delitem(sys.modules, "mockserver.store.postgresql", raising=False)
+    monkeypatch.delattr("mockserver.store.postgresql", raising=False)
+    code, err = run(f"postgresql://otacm:{PASSWORD}@127.0.0.1:5432/sandbox", capsys)
+    assert code == 2 and err.count("\n") == 1 and PASSWORD not in err
+    assert "PostgreSQL needs psycopg (pip install 'otacm[postgresql]')" in err

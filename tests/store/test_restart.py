@@ -17,6 +17,7 @@ from mockserver.cli import _announce, mock_config, state_lines
 from mockserver.config import MockConfig
 from mockserver.server import frozen_config
 from mockserver.store import inspect_store
+from postgresql_server import PASSWORD
 from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 from store_sandbox import START, Sandbox
 
@@ -126,8 +127,9 @@ def _comparable(timelines: dict[str, list[tuple[str, float, str]]]) -> dict[str,
 
 def test_the_banner_says_where_state_lives_and_what_it_continues(durable_url: str,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    path = durable_url.partition(":")[2]
-    assert state_lines(inspect_store(durable_url)) == [f"  state       in SQLite {path} (kept across restarts)"]
+    engine, _, path = durable_url.partition(":")
+    where = {"sqlite": f"in SQLite {path}", "postgresql": f"in PostgreSQL {durable_url.replace(PASSWORD, '***')}"}
+    assert state_lines(inspect_store(durable_url)) == [f"  state       {where[engine]} (kept across restarts)"]
     box = Sandbox(frozen_config(clock_start=START, store=durable_url))
     box.create("PAID")
     box.close()

@@ -1,0 +1,277 @@
+"""The PostgreSQL store (`--store postgresql://USER@HOST:PORT/DATABASE`): a sandbox in a database.
+
+The SQLite store's shape (writethrough.py): the read side is the memory
+store's indexes, loaded from the database when the store opens, and each unit
+of work is written at its end as one PostgreSQL transaction, its statements
+pipelined (sent without waiting for each one's answer), through a small
+psycopg_pool pool. Its tables live in the schema
+`otacm` (sql/0001_postgresql_initial.sql) and are made ready for several
+processes (issue 20): order rows carry a version, steps are rows a worker can
+claim with `FOR UPDATE SKIP LOCKED`. The numbered migrations run at start in
+one transaction under `pg_advisory_xact_lock`, so concurrent starts are safe.
+
+For now one process owns a sandbox database, as one owns an SQLite file: the
+read side is that process's memory, so a second sandbox would serve stale
+orders. The owner holds a session-level advisory lock on a connection of its
+own for the store's life (it goes with the session, also on `kill -9`), and a
+second `otacm mock` is refused at start.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from mockserver.sandbox.models import Order
+from mockserver.store.base import ClockState, SavedStep, StoreError
+from mockserver.store.codec import order_to_dict
+from mockserver.store.queries import migrations, queries
+from mockserver.store.urls import shown
+from mockserver.store.writethrough import Unit, WriteThroughStore
+
+APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
+MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
+OWNER_LOCK = (APPLICATION_ID, 1)  # held by the owning process's session
+CONNECT_TIMEOUT = 5  # seconds; a URL's own connect_timeout wins
+POOL_SIZE = (1, 4)  # (min, max) connections per process, besides the owner's
+POOL_TIMEOUT = 10.0  # seconds a unit waits for a pooled connection before it fails
+OWNER_NAME, POOL_NAME = "otacm mock (owner)", "otacm mock"  # application_name: who is who in pg_stat_activity
+Q = queries("postgresql")
+
+
+class PostgreSQLStore(WriteThroughStore):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.description = describe(url)
+        self._owner = _connect(url)  # holds OWNER_LOCK while it is open
+        try:
+            _take_ownership(self._owner, url)
+            _migrate(self._owner, url)
+            self._pool = _open_pool(url)
+        except BaseException:
+            self._owner.close()
+            raise
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _write(self, unit: Unit) -> None:
+        """One unit as one PostgreSQL transaction (the pool's connection commits on leaving, or rolls back).
+        A pooled connection the server dropped while idle (a restart of it, an idle timeout) fails the unit's
+        first try: it is written once more on a new connection. Every write of a unit sets a value or inserts
+        what is not there yet, so even a retry of a unit whose commit went through but whose answer was lost
+        leaves the same rows (only the order rows' version grows twice)."""
+        for attempt in (1, 2):
+            try:
+                with self._pool.connection() as connection, connection.pipeline(), connection.cursor() as cursor:
+                    _write_unit(cursor, unit)
+                return
+            except psycopg.OperationalError as error:
+                if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
+                    raise StoreError(f"could not write the sandbox to {shown(self.url)}: {_one_line(error)}") \
+                        from error
+            except psycopg.Error as error:
+                raise StoreError(f"could not write the sandbox to {shown(self.url)}: {_one_line(error)}") from error
+
+    def saved_steps(self) -> list[SavedStep]:
+        with self._reading() as connection:
+            return [SavedStep(due, kind, subject, generation)
+                    for due, kind, subject, generation in connection.execute(Q["pending_steps"])]
+
+    def close(self) -> None:
+        """Write what is pending, then end the sessions (the owner lock goes with the owner's)."""
+        try:
+            self.commit()
+        finally:
+            self._pool.close()
+            self._owner.close()
+
+    # -- opening ------------------------------------------------------------------
+    def _load(self) -> None:
+        """The read side from the database: every order in arrival order, the counters, the records, the clock."""
+        with self._reading() as connection:
+            counters = {name: int(value) for name, value in connection.execute(Q["all_counters"])}
+            records: dict[str, dict[str, dict[str, Any]]] = {}
+            for kind, key, value in connection.execute(Q["all_records"]):
+                records.setdefault(kind, {})[key] = value
+            clock = _saved_clock(connection)
+            bodies = (body for (body,) in connection.execute(Q["all_orders"]))
+            self._restore(bodies, counters, records, clock)
+
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection for reads; its failures as a StoreError naming the (masked) URL."""
+        try:
+            with self._pool.connection() as connection:
+                yield connection
+        except psycopg.Error as error:
+            raise StoreError(f"could not read the sandbox from {shown(self.url)}: {_one_line(error)}") from error
+
+
+def inspect(url: str) -> tuple[int, Optional[ClockState]]:
+    """(orders held, saved clock or None) of a sandbox database, migrated if new, without loading it; a
+    StoreError for one that cannot be opened or is owned by another sandbox (`otacm mock` checks before it serves)."""
+    connection = _connect(url)
+    try:
+        _take_ownership(connection, url)  # released with the session, before the server's worker opens the store
+        _migrate(connection, url)
+        return _value(connection, "count_orders"), _saved_clock(connection)
+    except psycopg.Error as error:
+        raise StoreError(f"could not read the sandbox from {shown(url)}: {_one_line(error)}") from None
+    finally:
+        connection.close()
+
+
+def describe(url: str) -> str:
+    """What the banner says of a sandbox database (its password masked)."""
+    return f"in PostgreSQL {shown(url)} (kept across restarts)"
+
+
+# -- writing ------------------------------------------------------------------------
+def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit) -> None:
+    """The SQLite store's order of writes: orders, then steps and records as they happened, then counters, clock."""
+    if unit.cleared:
+        cursor.execute(Q["delete_all_orders"])
+    if unit.removed:
+        cursor.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
+    if unit.orders:
+        cursor.executemany(Q["upsert_order"], [_order_row(order) for order in unit.orders.values()])
+    for name, parameters in unit.ops:
+        cursor.execute(Q[name], parameters)
+    if unit.counters:
+        cursor.executemany(Q["upsert_counter"], list(unit.counters.items()))
+    if unit.clock is not None:
+        cursor.execute(Q["upsert_clock"], (unit.clock.offset, unit.clock.frozen_at))
+
+
+def _order_row(order: Order) -> tuple[Any, ...]:
+    """The columns a later query filters on, then the whole order as JSON text."""
+    tenant, environment, company = order.scope
+    return (order.order_id, order.seq, tenant, environment, company, order.partner_id,
+            order.sell_to_order_reference, order.status, order.received_at,
+            json.dumps(order_to_dict(order), separators=(",", ":")))
+
+
+def _saved_clock(connection: psycopg.Connection[Any]) -> Optional[ClockState]:
+    """The clock's one row, or None for a sandbox that has not saved one yet (a new store)."""
+    row = connection.execute(Q["saved_clock"]).fetchone()
+    return None if row is None else ClockState(float(row[0]), None if row[1] is None else float(row[1]))
+
+
+# -- opening ------------------------------------------------------------------------
+def _connect(url: str) -> psycopg.Connection[Any]:
+    """A connection of its own (autocommit): what holds the owner lock and runs the migrations."""
+    try:
+        return psycopg.connect(_conninfo(url, OWNER_NAME), autocommit=True)
+    except psycopg.Error as error:
+        raise StoreError(_cannot_connect(url, error)) from None
+
+
+def _open_pool(url: str) -> ConnectionPool:
+    """The pool the units are written and the reads made through, its first connection made now."""
+    pool = ConnectionPool(_conninfo(url, POOL_NAME), min_size=POOL_SIZE[0], max_size=POOL_SIZE[1], timeout=POOL_TIMEOUT,
+                          name="otacm", open=False)
+    try:
+        pool.open(wait=True, timeout=POOL_TIMEOUT)
+    except psycopg.Error as error:
+        pool.close()
+        raise StoreError(_cannot_connect(url, error)) from None
+    return pool
+
+
+def _conninfo(url: str, application: str) -> str:
+    """The URL with this program's defaults (a connect timeout, an application name) where it sets none."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as error:
+        raise StoreError(f"{shown(url)} is not a PostgreSQL URL ({_one_line(error)}); write it as "
+                         "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE") from None
+    defaults: dict[str, str | int] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": application}
+    return make_conninfo(url, **{key: value for key, value in defaults.items() if key not in given})
+
+
+def _take_ownership(connection: psycopg.Connection[Any], url: str) -> None:
+    """Hold OWNER_LOCK for this session's life, or refuse: the read side is one process's memory, so two
+    sandboxes on one database would each serve what the other no longer holds."""
+    if not _value(connection, "take_owner_lock", OWNER_LOCK):
+        raise StoreError(f"{shown(url)} is in use by another otacm mock: one process owns a sandbox database "
+                         "for now (sharing one across workers is coming, issue 20); stop the other one, or give "
+                         "this one another database")
+
+
+def _migrate(connection: psycopg.Connection[Any], url: str) -> None:
+    """Apply the numbered migrations the database does not have yet, in one transaction under the migration lock
+    (a concurrent start waits, then finds them applied); refuse a schema from a newer otacm or not ours."""
+    known = migrations("postgresql")
+    try:
+        with connection.transaction():
+            connection.execute(Q["lock_migrations"], MIGRATION_LOCK)
+            version = _schema_version(connection, url)
+            if version > known[-1][0]:
+                raise StoreError(f"{shown(url)} was written by a newer otacm (schema {version}, this one knows up "
+                                 f"to {known[-1][0]}); upgrade otacm or name another database")
+            for number, sql in known:
+                if number > version:
+                    connection.execute(sql)  # several statements: without parameters psycopg sends them as one query
+                    connection.execute(Q["record_migration"], (number,))
+    except psycopg.Error as error:
+        raise StoreError(f"could not set up the sandbox's tables in {shown(url)} ({_one_line(error)}); the user "
+                         "needs the right to create a schema there, or name another database") from None
+
+
+def _schema_version(connection: psycopg.Connection[Any], url: str) -> int:
+    row = connection.execute(Q["schema_state"]).fetchone()
+    has_schema, has_versions = row if row is not None else (False, False)
+    if has_schema and not has_versions:
+        raise StoreError(f"{shown(url)} has a schema `otacm` that is not an otacm sandbox's; name another database")
+    return int(_value(connection, "schema_version")) if has_versions else 0
+
+
+def _value(connection: psycopg.Connection[Any], name: str, parameters: tuple[Any, ...] = ()) -> Any:
+    """The one value a named query answers."""
+    row = connection.execute(Q[name], parameters).fetchone()
+    return None if row is None else row[0]
+
+
+# -- what went wrong, in one line ---------------------------------------------------
+def _cannot_connect(url: str, error: psycopg.Error) -> str:
+    """Why a connection failed and what to do, naming the URL with its password masked."""
+    why = _one_line(error)
+    lowered = why.lower()
+    if "authentication failed" in lowered or "password" in lowered:
+        hint = "check the user and password in the URL (PGPASSWORD and ~/.pgpass work too)"
+    elif "database" in lowered and "does not exist" in lowered:
+        hint = "create it (createdb, or CREATE DATABASE) or name another database"
+    elif "role" in lowered and "does not exist" in lowered:
+        hint = "create that user or name another one"
+    elif isinstance(error, psycopg.ProgrammingError):
+        hint = "write it as postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    else:
+        hint = "is the server running, and are the host and port right?"
+    return f"cannot connect to {shown(url)} ({why}); {hint}"
+
+
+def _one_line(error: BaseException) -> str:
+    """psycopg's message on one line: its first line that says something, without libpq's prefixes."""
+    lines = [" ".join(line.split()) for line in str(error).splitlines()]
+    useful = [line for line in _without_noise(lines) if line]
+    if not useful:
+        return type(error).__name__
+    text = useful[-1] if useful[0].endswith(":") and len(useful) > 1 else useful[0]  # a list of attempts: the last
+    for prefix in ("connection failed: ", "- "):
+        text = text.removeprefix(prefix)
+    return text.replace("FATAL: ", "")
+
+
+def _without_noise(lines: list[str]) -> Iterator[str]:
+    for line in lines:
+        if not line.startswith(("Is the server running", "HINT:", "DETAIL:")):
+            yield line
