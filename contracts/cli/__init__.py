@@ -17,6 +17,7 @@ from typing import Any, Sequence
 # module → the subcommand(s) it registers
 SUBCOMMAND_MODULES = (
     "mockserver.cli",
+    "mockserver.snapshot_cli",
     "contracts.cli.spec",
     "contracts.cli.webhooks",
     "contracts.cli.scenarios",

@@ -1,4 +1,4 @@
-"""`/_mock/`: the control API of the sandbox (clock, reset, order history).
+"""`/_mock/`: the control API of the sandbox (clock, reset, order history, snapshots).
 
 Not part of the contract: partners' tests and the conformance runner use it
 to warp time and inspect what the mock did.
@@ -6,12 +6,18 @@ to warp time and inspect what the mock did.
 
 from __future__ import annotations
 
+import json
+import zlib
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import ClockError, iso, parse_duration, parse_instant
+from mockserver.store.snapshot import SandboxNotEmpty, SnapshotError, from_document
+
+# A gzip-sent snapshot may unpack to this much (the body limit, maxBodyBytes, counts what is sent).
+SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024
 
 control = Blueprint("control", __name__, url_prefix="/_mock")
 
@@ -20,8 +26,8 @@ def backend() -> ChannelManagerBackend:
     return current_app.extensions["otacm"].backend
 
 
-def _error(message: str, status: int = 400) -> Response:
-    response = jsonify({"code": "generic_error", "message": message})
+def _error(message: str, status: int = 400, code: str = "generic_error") -> Response:
+    response = jsonify({"code": code, "message": message})
     response.status_code = status
     return response
 
@@ -99,6 +105,57 @@ def reset() -> Response:
     """Forget every order, or one partner's with `{"partnerId": ...}`."""
     removed = backend().reset(_body().get("partnerId"))
     return jsonify({"removedOrders": removed})
+
+
+@control.get("/snapshot")
+def export_snapshot() -> Response:
+    """Everything the sandbox holds as one versioned JSON document, as a download (`otacm sandbox export`)."""
+    document = backend().export_snapshot()
+    stamp = document["exportedAt"].replace("-", "").replace(":", "")
+    response = Response(json.dumps(document, ensure_ascii=False, indent=1) + "\n", mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="otacm-sandbox-{stamp}.json"'
+    return response
+
+
+@control.post("/snapshot")
+def import_snapshot() -> Response:
+    """Body: a snapshot (gzip-compressed with `Content-Encoding: gzip`, if large). It replaces everything
+    the sandbox holds; over orders, webhook records or pending steps only with `?replace=1` or
+    `"replace": true` (else a 409). A document that cannot be loaded is a 400 and changes nothing."""
+    try:
+        document = _snapshot_body()
+        snapshot = from_document(document)
+        replace = request.args.get("replace", "").lower() in ("1", "true", "yes") or document.get("replace") is True
+        backend().load_snapshot(snapshot, replace)
+    except SandboxNotEmpty as error:
+        return _error(f"{error}; pass replace to load it anyway (POST /_mock/snapshot?replace=1, or "
+                      "otacm sandbox import FILE --replace)", 409, "sandbox_not_empty")
+    except SnapshotError as error:
+        return _error(f"snapshot not loaded: {error}")
+    return jsonify({"loaded": snapshot.summary(), "clock": clock_state()})
+
+
+def _snapshot_body() -> Any:
+    """The request's JSON, unpacked first if sent gzip-compressed; a SnapshotError if it is not JSON."""
+    data = request.get_data()
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        data = _gunzip(data)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise SnapshotError(f"the body is not a JSON document ({error})") from None
+
+
+def _gunzip(data: bytes) -> bytes:
+    """At most SNAPSHOT_MAX_BYTES of it: a small body must not unpack into all the memory there is."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        unpacked = inflate.decompress(data, SNAPSHOT_MAX_BYTES)
+    except zlib.error as error:
+        raise SnapshotError(f"the body is not gzip data ({error})") from None
+    if inflate.unconsumed_tail:
+        raise SnapshotError(f"the snapshot unpacks to more than {SNAPSHOT_MAX_BYTES} bytes")
+    return unpacked
 
 
 @control.get("/orders")

@@ -22,7 +22,7 @@ import secrets
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.config import ApiKeyConfig, MockConfig
@@ -35,7 +35,8 @@ from mockserver.sandbox.issuance import Issuer
 from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.sandbox.order_input import order_lines
 from mockserver.sandbox.schedule import Schedule
-from mockserver.store.base import ClockState, ListQuery, Store
+from mockserver.sandbox.snapshots import LoadListener, SnapshotCheck, Snapshots
+from mockserver.store.base import ClockState, ListQuery, SavedStep, Store
 from mockserver.store.memory import MemoryStore
 
 R = TypeVar("R")
@@ -55,8 +56,9 @@ class Caller:
         return self.api_key.holds(partner_id)
 
 
-class ChannelManagerBackend(Background):
-    """The operations; the background steps they queue are `Background`'s (background.py)."""
+class ChannelManagerBackend(Background, Snapshots):
+    """The operations; the background steps they queue are `Background`'s (background.py), snapshots
+    `Snapshots`' (snapshots.py)."""
 
     def __init__(self, config: MockConfig, clock: WarpClock, lifecycle: Lifecycle | None = None,
                  store: Store | None = None) -> None:
@@ -73,6 +75,8 @@ class ChannelManagerBackend(Background):
         self.issuer = Issuer(Catalog.load(config.catalog_path), config.manifest_base_url)
         self.settle_listeners: list[SettleListener] = []
         self.reset_listeners: list[ResetListener] = []
+        self.snapshot_checks: list[SnapshotCheck] = []
+        self.load_listeners: list[LoadListener] = []
         self.ids = RandomIds()  # order ids and reference suffixes
         self._pickup_due: Optional[float] = None
         #: whether the clock came from the store (a sandbox started again) rather than from the options
@@ -85,14 +89,19 @@ class ChannelManagerBackend(Background):
             with self.atomic():
                 self._save_clock()
             return False
-        self.clock.restore(saved.offset, saved.frozen_at)
+        self._stand_where_stored(saved, self.store.saved_steps(), journal=False)
+        return True
+
+    def _stand_where_stored(self, clock: ClockState, steps: Iterable[SavedStep], journal: bool) -> None:
+        """Rebuild what the process derives from the stored state (a restart; a snapshot loaded, whose
+        steps the schedule then journals to the store): the clock, the capacity sold, the queued steps."""
+        self.clock.restore(clock.offset, clock.frozen_at)
         for order in self.store.all():
             self.issuer.restore(order)
-        for step in self.store.saved_steps():
-            self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=False)
+        for step in steps:
+            self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=journal)
             if step.kind == "pickup":
                 self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
-        return True
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -57,6 +57,10 @@ class Schedule:
         """Register what runs a step of `kind`."""
         self._handlers[kind] = handler
 
+    def handles(self, kind: str) -> bool:
+        """Whether a step of `kind` has a handler (a loaded snapshot may name only those)."""
+        return kind in self._handlers
+
     def at(self, due: float, name: str, action: Action) -> Event:
         event = Event(due, next(self._seq), name, action)
         heapq.heappush(self._heap, event)

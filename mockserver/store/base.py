@@ -127,6 +127,14 @@ class Store(ABC):
     def take_number(self, counter: str) -> int:
         """The next number of a named counter (e.g. delivery ids), from 1; never reused."""
 
+    @abstractmethod
+    def counters(self) -> dict[str, int]:
+        """Every counter's last number taken (what a snapshot writes down)."""
+
+    @abstractmethod
+    def set_counter(self, counter: str, value: int) -> None:
+        """Continue a counter after `value` (a snapshot loaded): its next number is value + 1."""
+
     # -- records: the webhook side's state, by kind (subscriptions, deliveries, held events)
     @abstractmethod
     def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
@@ -141,6 +149,10 @@ class Store(ABC):
 
     @abstractmethod
     def clear_records(self, kind: str) -> None: ...
+
+    @abstractmethod
+    def record_kinds(self) -> list[str]:
+        """The kinds the store holds records of (a snapshot writes them all down)."""
 
     @abstractmethod
     def saved_clock(self) -> Optional[ClockState]:

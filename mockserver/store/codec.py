@@ -11,12 +11,12 @@ from typing import Any
 
 from mockserver.sandbox.models import Asset, ComponentVisit, Directives, Order, OrderLine, StatusChange, Wallet
 
-_NOT_WRITTEN = frozenset({"rendered", "summary"})
+NOT_WRITTEN = frozenset({"rendered", "summary"})  # the caches: neither a store nor a snapshot holds them
 
 
 def order_to_dict(order: Order) -> dict[str, Any]:
     """Every field of the order but its cached renderings, as JSON-ready values."""
-    return {f.name: _plain(getattr(order, f.name)) for f in dataclasses.fields(order) if f.name not in _NOT_WRITTEN}
+    return {f.name: _plain(getattr(order, f.name)) for f in dataclasses.fields(order) if f.name not in NOT_WRITTEN}
 
 
 def order_from_dict(data: dict[str, Any]) -> Order:

@@ -71,6 +71,12 @@ class MemoryStore(Store):
         self._counters[counter] = self._counters.get(counter, 0) + 1
         return self._counters[counter]
 
+    def counters(self) -> dict[str, int]:
+        return dict(self._counters)
+
+    def set_counter(self, counter: str, value: int) -> None:
+        self._counters[counter] = value
+
     def put_record(self, kind: str, key: str, value: dict[str, Any]) -> None:
         self._records.setdefault(kind, {})[key] = value
 
@@ -82,6 +88,9 @@ class MemoryStore(Store):
 
     def clear_records(self, kind: str) -> None:
         self._records.pop(kind, None)
+
+    def record_kinds(self) -> list[str]:
+        return [kind for kind, records in self._records.items() if records]
 
     def saved_clock(self) -> Optional[ClockState]:
         return self._clock

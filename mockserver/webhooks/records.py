@@ -11,8 +11,11 @@ duplicates by `X-Otacm-Delivery-Id` sees each once.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
+from mockserver.store.shapes import ShapeError, check, check_dataclass
+from mockserver.store.snapshot import SnapshotError
 from mockserver.webhooks.deliveries import Delivery, PendingEvent
 from mockserver.webhooks.subscriptions import ChaosOptions, Subscription
 
@@ -60,3 +63,28 @@ def delivery_from(delivery_id: str, record: dict[str, Any], subscription: Subscr
                         duplicate=record["duplicate"])
     delivery.waiting = record["attempt"] if record["waiting"] else None
     return delivery
+
+
+_DELIVERY_SHAPE = MappingProxyType({"subscriptionId": str, "events": list[PendingEvent], "duplicate": bool,
+                                    "attempt": int, "due": float, "waiting": bool})
+
+
+def check_records(records: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+    """The webhook records of a snapshot, each of the shape the restore reads (a snapshot check: refused
+    before anything is loaded, rather than a 500 halfway through)."""
+    try:
+        for key, record in records.get(SUBSCRIPTION, {}).items():
+            check_dataclass(record, Subscription, f"records.{SUBSCRIPTION}.{key}")
+        for key, record in records.get(HELD_EVENT, {}).items():
+            _check_event(record, f"records.{HELD_EVENT}.{key}")
+        for key, record in records.get(DELIVERY, {}).items():
+            check(record, _DELIVERY_SHAPE, f"records.{DELIVERY}.{key}")
+    except ShapeError as error:
+        raise SnapshotError(str(error)) from None
+
+
+def _check_event(record: Any, where: str) -> None:
+    """A held event: a PendingEvent's fields and the subscription it waits for."""
+    check(record, dict[str, Any], where)
+    check(record.get("subscriptionId"), str, f"{where}.subscriptionId")
+    check_dataclass({k: v for k, v in record.items() if k != "subscriptionId"}, PendingEvent, where)

@@ -39,6 +39,7 @@ from mockserver.webhooks.records import (
     DELIVERY,
     HELD_EVENT,
     SUBSCRIPTION,
+    check_records,
     delivery_from,
     delivery_record,
     event_from,
@@ -356,14 +357,22 @@ class Webhooks:
         self.dispatcher = WebhookDispatcher(backend, self.registry, config, sender)
 
     def attach(self) -> "Webhooks":
-        """Listen to settles, and drop pending deliveries when orders are reset."""
+        """Listen to settles, drop pending deliveries when orders are reset, and stand on the store's
+        records now and whenever a snapshot is loaded (the same code for both)."""
         self.backend.settle_listeners.append(self.dispatcher.on_settle)
         self.backend.reset_listeners.append(self.dispatcher.reset)
+        self.backend.snapshot_checks.append(lambda snapshot: check_records(snapshot.records))
+        self.backend.load_listeners.append(self._restore)
         with self.backend.atomic():
-            for record in self.backend.store.records(SUBSCRIPTION).values():
-                self.registry.restore(subscription_from(record))
-            self.dispatcher.restore()
+            self._restore()
         return self
+
+    def _restore(self) -> None:
+        """Know exactly the subscriptions, held events and deliveries the store holds (after a reset)."""
+        self.registry.clear()
+        for record in self.backend.store.records(SUBSCRIPTION).values():
+            self.registry.restore(subscription_from(record))
+        self.dispatcher.restore()
 
     def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:
         """`partners`: those the caller's API key holds (None: every partner)."""

@@ -264,6 +264,10 @@ class SubscriptionRegistry:
         """Know a subscription again (a sandbox started again on its store)."""
         self._by_id[subscription.id] = subscription
 
+    def clear(self) -> None:
+        """Know none (a snapshot loaded: its subscriptions replace these)."""
+        self._by_id.clear()
+
     def all(self, scope: Scope | None = None) -> list[Subscription]:
         """In creation order; every scope's when `scope` is None (control API)."""
         return [s for s in self._by_id.values() if scope is None or s.scope == scope]

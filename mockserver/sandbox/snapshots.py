@@ -1,0 +1,94 @@
+"""The running sandbox's side of snapshots: export it, and load one as a restart would stand.
+
+A mixin of the backend (backend.py), as background.py is. The document
+itself (its format, its checks, writing it into a store) is
+store/snapshot.py's; here the sandbox checks a snapshot against what it can
+run, replaces its state with it in one unit, and rebuilds what it derives
+from the store (the clock, the capacity sold, the schedule, and through the
+load listeners the webhook side) by the same code a restart runs.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Iterable, Optional
+
+from contracts.lifecycle import Lifecycle
+from mockserver.sandbox.issuance import Issuer
+from mockserver.sandbox.schedule import Schedule
+from mockserver.store.base import ClockState, SavedStep, Store
+from mockserver.store.snapshot import SandboxNotEmpty, Snapshot, SnapshotError, to_document, write
+
+# Called before a snapshot is loaded: raises SnapshotError for what the listener could not stand on.
+SnapshotCheck = Callable[[Snapshot], None]
+# Called once a snapshot is in the store, in the same unit: rebuild what the listener derives from it.
+LoadListener = Callable[[], None]
+
+
+class Snapshots:
+    lifecycle: Lifecycle
+    store: Store
+    schedule: Schedule
+    issuer: Issuer
+    snapshot_checks: list[SnapshotCheck]
+    load_listeners: list[LoadListener]
+
+    def atomic(self) -> AbstractContextManager[None]:
+        raise NotImplementedError  # the backend's: one operation under its lock, as one store unit
+
+    def catch_up(self) -> int:
+        raise NotImplementedError
+
+    def reset(self, partner_id: Optional[str] = None) -> int:
+        raise NotImplementedError
+
+    def _stand_where_stored(self, clock: ClockState, steps: Iterable[SavedStep], journal: bool) -> None:
+        raise NotImplementedError  # the backend's: what a restart rebuilds from the store
+
+    def export_snapshot(self) -> dict[str, Any]:
+        """Everything the sandbox holds, once what came due has run, as a document (store/snapshot.py)."""
+        with self.atomic():
+            self.catch_up()
+            steps = [SavedStep(e.due, e.kind, e.subject, e.generation) for e in self.schedule.pending() if e.kind]
+            return to_document(self.store, steps, time.time())
+
+    def load_snapshot(self, snapshot: Snapshot, replace: bool = False) -> None:
+        """Hold exactly the snapshot, in one unit, and stand where it stood, as a restart on its store
+        would. Refused (SandboxNotEmpty) over any state unless `replace`. Checked first: the memory
+        store cannot roll back a unit that fails halfway."""
+        with self.atomic():
+            self._check_loadable(snapshot)
+            if self.holds_state() and not replace:
+                raise SandboxNotEmpty(f"this sandbox is not empty ({len(self.store)} order(s), "
+                                      f"{self._record_count()} webhook record(s)): a snapshot replaces everything "
+                                      "it holds")
+            self.reset()
+            write(self.store, snapshot)
+            self._stand_where_stored(snapshot.clock, snapshot.steps, journal=True)
+            for listener in self.load_listeners:
+                listener()
+
+    def holds_state(self) -> bool:
+        """Whether loading a snapshot would lose something: an order, a webhook record, a pending step."""
+        with self.atomic():
+            return bool(len(self.store) or self.store.record_kinds() or self.schedule.pending())
+
+    def _record_count(self) -> int:
+        return sum(len(self.store.records(kind)) for kind in self.store.record_kinds())
+
+    def _check_loadable(self, snapshot: Snapshot) -> None:
+        """Refuse what this sandbox could not run: a status its lifecycle lacks, an item its catalog
+        lacks, a step kind nothing handles, and what a listener refuses (the webhook records)."""
+        for index, order in enumerate(snapshot.orders):
+            if order.status not in self.lifecycle.states:
+                raise SnapshotError(f"orders[{index}].status: {order.status!r} is not a status of the lifecycle")
+            for line in order.lines:
+                if line.item_number not in self.issuer.catalog.items:
+                    raise SnapshotError(f"orders[{index}]: item {line.item_number!r} is not in this sandbox's "
+                                        "catalog; start it with the config of the sandbox the snapshot came from")
+        for index, step in enumerate(snapshot.steps):
+            if not self.schedule.handles(step.kind):
+                raise SnapshotError(f"steps[{index}].kind: {step.kind!r} is not a step this sandbox runs")
+        for check in self.snapshot_checks:
+            check(snapshot)
