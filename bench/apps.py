@@ -90,13 +90,16 @@ def with_floor(wsgi: Any, body: bytes) -> Any:
     return serve
 
 
-def bench_app(orders: int) -> tuple[Flask, dict[str, Any]]:
-    """The mock app with `orders` settled orders and the `/_bench/limit` route;
-    and what a load generator needs to know (URLs, key, ids)."""
-    config = frozen_config(clock_start=CLOCK_START)
+def bench_app(orders: int, store: str = "memory") -> tuple[Flask, dict[str, Any]]:
+    """The mock app on `store` with `orders` settled orders and the
+    `/_bench/limit` route; and what a load generator needs to know (URLs,
+    key, ids). The fill is one unit of work, so a durable store writes it in
+    one transaction (one per order would be the slow part of a bench)."""
+    config = frozen_config(clock_start=CLOCK_START, store=store)
     app = create_app(config)
     backend: ChannelManagerBackend = app.extensions["otacm"].backend
-    ids = fill(backend, orders)
+    with backend.atomic():
+        ids = fill(backend, orders)
     representation = app.extensions["otacm"].representation
     with backend.lock:  # the bytes the mock serves for that order
         constant = representation.order_bytes(backend.store.get(ids[1])) if len(ids) > 1 else b'{"orderId": "none"}'

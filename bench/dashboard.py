@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.apps import bench_app
-from bench.run import Zygote, loadgen, log, request
+from bench.processes import Zygote, loadgen, log, request
 from mockserver.cli import GRANIAN_THREADS
 
 PAGE_REFRESH_SECONDS = 2.0  # the page's data-refresh-ms (mockserver/templates/dashboard.html)

@@ -14,6 +14,8 @@
 5. `otacm verify`: one default run against the embedded mock and one against `otacm mock --no-control`.
 6. The dashboard (bench/dashboard.py): its first page's server time with
    10,000 orders, and getOrder throughput while the page is open and refreshing.
+8. The stores (bench/stores.py): getOrder, createOrder and one advance on memory
+   and on SQLite, with the ratios; `otacm mock` starting on 100,000 orders in SQLite.
 
 Every measurement uses one load generator (bench/wrk.py: wrk, else
 bench/loadgen.py). Figures are noisy on a shared 2-core machine; ratios measured in the same
@@ -23,30 +25,21 @@ run hold. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import http.client
 import importlib.util
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from bench import stores
 from bench.latency import bench_latency
-from bench.wrk import measure
+from bench.processes import PYTHON, ROOT, Zygote, check_state, loadgen, log, otacm_command
+from bench.warp import REAL_TIME_LIFECYCLE, bench_warp
 from mockserver.cli import GRANIAN_THREADS
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
 
 # (scenario, label): the loadgen scenarios, the limit first.
 SCENARIOS = [
@@ -60,161 +53,6 @@ HEADLINE = ["get", "create", "list"]
 # name@threads; granian@GRANIAN_THREADS is what `otacm mock` runs (mockserver/cli.py), werkzeug what
 # the in-process MockServer (pytest fixture, embedded mock) runs.
 CANDIDATES = [f"granian@{GRANIAN_THREADS}", "waitress@8"]  # add gunicorn@2,werkzeug with --servers
-REAL_TIME_LIFECYCLE = 64.0  # s: pickup on the 60 s cadence + 1 s + 3 s (defaults.yaml)
-
-
-def log(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-# -- servers ------------------------------------------------------------------
-class Zygote:
-    """`python -m bench.serve`: fills the store once, then forks one child
-    per server asked for, each serving a copy of the same store."""
-
-    def __init__(self, orders: int, workdir: Path) -> None:
-        self.workdir = workdir
-        self.info_file = workdir / "info.json"
-        self.log_file = open(workdir / "zygote.log", "w")
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "bench.serve", "--orders", str(orders), "--info-file", str(self.info_file)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log_file, text=True,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 600
-        while not self.info_file.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench.serve did not fill its store; see {self.log_file.name}")
-            time.sleep(0.1)
-        self.info: dict[str, Any] = json.loads(self.info_file.read_text())
-
-    def serve(self, name: str, threads: int) -> "ServerProcess":
-        port = free_port()
-        log_path = self.workdir / f"{name}-{port}.log"
-        assert self.process.stdin and self.process.stdout
-        self.process.stdin.write(f"{name} {port} {threads} {log_path}\n")
-        self.process.stdin.flush()
-        pid = int(self.process.stdout.readline())
-        return ServerProcess(name, pid, port, self.info, self.info_file, log_path)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log_file.close()
-
-
-@dataclass
-class ServerProcess:
-    """One forked server (its own session: killing the group stops its workers too)."""
-
-    name: str
-    pid: int
-    port: int
-    info: dict[str, Any]
-    info_file: Path
-    log_path: Path
-
-    def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise RuntimeError(f"{self.name} exited; see {self.log_path}: {self.log_path.read_text()[-2000:]}")
-            try:
-                if request(self.port, "GET", "/_bench/limit")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not ready after {timeout} s")
-
-    def stop(self) -> None:
-        for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(self.pid, sig)  # the group: granian/gunicorn workers too
-            except ProcessLookupError:
-                return
-            deadline = time.monotonic() + grace
-            while self.alive() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not self.alive():
-                return
-
-
-def request(port: int, method: str, path: str, body: Any = None, key: Optional[str] = None,
-            timeout: float = 10) -> tuple[int, Any]:
-    """One request on a fresh connection (so a second process would show)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"x-np-api-key": key} if key else {}
-        payload = None
-        if body is not None:
-            payload = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw) if raw else None
-        except ValueError:
-            return response.status, raw
-    finally:
-        connection.close()
-
-
-def check_state(server: ServerProcess) -> list[str]:
-    """What breaks if the server does not keep one in-memory store."""
-    from bench.apps import order_body
-
-    info, port, key = server.info, server.port, server.info["api_key"]
-    base, partner = info["base_path"], info["partner_id"]
-    problems: list[str] = []
-    reference = f"STATE-{uuid.uuid4().hex[:8]}"
-    status, created = request(port, "POST", f"{base}/channelManager", order_body(partner, reference), key)
-    if status != 201:
-        return [f"createOrder answered {status}: {created}"]
-    order_id = created["orderId"]
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:  # concurrent: every worker process accepts some
-        reads = list(pool.map(
-            lambda _: request(port, "GET", f"{base}/channelManager/{order_id}", key=key)[0], range(64)))
-    if reads.count(200) != len(reads):
-        problems.append(f"{len(reads) - reads.count(200)}/{len(reads)} getOrder on fresh connections did not find "
-                        f"the order just created")
-    tenant, environment, _ = base.strip("/").split("/")
-    for company in ("CRONUS+International+Ltd.", "CRONUS%2520International%2520Ltd."):
-        status, _ = request(port, "GET", f"/{tenant}/{environment}/{company}/channelManager/{order_id}", key=key)
-        if status != 200:
-            problems.append(f"company encoded as {company}: getOrder {status}")
-    race = f"RACE-{uuid.uuid4().hex[:8]}"
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(
-            lambda _: request(port, "POST", f"{base}/channelManager", order_body(partner, race), key)[0], range(16)))
-    if statuses.count(201) != 1:
-        problems.append(f"16 racing creates of one reference: {statuses.count(201)} x 201 (want exactly 1)")
-    return problems
-
-
-def loadgen(server: ServerProcess, scenario: str, seconds: float, connections: int) -> dict[str, Any]:
-    """One measurement on the bench's one load generator (bench/wrk.py: wrk, else bench/loadgen.py)."""
-    return measure(server.port, server.info_file, scenario, seconds, connections)
 
 
 def bench_servers(zygote: Zygote, names: list[str], threads: int, seconds: float,
@@ -283,28 +121,6 @@ def choose(results: dict[str, Any]) -> Optional[str]:
     return max(correct, key=correct.__getitem__) if correct else None
 
 
-# -- time warp ------------------------------------------------------------------
-def bench_warp(count: int) -> dict[str, Any]:
-    import requests
-
-    from bench.apps import CLOCK_START, fill
-    from mockserver.server import MockServer, frozen_config
-
-    with MockServer(frozen_config(clock_start=CLOCK_START)) as mock:
-        backend = mock.backend
-        fill(backend, count, prefix="WARP", settle=False)
-        started = time.perf_counter()
-        response = requests.post(f"{mock.url}/_mock/clock/advance", json={"by": f"{REAL_TIME_LIFECYCLE:.0f}s"},
-                                 timeout=300)
-        wall = time.perf_counter() - started
-        response.raise_for_status()
-        orders = backend.orders()
-        settled = sum(o.status in ("Issued", "Draft") for o in orders)
-        once = sum(sum(c.status in ("Issued", "Draft", "Error") for c in o.history) == 1 for o in orders)
-    return {"orders": count, "wall_seconds": wall, "settled": settled, "settled_once": once,
-            "ratio": REAL_TIME_LIFECYCLE / wall, "per_second": count / wall}
-
-
 # -- memory ---------------------------------------------------------------------
 def bench_memory(sizes: list[int], timeout: float = 400) -> list[dict[str, Any]]:
     """One process fills up to each size in turn: one JSON line per size."""
@@ -316,11 +132,6 @@ def bench_memory(sizes: list[int], timeout: float = 400) -> list[dict[str, Any]]
 
 
 # -- otacm verify -----------------------------------------------------------------
-def otacm_command() -> list[str]:
-    found = shutil.which("otacm", path=str(Path(PYTHON).parent)) or shutil.which("otacm")
-    return [found] if found else [PYTHON, "-m", "contracts.cli"]
-
-
 def bench_verify_section(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     """One default verify run against the embedded mock (<= 60 s) and the real-time mock (<= 5 min, issue 10)."""
     from bench.verify_wall import embedded, real_time
@@ -390,7 +201,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verify-pickup", type=float, default=60.0,
                         help="pickup cadence of the real-time mock verify runs against (default the documented 60 s; "
                              "0 skips that run)")
-    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard",
+    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,stores",
                         help="which parts to run (comma list; also: slow, the slow-client section 7)")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
     parser.add_argument("--latency-orders", type=int, default=10_000,
@@ -399,9 +210,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 servers, 10,000 orders, 1 s each")
     parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 6")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    stores.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.servers, args.orders, args.seconds, args.memory, args.warp_orders = f"granian@{GRANIAN_THREADS},gunicorn@2", 10_000, 1, "10000", 2000
+        args.stores_orders, args.stores_seconds, args.stores_rounds = 2000, 1, 2
+        args.stores_start_orders, args.stores_starts = 10_000, 1
 
     began = time.monotonic()
     figures: dict[str, Any] = {}
@@ -446,6 +260,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         from bench.slow_clients import bench_slow_clients_section
 
         bench_slow_clients_section(figures)
+
+    if "stores" in sections:
+        stores.bench_stores_section(args, figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total

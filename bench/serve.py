@@ -62,11 +62,20 @@ def serve_gunicorn(app: Any, port: int, threads: int, workers: int = 1) -> None:
 
 
 def serve_granian(app: Any, port: int, threads: int) -> None:
+    """The filled app, forked into granian's worker (it inherits `app`)."""
+    serve_granian_building(lambda: app, port, threads)
+
+
+def serve_granian_building(build: Callable[[], Any], port: int, threads: int) -> None:
+    """Granian as `otacm mock` runs it, the app built by `build` in the worker
+    process: a store holding a file (SQLite) must be opened there, after the
+    fork, as `otacm mock` opens it, not inherited across it."""
     from mockserver.cli import granian_server
     from mockserver.server import for_granian
 
     def load() -> Any:
-        """In the worker (forked: it inherits `app`), as `otacm mock` runs it: the ticker, for_granian."""
+        """In the worker: the app, the ticker, for_granian."""
+        app = build()
         with_ticker(app)
         return for_granian(app, threads)
 
