@@ -6,12 +6,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-from mockclient import Api
 
-from mockserver.sandbox.clock import parse_instant
+from mockclient import FROZEN_START, Api
 from mockserver.server import MockServer, frozen_config
-
-FROZEN_START = parse_instant("2026-05-15T09:30:00Z")
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FROZEN_START
-from mockclient import Api, line, order_body
 
 from contracts.lifecycle import load_lifecycle
+from mockclient import FROZEN_START, Api, line, order_body
 from mockserver.sandbox.background import STUCK_IN_PROCESSING
 from mockserver.server import MockServer, frozen_config
 

@@ -6,8 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import FROZEN_START
-from mockclient import Api, line, order_body
+from mockclient import FROZEN_START, Api, line, order_body
 from mockserver.server import MockServer, frozen_config
 
 

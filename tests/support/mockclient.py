@@ -7,8 +7,10 @@ from typing import Any
 
 import requests
 
+from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer
 
+FROZEN_START = parse_instant("2026-05-15T09:30:00Z")  # the `mock` fixture's clock (tests/conftest.py)
 VISIT_DATE = "2026-06-01"  # after the tests' frozen start, 2026-05-15
 _references = itertools.count(1)
 
