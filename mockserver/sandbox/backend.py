@@ -20,9 +20,9 @@ import itertools
 import math
 import secrets
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional, TypeVar
+from types import TracebackType
+from typing import Any, Callable, Iterable, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.config import ApiKeyConfig, MockConfig
@@ -66,6 +66,7 @@ class ChannelManagerBackend(Background, Snapshots):
         self.clock = clock
         self.lifecycle = lifecycle or load_lifecycle()
         self.lock = threading.RLock()
+        self._atomic = Atomic(self)
         self.store = store if store is not None else MemoryStore()  # (an empty store is falsy: it has __len__)
         self.schedule = Schedule()
         self.schedule.journal = self.store
@@ -103,11 +104,9 @@ class ChannelManagerBackend(Background, Snapshots):
             if step.kind == "pickup":
                 self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
 
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self) -> "Atomic":
         """One operation: under the lock, as one store transaction (webhook delivery records its attempts so)."""
-        with self.lock, self.store.transaction():
-            yield
+        return self._atomic
 
     def _save_clock(self) -> None:
         offset, frozen_at = self.clock.state()
@@ -375,3 +374,30 @@ def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) ->
 def _buy_from_reference(now: float, random_hex: str) -> str:
     """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it (the stamp formatted once per second)."""
     return f"CM-{compact_stamp(whole_second(now))}-{random_hex.upper()}"
+
+
+class Atomic:
+    """`atomic()`'s context manager: the lock, then a store unit; one per backend, reused (re-entrant, it
+    keeps no state of a call). A generator-based one cost ~2.3 µs per use on every request (issue 19)."""
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, backend: ChannelManagerBackend) -> None:
+        self._backend = backend
+
+    def __enter__(self) -> None:
+        backend = self._backend
+        backend.lock.acquire()
+        try:
+            backend.store.transaction().__enter__()
+        except BaseException:
+            backend.lock.release()
+            raise
+
+    def __exit__(self, kind: Optional[type[BaseException]], error: Optional[BaseException],
+                 trace: Optional[TracebackType]) -> None:
+        backend = self._backend
+        try:
+            backend.store.transaction().__exit__(kind, error, trace)
+        finally:
+            backend.lock.release()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections import defaultdict
-from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from mockserver.sandbox.models import Order, Scope
@@ -33,17 +32,19 @@ class MemoryStore(Store):
         self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock: Optional[ClockState] = None
         self._depth = 0
+        self._unit_context = _Unit(self)
         self._after_unit: list[Callable[[], None]] = []
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> "_Unit":
+        return self._unit_context
+
+    def _enter_unit(self) -> None:
         self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if self._depth == 0:
-                self._end_unit()
+
+    def _exit_unit(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._end_unit()
 
     def _end_unit(self) -> None:
         """Write the unit, then run what waited for it (a unit that failed to write runs none of it)."""
@@ -281,3 +282,19 @@ def _matches(order: Order, query: ListQuery) -> bool:
     if query.received_to is not None and order.received_at > query.received_to:
         return False
     return order.seq > query.after_seq
+
+
+class _Unit:
+    """`transaction()`'s context manager: one per store, reused (it keeps no state of a call). A
+    generator-based one cost ~2.3 µs per use, and a getOrder enters three units (issue 19's bench)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        self._store._enter_unit()
+
+    def __exit__(self, *exc: object) -> None:
+        self._store._exit_unit()
