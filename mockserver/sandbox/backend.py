@@ -29,7 +29,7 @@ from mockserver.config import ApiKeyConfig, MockConfig
 from mockserver.sandbox.background import Background, SettleListener
 from mockserver.sandbox.catalog import Catalog
 from mockserver.sandbox.clock import WarpClock, compact_stamp, to_datetime, whole_second
-from mockserver.sandbox.errors import bad_request, forbidden_partner, order_not_found
+from mockserver.sandbox.errors import Findings, bad_request, forbidden_partner, order_not_found
 from mockserver.sandbox.ids import RandomIds
 from mockserver.sandbox.issuance import Issuer
 from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
@@ -168,14 +168,17 @@ class ChannelManagerBackend(Background, Snapshots):
         with self.atomic():
             self.catch_up()
             now = self.clock.now()
-            partner_id = self._check_partner(caller, body["partnerId"])
-            lines = self._lines(body, now)
+            found = Findings()  # every problem of the body in details; the first one's text is the message
+            partner_id = self._check_partner(caller, body["partnerId"], found)
+            lines = order_lines(self.issuer.catalog, body, to_datetime(now).date(), found)
             reference = body["sellToOrderReference"].upper()
-            if self.store.find_by_reference(scope, partner_id, reference) is not None:
-                partner = self.config.partners[partner_id].name
-                raise bad_request(
-                    f"An order with sellToOrderReference '{reference}' already exists for partner '{partner}'"
-                )
+            existing = self.store.find_by_reference(scope, partner_id, reference) if partner_id else None
+            if existing is not None:
+                partner = self.config.partners[existing.partner_id].name
+                found.add("sellToOrderReference", f"{reference} is the reference of order {existing.order_id}",
+                          f"An order with sellToOrderReference '{reference}' already exists for partner '{partner}'")
+            found.raise_any()
+            assert partner_id is not None  # no problem found: the partner is known and active
             order = Order(
                 order_id=self.ids.uuid(),
                 scope=scope,
@@ -338,15 +341,19 @@ class ChannelManagerBackend(Background, Snapshots):
             raise order_not_found(order_id)
         return order
 
-    def _check_partner(self, caller: Caller, partner_id: str) -> str:
+    def _check_partner(self, caller: Caller, partner_id: str, found: Findings) -> Optional[str]:
+        """The partner, lower-cased; None with its problem in `found` (a 403 for a key that may not act for it)."""
         partner_id = partner_id.lower()
         if not caller.holds(partner_id):
             raise forbidden_partner(partner_id)
         partner = self.config.partners.get(partner_id)
         if partner is None:
-            raise bad_request(f"Unknown partnerId '{partner_id}'")
+            found.add("partnerId", f"{partner_id} is not a partner of this sandbox", f"Unknown partnerId '{partner_id}'")
+            return None
         if not partner.active:
-            raise bad_request(f"Partner '{partner.name}' is not active")  # the server names it
+            found.add("partnerId", f"partner '{partner.name}' is not active",
+                      f"Partner '{partner.name}' is not active")  # the server names it
+            return None
         return partner_id
 
     def _lines(self, body: dict[str, Any], now: float) -> list[OrderLine]:

@@ -50,3 +50,19 @@ def test_a_wrong_json_type_says_so_in_details(api: Api) -> None:
 def test_an_unknown_item_alone_has_details_too(api: Api) -> None:
     response = api.create(order_body(api.mock.partner_id, items=[line(item="99999")]))
     assert _details(response) == [("items[0].itemNumber", "'99999' is not an item of the catalog")]
+
+
+def test_an_unknown_partner_and_a_bad_line_are_both_named(api: Api) -> None:
+    partner = "11111111-2222-4333-8444-555555555555"
+    response = api.create({**order_body(api.mock.partner_id, items=[line(item="99999")]), "partnerId": partner})
+    assert response.json()["message"] == f"Unknown partnerId '{partner}'"
+    assert _details(response) == [("partnerId", f"{partner} is not a partner of this sandbox"),
+                                  ("items[0].itemNumber", "'99999' is not an item of the catalog")]
+
+
+def test_a_duplicate_reference_names_the_order_that_has_it(api: Api) -> None:
+    first = api.create(order_body(api.mock.partner_id, reference="DUP-DETAILS")).json()
+    response = api.create(order_body(api.mock.partner_id, reference="dup-details"))
+    assert response.json()["message"].startswith("An order with sellToOrderReference 'DUP-DETAILS' already exists")
+    assert _details(response) == [("sellToOrderReference",
+                                   f"DUP-DETAILS is the reference of order {first['orderId']}")]
