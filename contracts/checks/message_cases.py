@@ -93,6 +93,12 @@ class Request:
     path: str = ""  # the URL path as sent (for a call that matched no operation)
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is one or more ASCII digits 0-9 (`str.isdigit` is true for '¹', '٣' and other digits
+    that `int()` refuses or reads otherwise)."""
+    return bool(re.fullmatch(r"[0-9]+", text))
+
+
 def today_at(at: float) -> date | None:
     return datetime.fromtimestamp(at, tz=timezone.utc).date() if at else None
 
@@ -153,7 +159,7 @@ def _list_defects(request: Request) -> list[str]:
         if name in ("receivedAtFrom", "receivedAtTo"):
             defects.append(_datetime_defect(str(value), "received-from-invalid" if name.endswith("From")
                                             else "received-to-invalid"))
-        elif name == "pageSize" and not str(value).isdigit():
+        elif name == "pageSize" and not ascii_digits(str(value)):
             defects.append(UNCERTAIN)  # CONTRACT.md: out of range is never rejected; a non-number it does not say
         elif name == "status" and not set(str(value).split(",")) <= STATUSES:
             defects.append(UNCERTAIN)  # CONTRACT.md names no message for an unknown status: any 400 may answer it

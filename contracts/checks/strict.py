@@ -39,6 +39,7 @@ from contracts.checks.message_cases import (
     Known,
     Request,
     all_templates,
+    ascii_digits,
     expected_messages,
 )
 from contracts.checks.violations import Violation
@@ -92,7 +93,7 @@ def placeholder_kinds(template: str) -> list[str]:
 def _value_fits(kind: str, value: str) -> bool:
     """A 1-based line number or a partner's id where CONTRACT.md wants the lineNo or the name does not."""
     if kind == "lineNo":
-        return value.isdigit() and int(value) > 0 and int(value) % LINE_NO_STEP == 0
+        return ascii_digits(value) and int(value) > 0 and int(value) % LINE_NO_STEP == 0
     if kind == "name":
         return not _is_guid(value)
     return True

@@ -38,7 +38,7 @@ def _merge(base: Any, overlay: Any) -> Any:
 
 def _remove(node: Any, parts: list[str]) -> None:
     head, rest = parts[0], parts[1:]
-    if isinstance(node, list) and head.isdigit() and int(head) < len(node):
+    if isinstance(node, list) and head.isascii() and head.isdigit() and int(head) < len(node):
         if rest:
             _remove(node[int(head)], rest)
         else:

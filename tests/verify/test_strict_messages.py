@@ -193,3 +193,27 @@ def test_a_list_query_with_an_unknown_status_is_never_a_named_case() -> None:
     assert "uncertain" in _list_defects(Asked())  # type: ignore[arg-type]
     Asked.query = {"status": "Issued,Draft", "receivedAtTo": "yesterday"}
     assert "uncertain" not in _list_defects(Asked())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("digits", ["¹00000", "١٠٠٠٠٠", "𝟏00000", "²"])
+def test_a_line_number_in_other_digits_is_a_wrong_message_not_a_crash(digits: str) -> None:
+    """`str.isdigit` is true for '¹' and Arabic-Indic digits, which `int()` refuses or reads otherwise: a target's
+    message holding them is judged (it is not a lineNo), never a crash of the check."""
+    from contracts.checks.message_cases import ascii_digits
+
+    assert not ascii_digits(digits) and ascii_digits("100000") and not ascii_digits("") and not ascii_digits("1\n")
+    sent = body(line={"quantity": 0})
+    assert judge(f"quantity must be >= 1 (line {digits})", sent=sent) == (True, False)
+
+
+def test_a_page_size_in_other_digits_makes_the_list_query_uncertain() -> None:
+    """pageSize='¹9' is not a number the run knows how a server reads: no message is required, and nothing crashes."""
+    from contracts.checks.message_cases import _list_defects
+
+    class Asked:
+        params = {"partnerId": PARTNER}
+        query = {"pageSize": "¹9", "receivedAtTo": "yesterday"}
+
+    assert "uncertain" in _list_defects(Asked())  # type: ignore[arg-type]
+    Asked.query = {"pageSize": "19", "receivedAtTo": "yesterday"}
+    assert "uncertain" not in _list_defects(Asked())  # type: ignore[arg-type]
