@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.checks.documents import EMPTY_GUID, IN_FLIGHT, all_wallets, document, error_shape, shown, status_before
 from contracts.checks.registry import Finding, check
+from contracts.checks.rejections import invalid_reason
 
 if TYPE_CHECKING:
     from contracts.target import Exchange
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 
 
 def calls_from(history: "OrderHistory", operation: str, states: set[str] | frozenset[str]) -> list["Exchange"]:
-    """The calls of `operation` made while the order was in one of `states`."""
-    return [e for e in history.calls(operation) if status_before(history, e) in states]
+    """The calls of `operation` made while the order was in one of `states` (never after a delete removed it:
+    the answer that delete gave, `Cancelled`, is not the state of a row that is gone)."""
+    return [e for e in history.calls(operation) if status_before(history, e) in states
+            and not _removed_before(history, e)]
 
 
 def after(history: "OrderHistory", exchange: "Exchange", operation: str = "getOrder") -> "Exchange | None":
@@ -51,7 +54,7 @@ def _judge(exchanges: list["Exchange"], judge: Any) -> list[Finding] | None:
 def confirm_issues_draft(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
     """confirmOrder on a Draft (with a paymentReference) answers 200 Issued, and getOrder then says Issued."""
     def judge(exchange: "Exchange") -> list[Finding]:
-        if not (isinstance(exchange.body, dict) and exchange.body.get("paymentReference")):
+        if not _paying(exchange):
             return []
         order, later = document(exchange), after(history, exchange)
         if exchange.status != 200 or not order or order["status"] != "Issued":
@@ -66,25 +69,41 @@ def confirm_issues_draft(ctx: "CheckContext", history: "OrderHistory") -> list[F
 @check(family="calls", subject="order", rules=["calls.confirm-payment"])
 def confirm_needs_payment_reference(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
     """confirmOrder on a Draft without a paymentReference is refused (400): confirming releases a payment."""
-    unpaid = [e for e in calls_from(history, "confirmOrder", {"Draft"})
-              if not (isinstance(e.body, dict) and e.body.get("paymentReference"))]
+    unpaid = [e for e in calls_from(history, "confirmOrder", {"Draft"}) if not _paying(e)]
     return _judge(unpaid, lambda e: refused(e, "confirmOrder on a Draft without a paymentReference"))
+
+
+def _paying(exchange: "Exchange") -> bool:
+    """Whether a confirmOrder sent a (non-empty) paymentReference."""
+    return isinstance(exchange.body, dict) and bool(exchange.body.get("paymentReference"))
+
+
+def _unchanged(history: "OrderHistory", exchange: "Exchange", sent: str) -> list[Finding]:
+    """confirmOrder on an Issued order answered 200 with the order as it was (status, payment, wallets)."""
+    before, order = history.before(exchange), document(exchange)
+    if exchange.status != 200 or order is None:
+        return [shown(exchange, f"confirmOrder on an Issued order ({sent}) answered {exchange.status}; expected 200 "
+                                "with the order unchanged")]
+    ids = [[w.get("walletId") for w in all_wallets(d)] for d in (before, order)]
+    changed = [k for k in ("status", "paymentReference") if order.get(k) != before.get(k)]
+    if changed or ids[0] != ids[1]:
+        return [shown(exchange, f"confirmOrder on an Issued order changed it ({', '.join(changed) or 'wallets'})")]
+    return []
 
 
 @check(family="calls", subject="order", rules=["calls.confirm-issued-noop"])
 def confirm_on_issued_unchanged(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
-    """confirmOrder on an Issued order is a no-op: 200 with the order unchanged."""
-    def judge(exchange: "Exchange") -> list[Finding]:
-        before, order = history.before(exchange), document(exchange)
-        if exchange.status != 200 or order is None:
-            return [shown(exchange, f"confirmOrder on an Issued order answered {exchange.status}; expected 200 "
-                                    "with the order unchanged")]
-        ids = [[w.get("walletId") for w in all_wallets(d)] for d in (before, order)]
-        changed = [k for k in ("status", "paymentReference") if order.get(k) != before.get(k)]
-        if changed or ids[0] != ids[1]:
-            return [shown(exchange, f"confirmOrder on an Issued order changed it ({', '.join(changed) or 'wallets'})")]
-        return []
-    return _judge(calls_from(history, "confirmOrder", {"Issued"}), judge)
+    """confirmOrder (with a paymentReference) on an Issued order is a no-op: 200 with the order unchanged."""
+    return _judge([e for e in calls_from(history, "confirmOrder", {"Issued"}) if _paying(e)],
+                  lambda e: _unchanged(history, e, "with another paymentReference"))
+
+
+@check(family="calls", subject="order", rules=["calls.confirm-issued-body"], level="strict")
+def confirm_on_issued_reads_no_body(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """confirmOrder on an Issued order answers it unchanged without reading the body: a body without a
+    paymentReference is no reason to refuse it (CONTRACT.md, server)."""
+    return _judge([e for e in calls_from(history, "confirmOrder", {"Issued"}) if not _paying(e)],
+                  lambda e: _unchanged(history, e, "a body without a paymentReference"))
 
 
 @check(family="calls", subject="order", rules=["calls.confirm-refused"])
@@ -128,19 +147,26 @@ def delete_cancelled_again(ctx: "CheckContext", history: "OrderHistory") -> list
     return _judge(calls_from(history, "deleteOrder", {"Cancelled"}), judge)
 
 
+def _removed_before(history: "OrderHistory", exchange: "Exchange") -> bool:
+    """Whether a delete of the order as Draft or Error (which removes the row) came before `exchange`."""
+    earlier = history.exchanges[:history.exchanges.index(exchange)]
+    return any(e.operation == "deleteOrder" and e.ok and status_before(history, e) in ("Draft", "Error")
+               for e in earlier)
+
+
 @check(family="calls", subject="order", rules=["calls.delete-removes"])
 def delete_removes_draft_or_error(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
-    """deleteOrder on a Draft or Error order answers 200 and removes the row (getOrder: 404)."""
+    """deleteOrder on a Draft or Error order answers 200 and removes the row: every later call finds no order
+    (404: getOrder, a second deleteOrder, confirmOrder, replaceOrder)."""
     def judge(exchange: "Exchange") -> list[Finding]:
         was = status_before(history, exchange)
         if exchange.status != 200:
             return [shown(exchange, f"deleteOrder on a {was} order answered {exchange.status}; expected 200")]
-        later = after(history, exchange)
-        if later is not None and later.status != 404:
-            return [shown(later, f"after deleting a {was} order getOrder answered {later.status}; "
-                                 "the row must be removed (404)")]
-        return []
-    return _judge(calls_from(history, "deleteOrder", {"Draft", "Error"}), judge)
+        later = history.exchanges[history.exchanges.index(exchange) + 1:]
+        return [shown(e, f"after deleting a {was} order {e.operation} answered {e.status}; the row must be removed "
+                         "(404)") for e in later if e.status is not None and e.status != 404][:1]
+    removing = calls_from(history, "deleteOrder", {"Draft", "Error"})
+    return _judge(removing[:1], judge)
 
 
 def _identity_changed(history: "OrderHistory", exchange: "Exchange") -> str:
@@ -185,8 +211,38 @@ def replace_resubmits(ctx: "CheckContext", history: "OrderHistory") -> list[Find
             findings.append(shown(exchange, f"replaceOrder answered status {order['status']}; expected Submitted "
                                             "(the order goes through the async pipeline again)"))
         return findings
-    accepted = [e for e in calls_from(history, "replaceOrder", {"Draft", "Error"}) if not _identity_changed(history, e)]
+    accepted = [e for e in calls_from(history, "replaceOrder", {"Draft", "Error"})
+                if not _identity_changed(history, e) and not _invalid(ctx, e)]
     return _judge(accepted, judge)
+
+
+def _invalid(ctx: "CheckContext", exchange: "Exchange") -> str:
+    """Why a replace body is input createOrder refuses ("" when it is not): the body is as create's."""
+    return invalid_reason(exchange.body, ctx.venue, exchange.at)
+
+
+@check(family="calls", subject="order", rules=["calls.replace-invalid"])
+def replace_invalid_refused(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """replaceOrder on a Draft or Error with input createOrder refuses (quantity 0) is refused (400), and the
+    order stays as it was (its next answer has the status it had)."""
+    def judge(exchange: "Exchange") -> list[Finding]:
+        was, found = status_before(history, exchange), refused(exchange, f"replaceOrder with {_invalid(ctx, exchange)}")
+        later = next((document(e) for e in history.exchanges[history.exchanges.index(exchange) + 1:]
+                      if document(e) is not None), None)
+        if not found and later is not None and later["status"] != was and not _moved_by(history, exchange):
+            found.append(shown(exchange, f"after a refused replaceOrder the {was} order is {later['status']}"))
+        return found
+    invalid = [e for e in calls_from(history, "replaceOrder", {"Draft", "Error"})
+               if not _identity_changed(history, e) and _invalid(ctx, e)]
+    return _judge(invalid, judge)
+
+
+def _moved_by(history: "OrderHistory", exchange: "Exchange") -> bool:
+    """Whether a call after `exchange` and before the order's next answer moved it."""
+    for later in history.exchanges[history.exchanges.index(exchange) + 1:]:
+        if document(later) is not None:
+            return later.operation != "getOrder"
+    return False
 
 
 @check(family="calls", subject="order", rules=["calls.replace-new-wallets"])

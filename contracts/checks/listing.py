@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from contracts.verify.evidence import CheckContext, Evidence
 
 SUMMARY_KEYS = ("orderId", "status", "sellToOrderReference")
+NO_NEXT_KEY = "gives no nextPageKey"  # why a walk stopped when a page says more follow but not how to ask
 ENVELOPE = MappingProxyType({"morePages": bool, "nextPageKey": str, "nextPageURL": str, "data": list})
 
 

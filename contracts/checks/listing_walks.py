@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from contracts.checks.documents import shown
-from contracts.checks.listing import rows
+from contracts.checks.listing import NO_NEXT_KEY, rows
 from contracts.checks.registry import Finding, check
 
 if TYPE_CHECKING:
@@ -123,8 +123,54 @@ def list_complete(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | 
 
 @check(family="listing", subject="run", rules=["listing.paging"])
 def list_paging_complete(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
-    """Walking a window with pageSize and nextPageKey reaches every order of the run in it."""
-    return _judged(evidence, _missing, ("listing.paging",))
+    """Walking a window with pageSize and nextPageKey reaches every order of the run in it (a page that says more
+    follow without a nextPageKey leaves the rest out of reach)."""
+    def judge(walk: "ListingWalk") -> list[Finding] | None:
+        if NO_NEXT_KEY in walk.stopped:
+            return [_finding(walk, f"the walk cannot go on: {walk.stopped}; the rest of the window is out of reach")]
+        return _missing(walk)
+    return _judged(evidence, judge, ("listing.paging",))
+
+
+@check(family="listing", subject="run", rules=["listing.in-flight"])
+def list_in_flight(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """`status=Submitted,Scheduled,Processing` lists what is still in flight: the run's order seen in flight
+    before and after the list is on it (doc 002)."""
+    return _judged(evidence, _missing, ("listing.in-flight",))
+
+
+@check(family="listing", subject="run", rules=["listing.combined"])
+def list_combined_filters(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """Filters given together each narrow the list (doc 002's example: a status and a window): the run's orders
+    matching them all are listed, and no row breaks any of them."""
+    def judge(walk: "ListingWalk") -> list[Finding] | None:
+        if not walk.pages:
+            return None
+        problem = row_problem(walk.query)
+        wrong = [_finding(walk, f"a row breaks one of the query's filters: {text}", page)
+                 for page, row in rows_of(walk) if (text := problem(row))]
+        missing = _missing(walk)
+        return wrong[:3] + (missing or [])
+    return _judged(evidence, judge, ("listing.combined",))
+
+
+@check(family="listing", subject="run", rules=["listing.removed"])
+def list_removed_absent(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """An order deleted as Draft or Error is gone from the list as well (doc 000: the row is removed entirely):
+    no page the probe asked for after it was seen gone (getOrder 404) lists it."""
+    gone = {h.order_id.lower(): max(o.at for o in h.observations if o.status == "removed")
+            for h in evidence.histories if h.order_id and any(o.status == "removed" for o in h.observations)}
+    pages = [(w, p) for w in evidence.listings for p in w.pages if page_rows(p)]
+    if not gone or not pages:
+        return None
+    found = []
+    for walk, page in pages:
+        listed = [r.get("orderId") for r in page_rows(page)
+                  if str(r.get("orderId")).lower() in gone and page.at >= gone[str(r.get("orderId")).lower()]]
+        if listed:
+            found.append(_finding(walk, f"orders deleted as Draft or Error (getOrder: 404) are still listed: {listed}",
+                                  page))
+    return found[:3]
 
 
 @check(family="listing", subject="run", rules=["listing.inclusive-bounds"], level="strict")

@@ -120,6 +120,21 @@ def duplicate_reference_refused(ctx: "CheckContext", evidence: "Evidence") -> li
     return findings if judged else None
 
 
+@check(family="rejections", subject="run", rules=["rejections.duplicate-per-partner"])
+def reference_unique_per_partner(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """The reference is unique per partner only: our order with the reference another partner's order has is
+    accepted (doc 002: "unique per partner"; doc 000: the pair is unique)."""
+    ours = [h for h in evidence.histories if h.facts.get("same_reference") and h.calls("createOrder")]
+    findings = []
+    for history in ours:
+        created = history.calls("createOrder")[0]
+        if not created.ok or not isinstance(created.response, dict) or not created.response.get("orderId"):
+            findings.append(shown(created, f"createOrder of our order with the sellToOrderReference of another "
+                                           f"partner's order answered {created.status}; the reference is unique per "
+                                           "partner, so ours is no duplicate"))
+    return findings if ours else None
+
+
 def known_order_ids(evidence: "Evidence") -> set[str]:
     """Every order id the run saw exist: its own orders, and any an answer carried (the fuzzer's, listed rows)."""
     known = {h.order_id.lower() for h in evidence.histories if h.order_id}
@@ -189,3 +204,34 @@ def error_message_wording(ctx: "CheckContext", exchange: "Exchange") -> list[Fin
     found = strict_error_message(exchange.operation or None, exchange.status, exchange.response, exchange.params,
                                  request_of(exchange), known)
     return [shown(exchange, v.message, warning=v.warning) for v in found]
+
+
+
+def own_exchanges(evidence: "Evidence") -> list["Exchange"]:
+    """The calls the probe made itself: its orders', its list walks', its recorded invalid and address cases
+    (never Schemathesis', whose answers share `evidence.exchanges`)."""
+    walked = [page for walk in evidence.listings for page in walk.pages]
+    cases = [exchange for _, exchange in evidence.rejections + evidence.address_cases]
+    return [e for h in evidence.histories for e in h.exchanges] + walked + cases
+
+
+@check(family="rejections", subject="run", rules=["rejections.error-code"], level="strict")
+def error_code_of_status(ctx: "CheckContext", evidence: "Evidence") -> list[Finding] | None:
+    """An error body's code is the one CONTRACT.md gives its status: 400 generic_error (unsupported_http_method for
+    a method the API has not), 401 unauthorized, 404 resource_not_found. Judged on the probe's own calls."""
+    judged = [e for e in own_exchanges(evidence) if e.status in (400, 401, 404) and isinstance(e.response, dict)
+              and isinstance(e.response.get("code"), str)]  # a body without a code is error_body_flat's
+    return [f for e in judged for f in _code_problem(e)][:5] if judged else None
+
+
+def _code_problem(exchange: "Exchange") -> list[Finding]:
+    if exchange.status == 400:
+        other_method = not exchange.operation and exchange.method.upper() not in ("GET", "POST", "PUT", "PATCH",
+                                                                                   "DELETE")
+        wanted = "unsupported_http_method" if other_method else "generic_error"
+    else:
+        wanted = "unauthorized" if exchange.status == 401 else "resource_not_found"
+    code = exchange.response["code"]
+    if code == wanted:
+        return []
+    return [shown(exchange, f"{exchange.status} answer with code {code!r}; CONTRACT.md gives it {wanted!r}")]

@@ -26,14 +26,15 @@ def _final(history: "OrderHistory", exchange: "Exchange", status: int) -> list[F
     """The answer is the settled order the body asks for, with minted wallets."""
     order = document(exchange)
     wanted = "Issued" if (sent_body(history, exchange) or {}).get("paymentReference") else "Draft"
+    call = f"{exchange.operation}?sync={exchange.query.get('sync')}"
     if exchange.status != status or order is None:
-        return [shown(exchange, f"{exchange.operation}?sync=1 answered {exchange.status}; expected {status} with the "
+        return [shown(exchange, f"{call} answered {exchange.status}; expected {status} with the "
                                 f"final order ({wanted})")]
     if order["status"] != wanted:
-        return [shown(exchange, f"{exchange.operation}?sync=1 answered status {order['status']}; expected the final "
+        return [shown(exchange, f"{call} answered status {order['status']}; expected the final "
                                 f"order, {wanted}")]
     if not all_wallets(order) or not all(w.get("assets") for w in all_wallets(order)):
-        return [shown(exchange, f"{exchange.operation}?sync=1 answered {wanted} without minted wallets")]
+        return [shown(exchange, f"{call} answered {wanted} without minted wallets")]
     return []
 
 
@@ -42,7 +43,14 @@ def sync_create_final(ctx: "CheckContext", history: "OrderHistory") -> list[Find
     """createOrder?sync=1 answers 201 with the final order, wallets minted."""
     if history.facts.get("expect") == "Error":
         return None
-    calls = sync_calls(history, "createOrder")
+    calls = [e for e in sync_calls(history, "createOrder") if e.query.get("sync") == "1"]  # "true": sync_true_final
+    return [f for e in calls for f in _final(history, e, 201)] if calls else None
+
+
+@check(family="sync", subject="order", rules=["sync.true"], level="strict")
+def sync_true_final(ctx: "CheckContext", history: "OrderHistory") -> list[Finding] | None:
+    """createOrder?sync=true answers as ?sync=1 does: 201 with the final order, wallets minted (CONTRACT.md)."""
+    calls = [e for e in history.calls("createOrder") if e.query.get("sync") == "true"]
     return [f for e in calls for f in _final(history, e, 201)] if calls else None
 
 

@@ -8,6 +8,7 @@ single quiet window.
 
 from __future__ import annotations
 
+from collections import Counter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -81,12 +82,13 @@ def webhook_event_values(ctx: CheckContext, delivery: Any) -> list[Finding] | No
 def subscribed(ctx: CheckContext) -> tuple[str, str | None]:
     """(eventVersion, appId) of the probe's subscription, the one whose events the checks judge.
 
-    The probe subscribes with notificationUrl, eventName and clientState
-    only (contracts.target.client), so eventVersion is the default "1.0"
-    and appId is not known, hence not judged. Subscriptions in the run's
-    calls are Schemathesis' random ones (or the scenarios'): never read.
+    The probe subscribes with notificationUrl, eventName, clientState and an
+    appId of its own (without it when the target refused it), never an
+    eventVersion, so eventVersion is the default "1.0"; appId is judged only
+    when the subscription sent one. Subscriptions in the run's calls are
+    Schemathesis' random ones (or the scenarios'): never read.
     """
-    return pure.EVENT_VERSION, None
+    return pure.EVENT_VERSION, ctx.evidence.subscription_app_id or None
 
 
 # where the company segment sits in each order path, counted from the end (the spec's paths)
@@ -168,7 +170,8 @@ def _watched(evidence: Evidence) -> list[OrderHistory]:
 
 @check(family="webhooks", subject="run", rules=["webhooks.once-per-settle"])
 def webhook_once_per_settle(ctx: CheckContext, evidence: Evidence) -> list[Finding] | None:
-    """One event per background settle of each order: none missing, no duplicates (after the quiet window).
+    """One event per background settle of each order, announcing that settle's status: none missing, no
+    duplicates (after the quiet window).
 
     A copy of an earlier event (same order, same payload) is counted here,
     whenever it arrived: it is this rule's failure, not an event a later
@@ -180,8 +183,29 @@ def webhook_once_per_settle(ctx: CheckContext, evidence: Evidence) -> list[Findi
     events = [e for h in watched for e in h.events]
     found = pure.webhook_once_per_settle(events, {h.order_id: h.background_settles for h in watched})
     by_order = {h.order_id: h for h in watched}
+    counted = {v.where for v in found}
     return [Finding(v.message.removeprefix(f"{v.where}: "), v.where,
-                    _order_arrivals(by_order.get(v.where.removeprefix("order ")))) for v in found]
+                    _order_arrivals(by_order.get(v.where.removeprefix("order ")))) for v in found] + \
+        [f for h in watched if f"order {h.order_id}" not in counted for f in _settles_unannounced(h)]
+
+
+def _settles_unannounced(history: OrderHistory) -> list[Finding]:
+    """As many events as settles, but not one per settle: each settle's status must be announced (after a
+    replace the second event says the second outcome, not the first one again)."""
+    settled = Counter(status for _, status in background_settles(history))
+    if sum(settled.values()) != history.background_settles:
+        return []  # the polls and the answers disagree on the settles: nothing certain to compare
+    announced = Counter(str(e.status) for e in history.events)
+    missing = settled - announced
+    if not missing:
+        return []
+    return [Finding(f"order {history.order_id} settled {_listed(settled)} in the background, but its events say "
+                    f"{_listed(announced)}: no event announced its settle to {', '.join(sorted(missing))}",
+                    f"order {history.order_id}", arrival_lines(history.events, history))]
+
+
+def _listed(statuses: Counter[str]) -> str:
+    return " and ".join(f"{status} ×{count}" if count > 1 else status for status, count in sorted(statuses.items()))
 
 
 def _order_arrivals(history: OrderHistory | None) -> tuple[str, ...]:

@@ -146,6 +146,29 @@ class TargetClient:
         exchange.at = self.now()
         return exchange
 
+    def send(self, method: str, url: str, *, operation: str = "", params: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None, body: Any = None, data: bytes | None = None,
+             auth: str = "default") -> Exchange:
+        """One request as given (a URL not built from the spec, raw bytes, other headers); never raises.
+
+        `body` is what the exchange records (and sends as JSON unless `data` is given: then `data` is sent
+        as is). `auth` as for `auth_headers`, or `bearer` for `Authorization: Bearer <key>`.
+        """
+        sent = {str(k): str(v) for k, v in (headers or {}).items()}
+        exchange = Exchange(method, url, sent, body, operation, {str(k): str(v) for k, v in (params or {}).items()})
+        keys = {"Authorization": f"Bearer {self.target.api_key}"} if auth == "bearer" else self.auth_headers(auth)
+        payload: dict[str, Any] = {"data": data} if data is not None else ({"json": body} if body is not None else {})
+        try:
+            response = self.session.request(method, url, headers={**keys, **sent}, timeout=self.timeout, **payload)
+        except requests.RequestException as error:
+            exchange.error = str(error)
+            return exchange
+        exchange.status = response.status_code
+        exchange.response = json_or(response, response.text)
+        exchange.response_headers = dict(response.headers)
+        exchange.at = self.now()
+        return exchange
+
     # -- the target's clock -------------------------------------------------------------------
     def _control(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         url = f"{self.target.server}/_mock/{path}"
@@ -191,9 +214,11 @@ class TargetClient:
 
     # -- webhooks -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def subscription(self, notification_url: str, client_state: str) -> Iterator[str]:
-        """Subscribe `notification_url` for the order event; unsubscribe on the way out."""
+    def subscription(self, notification_url: str, client_state: str, app_id: str | None = None) -> Iterator[str]:
+        """Subscribe `notification_url` for the order event (with `app_id` when given); unsubscribe on the way out."""
         body = {"notificationUrl": notification_url, "eventName": EVENT_NAME, "clientState": client_state}
+        if app_id:
+            body["appId"] = app_id
         exchange = self.call("createWebhookSubscription", body=body)
         document = exchange.response
         if exchange.status != 201 or not isinstance(document, dict) or not document.get("id"):

@@ -42,8 +42,9 @@ class Exchange:
             if key.lower() not in ("x-np-api-key", "authorization"):
                 parts += ["-H", shlex.quote(f"{key}: {value}")]
         if self.body is not None:
-            parts += ["-H", shlex.quote("Content-Type: application/json"), "-d",
-                      shlex.quote(json.dumps(self.body, ensure_ascii=False))]
+            typed = any(key.lower() == "content-type" for key in self.headers)  # the request named its own
+            parts += ([] if typed else ["-H", shlex.quote("Content-Type: application/json")]) + \
+                ["-d", shlex.quote(json.dumps(self.body, ensure_ascii=False))]
         return " ".join(parts)
 
     def render(self, limit: int = 1500) -> str:

@@ -69,6 +69,11 @@ class ListingWalk:
     bounds are `listing.inclusive-bounds`, CONTRACT.md's). `complete` is
     False when the walk stopped before the last page (`stopped` says why):
     rows of later pages are unknown then, and completeness is not judged.
+    `level`: "documented" for a query the docs describe (a status or a comma
+    list of them, a reference, a window with both bounds, and these
+    combined), "strict" for one only CONTRACT.md describes (a bound alone,
+    pageSize and pageKey). `next_urls`: for a page that said more pages
+    follow, (its index, the answer of its nextPageURL fetched right after it).
     """
 
     purpose: str
@@ -78,6 +83,8 @@ class ListingWalk:
     pages: list[Exchange] = field(default_factory=list)
     complete: bool = False
     stopped: str = ""
+    level: str = "documented"
+    next_urls: list[tuple[int, Exchange]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +101,11 @@ class Evidence:
     # the probe's own invalid requests, each with the case it was built for ("rule id: what is wrong"); the
     # same exchanges are in `exchanges` too. The input-rule checks judge these and nothing else.
     rejections: list[tuple[str, Exchange]] = field(default_factory=list)
+    # the probe's requests on how the API is addressed (strict only: company encodings, route letter case,
+    # undeclared routes and methods, the API key's forms, the body size), each with its case ("rule id: what");
+    # the same exchanges are in `exchanges` too
+    address_cases: list[tuple[str, Exchange]] = field(default_factory=list)
+    subscription_app_id: str = ""  # the appId the probe's subscription sent ("" when it sent none)
 
     def all_exchanges(self) -> list[Exchange]:
         walked = [page for walk in self.listings for page in walk.pages]

@@ -17,11 +17,13 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from contracts.target import Exchange, Target, TargetClient
-from contracts.verify.evidence import Evidence, OrderHistory
+from contracts.verify.evidence import Evidence, ListedOrder, ListingWalk, OrderHistory
 from contracts.verify.invalid_cases import invalid_creates
+from contracts.verify.listing_walks import IN_FLIGHT, in_flight_walk, walk_ids
 from contracts.verify.poller import Poller, observe
 
 VISIT_DAYS_AHEAD = 30
+IN_FLIGHT_RETRY = 0.5  # seconds before the in-flight list is asked again
 INDIVIDUAL = ("individual_item", "individual_time")
 
 
@@ -44,11 +46,13 @@ class FlowHost(Protocol):
     venue: dict[str, Any]
     run_id: str
     today: date
+    strictness: str  # the flows that only strict rules judge run at strict only
     evidence: Evidence  # the invalid-input flow records its cases in `rejections`
 
     def client(self) -> TargetClient: ...
 
-    def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None) -> None: ...
+    def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None,
+               listing: ListingWalk | None = None) -> None: ...
 
     def await_events(self, client: TargetClient, history: OrderHistory) -> None: ...
 
@@ -127,8 +131,8 @@ class Flow:
 
 # -- flows -----------------------------------------------------------------------------------------------
 def paid(flow: Flow) -> None:
-    """Paid, quantity 2 with names and external references: Issued; confirm is a no-op; delete twice; Cancelled
-    refuses confirm and replace."""
+    """Paid, quantity 2 with names and external references: Issued; confirm is a no-op (at strict also with a
+    body that has no paymentReference); delete twice; Cancelled refuses confirm and replace."""
     names, refs = ["Jane Probe", "John Probe"], [f"EXT-{flow.probe.run_id}-1", f"EXT-{flow.probe.run_id}-2"]
     body = flow.individual(True, 2, wallet={"names": names, "externalReferenceNumbers": refs},
                            sellToName="Line Guest", sellToEmail="line@example.com", sellToLanguage="DAN")
@@ -140,6 +144,8 @@ def paid(flow: Flow) -> None:
     if flow.settle(history, close=True) != "Issued":
         return
     flow.call(history, "confirmOrder", body={"paymentReference": f"OTHER-{flow.probe.run_id}"})
+    if flow.probe.strictness == "strict":  # on Issued the body is not read (CONTRACT.md, server)
+        flow.call(history, "confirmOrder", body={})
     flow.call(history, "replaceOrder", body=body)
     flow.call(history, "deleteOrder")
     flow.call(history, "deleteOrder")
@@ -149,43 +155,48 @@ def paid(flow: Flow) -> None:
 
 
 def unpaid_confirm(flow: Flow) -> None:
-    """Unpaid: Draft; confirmOrder with a paymentReference issues it."""
+    """Unpaid: Draft; confirmOrder without a paymentReference (or an empty one) is refused; with one it issues."""
     history = flow.order("unpaid order (Draft, then confirmed)", flow.individual(False))
     if flow.create(history).ok and flow.settle(history, close=True) == "Draft":
         flow.call(history, "confirmOrder", body={})
+        flow.call(history, "confirmOrder", body={"paymentReference": ""})
         flow.call(history, "confirmOrder", body={"paymentReference": f"PAY-{flow.probe.run_id}"})
         flow.call(history, "getOrder")
 
 
 def unpaid_delete(flow: Flow) -> None:
-    """Unpaid: Draft; deleteOrder removes the row."""
+    """Unpaid: Draft; deleteOrder removes the row: getOrder and a second deleteOrder find nothing (404)."""
     history = flow.order("unpaid order (Draft, then deleted)", flow.individual(False))
     if flow.create(history).ok and flow.settle(history) == "Draft":
         flow.call(history, "deleteOrder")
         flow.call(history, "getOrder")
+        flow.call(history, "deleteOrder")
 
 
 def unpaid_replace(flow: Flow) -> None:
-    """Unpaid: Draft; replace may not change identity; a paid replace without sellToEmail and sellToName
-    re-issues with new wallets and clears those two header fields."""
+    """Unpaid: Draft; replace may not change identity nor take what createOrder refuses (quantity 0); a paid
+    replace without sellToEmail and sellToName re-issues with new wallets and clears those two header fields."""
     body = flow.individual(False, 2)
     history = flow.order("unpaid order (Draft, then replaced paid)", body)
     if not flow.create(history).ok or flow.settle(history) != "Draft":
         return
     flow.call(history, "replaceOrder", body=dict(body, sellToOrderReference=flow.reference()))
     flow.call(history, "replaceOrder", body=dict(body, partnerId=str(uuid.uuid4())))
+    flow.call(history, "replaceOrder", body=dict(body, items=[dict(body["items"][0], quantity=0)]))
+    flow.call(history, "getOrder")  # still the Draft it was
     paid_body = {k: v for k, v in body.items() if k not in ("sellToEmail", "sellToName")}  # cleared by the replace
     if flow.replace(history, dict(paid_body, paymentReference=f"PAY-{flow.probe.run_id}")).ok:
         flow.settle(history)  # a refused replace submitted nothing: no settle, no event to wait for
 
 
 def failing_replace(flow: Flow) -> None:
-    """An order issuance rejects: Error with a reason; replaced with a good body it settles."""
+    """An order issuance rejects: Error with a reason; replaced with a good body (another buyer) it settles."""
     body = flow.individual(True, visit_time=flow.venue["failing_time"])
     history = flow.order("failing order (Error, then replaced)", body, expect="Error")
     if flow.create(history).ok and flow.settle(history) == "Error":
         good = flow.body([flow.line(flow.venue["individual_item"], flow.venue["individual_time"])], True,
                          history.request["sellToOrderReference"])
+        good.update(sellToName="Otacm Replaced", sellToEmail="replaced@example.com", sellToLanguage="DAN")
         if flow.replace(history, good).ok:
             flow.settle(history)
 
@@ -211,11 +222,17 @@ def error_duplicate(flow: Flow) -> None:
 
 
 def other_partner(flow: Flow) -> None:
-    """An order of a second partner: our partner's list must not show it."""
+    """An order of a second partner: our partner's list must not show it. Then one of ours with its reference:
+    the reference is unique per partner (doc 002), so ours is no duplicate."""
     body = flow.individual(True) | {"partnerId": flow.venue["other_partner_id"]}
     history = flow.order("another partner's order (kept out of our list)", body, other_partner=True)
-    if flow.create(history).ok:
-        flow.settle(history)
+    if not flow.create(history).ok:
+        return
+    ours = flow.order("our order with the other partner's reference (unique per partner)",
+                      flow.individual(True) | {"sellToOrderReference": body["sellToOrderReference"]}, same_reference=True)
+    if flow.create(ours).ok:
+        flow.settle(ours)
+    flow.settle(history)
 
 
 def group(flow: Flow) -> None:
@@ -289,15 +306,35 @@ def sync_failure(flow: Flow) -> None:
 
 
 def in_flight(flow: Flow) -> None:
-    """Calls an in-flight order must refuse: confirm, delete, replace."""
+    """Calls an in-flight order must refuse: confirm, delete, replace; and the list of what is in flight holds it."""
     body = flow.individual(True)
-    history = flow.order("order in flight (confirm, delete, replace refused)", body)
-    if not flow.create(history).ok:
+    history = flow.order("order in flight (confirm, delete, replace refused; listed in flight)", body)
+    created = flow.create(history)
+    if not created.ok:
         return
     flow.call(history, "confirmOrder", body={"paymentReference": "PAY-EARLY"})
     flow.call(history, "deleteOrder")
     flow.call(history, "replaceOrder", body=body)
+    _listed_in_flight(flow, history, created)
     flow.settle(history)
+
+
+def _listed_in_flight(flow: Flow, history: OrderHistory, created: Exchange) -> None:
+    """Ask the in-flight list while the order is in flight (seen so after it: it was during it). A list that
+    does not show it yet is asked once more half a second later, for a target whose list lags its writes."""
+    for attempt in range(2):
+        if attempt:
+            flow.client.wait(IN_FLIGHT_RETRY)
+        listing = in_flight_walk(flow.client, flow.probe.target.partner_id)
+        seen = flow.call(history, "getOrder")
+        still = isinstance(seen.response, dict) and seen.response.get("status") in IN_FLIGHT
+        if still and isinstance(created.response, dict) and created.response.get("receivedAt"):
+            listing.expected.append(ListedOrder(history.order_id, str(history.request["sellToOrderReference"]),
+                                                str(created.response["receivedAt"]), "", created.response))
+        listed = history.order_id.lower() in {i.lower() for i in walk_ids(listing)}
+        if listed or not still or attempt:
+            flow.probe.record(listing=listing)
+            return
 
 
 def invalid_input(flow: Flow) -> None:

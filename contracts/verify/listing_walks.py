@@ -20,16 +20,20 @@ import math
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
+from urllib.parse import urljoin, urlsplit
 
-from contracts.checks.listing import rows
-from contracts.target import TargetClient
+from contracts.checks.listing import NO_NEXT_KEY, rows
+from contracts.target import Exchange, TargetClient
 from contracts.verify.evidence import Evidence, ListedOrder, ListingWalk, OrderHistory
 from contracts.verify.poller import observe
 
 SETTLED = ("Cancelled", "Draft", "Error", "Issued")  # no status changes by itself from these
 MAX_PAGES = 12  # a walk past this many pages stops, unjudged for completeness
 WALKED_PAGES = 4  # the paged walk splits the window into about this many pages
+MAX_PAGE_SIZE = 20000  # CONTRACT.md: pageSize's default and maximum
 INCLUSIVE = "listing.inclusive-bounds"
+COMBINED = "listing.combined"
+IN_FLIGHT = ("Submitted", "Scheduled", "Processing")
 
 
 def listed_orders(histories: Iterable[OrderHistory]) -> list[ListedOrder]:
@@ -79,9 +83,18 @@ def plan(orders: list[ListedOrder], strictness: str) -> list[ListingWalk]:
     """The queries whose answers are known, each with the run's orders it must list."""
     walks = _by_status(orders)
     if orders:
-        walks += _by_reference(orders[0], strictness)
+        owner = prefix_owner(orders)
+        walks += _by_reference(owner, strictness)
         walks += _by_window(orders, strictness)
+        walks += _combined(orders, owner)
     return walks
+
+
+def prefix_owner(orders: list[ListedOrder]) -> ListedOrder:
+    """The order whose reference begins another order's (the late order's model: its reference + "-late"), so
+    that a reference filter matching prefixes shows a row it must not; else the first order."""
+    return next((o for o in orders if any(p is not o and p.reference.casefold().startswith(o.reference.casefold())
+                                          for p in orders)), orders[0])
 
 
 def _by_status(orders: list[ListedOrder]) -> list[ListingWalk]:
@@ -98,29 +111,63 @@ def _by_status(orders: list[ListedOrder]) -> list[ListingWalk]:
 
 def _by_reference(order: ListedOrder, strictness: str) -> list[ListingWalk]:
     """The reference as the target shows it; at strict also as sent and in another letter case (CONTRACT.md)."""
-    shown = str(order.document.get("sellToOrderReference") or order.reference)
-    walks = [ListingWalk("reference as answered", {"sellToOrderReference": shown}, [order])]
+    walks = [ListingWalk("reference as answered", {"sellToOrderReference": shown_reference(order)}, [order])]
     if strictness == "strict":
         for label, text in (("as sent", order.reference), ("in another letter case", order.reference.swapcase())):
-            walks.append(ListingWalk(f"reference {label}", {"sellToOrderReference": text}, [order], "listing.reference-case"))
+            walks.append(ListingWalk(f"reference {label}", {"sellToOrderReference": text}, [order],
+                                     "listing.reference-case", level="strict"))
+        # one row, and no other client's can join it (references are unique per partner): a page of exactly that
+        # row is the last one, whatever other clients do meanwhile
+        walks.append(ListingWalk("reference in one page of exactly its one row",
+                                 {"sellToOrderReference": shown_reference(order), "pageSize": "1"}, [order],
+                                 "listing.more-pages", level="strict"))
     return walks
+
+
+def shown_reference(order: ListedOrder) -> str:
+    return str(order.document.get("sellToOrderReference") or order.reference)
+
+
+def _wide(orders: list[ListedOrder]) -> dict[str, str]:
+    """A window holding every receivedAt of the run, widened by a second on each side."""
+    received = sorted((o.received_at for o in orders), key=_sort_key)
+    return {"receivedAtFrom": shifted(received[0], -1), "receivedAtTo": shifted(received[-1], 1)}
 
 
 def _by_window(orders: list[ListedOrder], strictness: str) -> list[ListingWalk]:
     """Windows around the run's receivedAts: holding all of them, either bound alone, and holding none."""
     received = sorted((o.received_at for o in orders), key=_sort_key)
     first, last = received[0], received[-1]
-    wide = {"receivedAtFrom": shifted(first, -1), "receivedAtTo": shifted(last, 1)}
+    wide = _wide(orders)
+    alone = "strict"  # a bound alone: CONTRACT.md's ("either alone"); the docs show a window
     walks = [ListingWalk("window around the run", wide, list(orders)),
-             ListingWalk("receivedAtFrom alone", {"receivedAtFrom": wide["receivedAtFrom"]}, list(orders)),
-             ListingWalk("receivedAtTo alone", {"receivedAtTo": wide["receivedAtTo"]}, list(orders)),
-             ListingWalk("window after the run", {"receivedAtFrom": shifted(last, 1)}, []),
-             ListingWalk("window before the run", {"receivedAtTo": shifted(first, -1)}, [])]
+             ListingWalk("receivedAtFrom alone", {"receivedAtFrom": wide["receivedAtFrom"]}, list(orders), level=alone),
+             ListingWalk("receivedAtTo alone", {"receivedAtTo": wide["receivedAtTo"]}, list(orders), level=alone),
+             ListingWalk("window after the run", {"receivedAtFrom": shifted(last, 1)}, [], level=alone),
+             ListingWalk("window before the run", {"receivedAtTo": shifted(first, -1)}, [], level=alone)]
     if strictness == "strict":  # the bounds are inclusive (CONTRACT.md): the first and last order are on them
         walks += [ListingWalk("window with inclusive bounds", {"receivedAtFrom": first, "receivedAtTo": last},
-                              list(orders), INCLUSIVE),
-                  ListingWalk("inclusive receivedAtFrom alone", {"receivedAtFrom": first}, list(orders), INCLUSIVE),
-                  ListingWalk("inclusive receivedAtTo alone", {"receivedAtTo": last}, list(orders), INCLUSIVE)]
+                              list(orders), INCLUSIVE, level=alone),
+                  ListingWalk("inclusive receivedAtFrom alone", {"receivedAtFrom": first}, list(orders), INCLUSIVE,
+                              level=alone),
+                  ListingWalk("inclusive receivedAtTo alone", {"receivedAtTo": last}, list(orders), INCLUSIVE, level=alone)]
+    return walks
+
+
+def _combined(orders: list[ListedOrder], owner: ListedOrder) -> list[ListingWalk]:
+    """Filters together, each narrowing the others (doc 002's example: a status and a window): a status in the
+    window around the run, the reference with its own status and the window, the reference with a status its
+    order does not have."""
+    wide, statuses = _wide(orders), sorted({o.status for o in orders if o.status})
+    walks = [ListingWalk(f"status {s} in the window around the run", {"status": s, **wide},
+                         [o for o in orders if o.status == s], COMBINED) for s in statuses[:2]]
+    if owner.status:
+        reference = shown_reference(owner)
+        other = next(s for s in SETTLED if s != owner.status)
+        walks += [ListingWalk(f"reference with its status {owner.status} in the window",
+                              {"sellToOrderReference": reference, "status": owner.status, **wide}, [owner], COMBINED),
+                  ListingWalk(f"reference with status {other}, which its order does not have",
+                              {"sellToOrderReference": reference, "status": other}, [], COMBINED)]
     return walks
 
 
@@ -128,8 +175,13 @@ def _sort_key(instant: str) -> str:
     return shifted(instant, 0)
 
 
-def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages: int = MAX_PAGES) -> None:
-    """Ask for the query's pages, following nextPageKey with the same filters, until the last one."""
+def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages: int = MAX_PAGES,
+         follow_urls: bool = False) -> None:
+    """Ask for the query's pages, following nextPageKey with the same filters, until the last one.
+
+    `follow_urls`: also fetch each page's nextPageURL right after it (the target's own origin only), so the
+    page it answers can be compared with the one nextPageKey answers.
+    """
     query = dict(listing.query)
     for number in range(1, max_pages + 1):
         page = client.call("listOrdersByPartner", {"partnerId": partner_id}, query=query)
@@ -141,45 +193,80 @@ def walk(client: TargetClient, partner_id: str, listing: ListingWalk, max_pages:
         if not isinstance(body, dict) or body.get("morePages") is not True:
             listing.complete = True
             return
+        if follow_urls:
+            _follow(client, partner_id, listing, page)
         if not body.get("nextPageKey"):
-            listing.stopped = f"page {number} says morePages but gives no nextPageKey"
+            listing.stopped = f"page {number} says morePages but {NO_NEXT_KEY}"
             return
         query = {**listing.query, "pageKey": str(body["nextPageKey"])}
     listing.stopped = f"the walk stopped after {max_pages} pages"
+
+
+def _follow(client: TargetClient, partner_id: str, listing: ListingWalk, page: Exchange) -> None:
+    """Fetch the page's nextPageURL when it is on the target's own origin (a proxy's URL is not followed)."""
+    found = page.response.get("nextPageURL") if isinstance(page.response, dict) else None
+    if not isinstance(found, str) or not found:
+        return
+    url = urljoin(page.url, found)
+    if urlsplit(url)[:2] != urlsplit(client.target.server)[:2]:
+        return
+    fetched = client.send("GET", url, operation="listOrdersByPartner", params={"partnerId": partner_id})
+    listing.next_urls.append((len(listing.pages) - 1, fetched))
 
 
 def walk_ids(listing: ListingWalk) -> list[str]:
     return [str(r.get("orderId")) for page in listing.pages for r in rows(page) or []]
 
 
-def paged(client: TargetClient, partner_id: str, whole: ListingWalk) -> ListingWalk:
-    """The window again in pages of about a quarter of its rows; judged only if no row came or went meanwhile.
+def paged(client: TargetClient, partner_id: str, whole: ListingWalk) -> list[ListingWalk]:
+    """The window again in pages of about a quarter of its rows, and in one page of exactly its rows; judged
+    only if no row came or went meanwhile.
 
     Other clients may add or delete orders in the window while the pages are
     walked (a shared target, the run's own scenarios), and a page key need
-    not survive that; so the whole window is asked again after the walk, and
-    a walk during which its rows changed is not judged for completeness.
+    not survive that; so the whole window is asked again after the walks, and
+    walks during which its rows changed are not judged for completeness. The
+    one exactly full page must say that no more pages follow.
     """
     before = walk_ids(whole)
-    size = max(1, math.ceil(len(before) / WALKED_PAGES))
+    size = min(MAX_PAGE_SIZE, max(1, math.ceil(len(before) / WALKED_PAGES)))
     listing = ListingWalk(f"window in pages of {size}", {**whole.query, "pageSize": str(size)}, whole.expected,
-                          "listing.paging")
-    walk(client, partner_id, listing, max_pages=MAX_PAGES + WALKED_PAGES)
-    if listing.complete and any(rows(p) is not None and isinstance(p.response, list) for p in listing.pages):
-        listing.complete, listing.stopped = False, "the answers are bare arrays: there are no pages to walk"
+                          "listing.paging", level="strict")
+    walk(client, partner_id, listing, max_pages=MAX_PAGES + WALKED_PAGES, follow_urls=True)
+    walks = [listing]
+    if whole.complete and 0 < len(before) <= MAX_PAGE_SIZE:  # a larger pageSize is out of range: CONTRACT.md's silence
+        exact = ListingWalk(f"window in one page of exactly its {len(before)} rows",
+                            {**whole.query, "pageSize": str(len(before))}, whole.expected, "listing.more-pages",
+                            level="strict")
+        walk(client, partner_id, exact, max_pages=3, follow_urls=True)
+        walks.append(exact)
+    for done in walks:
+        if done.complete and any(rows(p) is not None and isinstance(p.response, list) for p in done.pages):
+            done.complete, done.stopped = False, "the answers are bare arrays: there are no pages to walk"
     again = ListingWalk(whole.purpose, whole.query, [])
     walk(client, partner_id, again)
-    if listing.complete and (not whole.complete or sorted(walk_ids(again)) != sorted(before)):
-        listing.complete = False
-        listing.stopped = "rows of the window came or went while it was walked (other clients' orders)"
+    if not whole.complete or sorted(walk_ids(again)) != sorted(before):
+        for done in walks:
+            if done.complete:
+                done.complete = False
+                done.stopped = "rows of the window came or went while it was walked (other clients' orders)"
+    return walks
+
+
+def in_flight_walk(client: TargetClient, partner_id: str) -> ListingWalk:
+    """The list of what is still in flight (doc 002: `status=Submitted,Scheduled,Processing`), asked while an
+    order of the run is; the flow that asks adds the order to `expected` once it has seen it still in flight."""
+    listing = ListingWalk("in-flight statuses", {"status": ",".join(IN_FLIGHT)}, [], "listing.in-flight")
+    walk(client, partner_id, listing)
     return listing
 
 
 def late_order(evidence: Evidence, client: TargetClient, partner_id: str) -> None:
     """One more order, unpaid and `?sync=1`, now: a `receivedAt` later than the flows' (they all start at
-    once), so that the order of the rows can be seen, and a Draft at rest without waiting for a pickup."""
+    once), so that the order of the rows can be seen, and a Draft at rest without waiting for a pickup. Its
+    reference is another order's with `-late` after it: a reference filter must not match it as a prefix."""
     model = next((h for h in evidence.histories if h.order_id and not h.facts.get("other_partner")
-                  and str(h.request.get("partnerId", "")).lower() == partner_id.lower()), None)
+                  and str(h.request.get("partnerId", "")).lower() == partner_id.lower() and not removed(h)), None)
     if model is None:
         return
     body = {k: v for k, v in model.request.items() if k != "paymentReference"}
@@ -198,10 +285,10 @@ def run_listings(evidence: Evidence, client: TargetClient, partner_id: str, stri
     walks = plan(listed_orders(evidence.histories), strictness)
     for listing in walks:
         walk(client, partner_id, listing)
-    stranger = ListingWalk("a partner nobody set up", {}, [], "listing.unknown-partner")
+    stranger = ListingWalk("a partner nobody set up", {}, [], "listing.unknown-partner", level="strict")
     walk(client, str(uuid.uuid4()), stranger, max_pages=1)
     walks.append(stranger)
     whole = next((w for w in walks if w.purpose == "window around the run"), None)
     if whole is not None:
-        walks.append(paged(client, partner_id, whole))
+        walks += paged(client, partner_id, whole)
     evidence.listings.extend(walks)

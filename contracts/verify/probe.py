@@ -17,6 +17,7 @@ import contextlib
 import secrets
 import threading
 import time
+import uuid
 from datetime import date
 from typing import Any, Callable
 
@@ -24,10 +25,11 @@ import requests
 
 from contracts.lifecycle import load_lifecycle
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
-from contracts.verify.evidence import Evidence, OrderHistory
-from contracts.verify.flows import FLOWS, Flow, missing_fact, why_skipped
+from contracts.verify.evidence import Evidence, ListingWalk, OrderHistory
+from contracts.verify.flows import Flow, missing_fact, why_skipped
 from contracts.verify.listing_walks import run_listings
 from contracts.verify.poller import Poller
+from contracts.verify.strict_flows import ALL_FLOWS
 from contracts.webhooks.receiver import WebhookReceiver
 
 Progress = Callable[[str], None]
@@ -73,7 +75,7 @@ class Probe:
 
     def run(self) -> Evidence:
         runnable = []
-        for name, (needs, function) in FLOWS.items():
+        for name, (needs, function) in ALL_FLOWS.items():
             missing = missing_fact(self.venue, needs)
             if missing:
                 self.evidence.skipped_flows[name] = why_skipped(missing)
@@ -109,13 +111,16 @@ class Probe:
             for history in [h for h in self.evidence.histories if h.flow == flow.name]:
                 self.say(f"probe: {history.label}: {timeline_text(history)}")
 
-    def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None) -> None:
-        """Keep a history, or a call about no single order, in the evidence (thread-safe)."""
+    def record(self, history: OrderHistory | None = None, exchange: Exchange | None = None,
+               listing: ListingWalk | None = None) -> None:
+        """Keep a history, a call about no single order, or a flow's own list walk in the evidence (thread-safe)."""
         with self._lock:
             if history is not None:
                 self.evidence.histories.append(history)
             if exchange is not None:
                 self.evidence.exchanges.append(exchange)
+            if listing is not None:
+                self.evidence.listings.append(listing)
 
     # -- webhooks ------------------------------------------------------------------------------
     def _subscribe(self, stack: contextlib.ExitStack, client: TargetClient) -> None:
@@ -138,11 +143,16 @@ class Probe:
             return
         stack.callback(receiver.stop)
         url = self.webhook_url or receiver.url
+        app_id = str(uuid.uuid5(uuid.NAMESPACE_URL, self.client_state))  # its events must carry it (docs/004)
         try:
-            stack.enter_context(client.subscription(url, self.client_state))
-        except SubscriptionFailed as error:
-            self.evidence.webhook_problem = f"the webhook subscription of {url} was refused: {error}"
-            return
+            stack.enter_context(client.subscription(url, self.client_state, app_id))
+            self.evidence.subscription_app_id = app_id
+        except SubscriptionFailed:
+            try:  # appId is optional (CONTRACT.md): a target that refuses it is subscribed without
+                stack.enter_context(client.subscription(url, self.client_state))
+            except SubscriptionFailed as error:
+                self.evidence.webhook_problem = f"the webhook subscription of {url} was refused: {error}"
+                return
         self.receiver = receiver
         self.receiver_url = url
         where = f" (listening on {receiver.host}:{receiver.port})" if url != receiver.url else ""

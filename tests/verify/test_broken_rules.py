@@ -17,9 +17,9 @@ import pytest
 
 from broken_rules import PART_BREAKS, RULE_BREAKS, Break
 from realtime_targets import realtime_mock
-from test_probe_broken import BREAKS, REAL_TIME as PROBE_REAL_TIME, VENUE, judged
+from test_probe_broken import BREAKS, REAL_TIME as PROBE_REAL_TIME, VENUE, judged, target_of
 from contracts.checks.registry import Registry
-from contracts.target import Address, Target, detect, reach
+from contracts.target import reach
 from contracts.verify.evidence import CheckContext
 from contracts.verify.judge import judge
 from contracts.verify.probe import Probe
@@ -107,9 +107,7 @@ def test_each_rule_break_names_a_check_of_its_rule_at_the_rule_level() -> None:
 
 
 def _probe(server: MockServer, level: str) -> tuple[Any, str]:
-    config = server.config
-    target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
-                    server.partner_id, capabilities=detect(server.url))
+    target = target_of(server)
     made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **REAL_TIME)
     return made.run(), made.client_state
 

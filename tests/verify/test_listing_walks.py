@@ -31,11 +31,20 @@ def test_the_plan_asks_each_status_a_comma_list_the_reference_and_windows() -> N
     assert window.query == {"receivedAtFrom": "2026-12-02T09:59:59Z", "receivedAtTo": "2026-12-02T10:00:08Z"}
     assert len(window.expected) == 4, "an order in flight is still in a window: its status is not asked"
     assert walks["window after the run"].expected == [] and walks["window before the run"].expected == []
-    assert all(w.rule in ("listing.complete",) for w in walks.values())
+    assert all(w.rule in ("listing.complete", "listing.combined") for w in walks.values())
+    combined = [w for w in walks.values() if w.rule == "listing.combined"]
+    assert {"status", "receivedAtFrom", "receivedAtTo"} <= set(combined[0].query), "a status in the window"
+    assert any(set(w.query) == {"sellToOrderReference", "status"} and not w.expected for w in combined), \
+        "the reference with a status its order does not have holds nothing"
+    assert {w.level for w in walks.values() if "receivedAtFrom" in w.query and "receivedAtTo" not in w.query} == \
+        {"strict"}, "a bound alone is CONTRACT.md's"
     strict = {w.purpose: w for w in plan(orders, "strict")}
     assert strict["window with inclusive bounds"].query == {"receivedAtFrom": "2026-12-02T10:00:00Z",
                                                             "receivedAtTo": "2026-12-02T10:00:07Z"}
     assert strict["reference in another letter case"].query == {"sellToOrderReference": "REF-A"}
+    exact = strict["reference in one page of exactly its one row"]
+    assert exact.query == {"sellToOrderReference": "REF-a", "pageSize": "1"} and exact.rule == "listing.more-pages", \
+        "a page no other client's row can join: exactly full, and the last"
 
 
 def _history(status_calls: list[tuple[str, int, Any]]) -> OrderHistory:
@@ -81,10 +90,18 @@ class Pages:
 def test_a_walk_during_which_rows_came_or_went_is_not_judged_for_completeness() -> None:
     whole = ListingWalk("window around the run", {"receivedAtFrom": "x"}, [])
     whole.pages, whole.complete = [page([summary("1"), summary("2")], whole.query)], True
-    steady = paged(Pages([summary("1")], [summary("1"), summary("2")]), PARTNER, whole)  # type: ignore[arg-type]
+    steady, exact = paged(Pages([summary("1")], [summary("1"), summary("2")]), PARTNER, whole)  # type: ignore[arg-type]
     assert steady.complete and steady.query["pageSize"] == "1"
+    assert exact.complete and exact.query["pageSize"] == "2", "the window in one page of exactly its rows"
     churned = paged(Pages([summary("1")], [summary("1"), summary("3")]), PARTNER, whole)  # type: ignore[arg-type]
-    assert not churned.complete and "came or went" in churned.stopped
+    assert all(not w.complete and "came or went" in w.stopped for w in churned)
+
+
+def test_the_plan_asks_the_reference_that_begins_another() -> None:
+    """A reference filter matching prefixes shows the late order under its model's reference."""
+    orders = [order("a", "Issued"), order("b", "Draft"), ListedOrder("c", "ref-b-late", "2026-12-02T10:00:09Z", "Draft")]
+    walks = {w.purpose: w for w in plan(orders, "documented")}
+    assert walks["reference as answered"].query == {"sellToOrderReference": "REF-b"}
 
 
 def test_on_the_mock_every_walk_is_complete_and_holds_the_run_s_orders() -> None:

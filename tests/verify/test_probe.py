@@ -12,13 +12,14 @@ import yaml
 
 from contracts.checks.registry import Registry
 from contracts.verify.rules import load_divergences
-from contracts.target import Address, Target, detect, embedded_mock, reach
+from contracts.target import embedded_mock, reach
 from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
-from contracts.verify.flows import FLOWS
+from contracts.verify.strict_flows import ALL_FLOWS
 from contracts.verify.judge import judge
 from contracts.verify.poller import Poller
 from contracts.verify.probe import Probe
 from realtime_targets import PICKUP_SECONDS, realtime_mock
+from test_probe_broken import target_of
 
 VENUE = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "vars.yaml").read_text())
 
@@ -41,7 +42,7 @@ def warped() -> tuple[Evidence, str, float]:
 def test_every_flow_runs_in_a_few_seconds(warped) -> None:
     evidence, _, seconds = warped
     assert evidence.skipped_flows == {}
-    assert {h.flow for h in evidence.histories} == set(FLOWS) - {"invalid-input"} | {"listing"}
+    assert {h.flow for h in evidence.histories} == set(ALL_FLOWS) - {"invalid-input"} | {"listing"}
     assert all(h.order_id for h in evidence.histories)
     assert evidence.deliveries and not evidence.webhook_problem
     assert evidence.quiet_window >= 60, "a warped quiet window costs nothing: at least a minute of target time"
@@ -70,9 +71,7 @@ def test_a_missing_venue_fact_skips_its_flows() -> None:
 def test_a_real_time_target_passes_cleanly_within_its_budget() -> None:
     """The mock without /_mock/ (pickups every half second): polled on the real clock, one quiet window."""
     with realtime_mock() as server:
-        config = server.config
-        target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
-                        server.partner_id, capabilities=detect(server.url))
+        target = target_of(server)
         evidence, state, seconds = probe(target, VENUE, poll=0.2, close_poll=0.05, settle_timeout=10.0,
                                          quiet_window=2.0)
     assert not target.clock_control and seconds < 30, f"the real-time probe took {seconds:.1f} s"

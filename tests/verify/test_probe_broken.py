@@ -235,11 +235,17 @@ BREAKS: dict[str, tuple[str, str, Break]] = {
 }
 
 
+def target_of(server: MockServer) -> Target:
+    """The mock as a Target, with its second partner (as `otacm verify --other-partner-id` gives one)."""
+    config = server.config
+    other = next((sorted(k.partners)[0] for k in config.api_keys if k.partners), None)
+    return Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
+                  server.partner_id, other_partner_id=other, capabilities=detect(server.url))
+
+
 def judged(server: MockServer, name: str, level: str, **timing: float) -> list[Any]:
     """Run the probe against the server and judge it with the one named check."""
-    config = server.config
-    target = Target(Address(server.url, config.tenant, config.environment, config.company), server.api_key,
-                    server.partner_id, capabilities=detect(server.url))
+    target = target_of(server)
     options = {"poll": 5.0, "close_poll": 1.0, "settle_timeout": 120.0, "quiet_window": 0.0} | timing
     made = Probe(target, VENUE, strictness=level, today=reach(target), timeout=15.0, webhooks=True, **options)
     evidence = made.run()

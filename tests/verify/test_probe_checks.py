@@ -16,10 +16,13 @@ import pytest
 
 from contracts.checks.registry import Registry
 from listing_cases import LISTING_CASES
+from listing_cases import page as listing_page
+from listing_cases import summary as listing_row
+from listing_cases import walked as listing_walked
 from contracts.verify.rules import load_divergences, load_rules
 from contracts.checks.violations import Violation
 from contracts.target import Exchange
-from contracts.verify.evidence import CheckContext, Evidence, OrderHistory
+from contracts.verify.evidence import CheckContext, Evidence, ListingWalk, OrderHistory
 from contracts.verify.judge import judge, known_divergence
 from contracts.verify.poller import observe
 from contracts.webhooks.receiver import Delivery
@@ -291,9 +294,9 @@ CASES: dict[str, tuple[Build, Build, Build]] = {
     "confirm_needs_payment_reference": (lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body={})),
                                         lambda: history(DRAFT_GET(), error(400, body={})),
                                         lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued"), body=PAYING))),
-    "confirm_on_issued_unchanged": (lambda: history(ISSUED_GET(), error(400)),
-                                    lambda: history(ISSUED_GET(), call("confirmOrder", 200, order("Issued"))),
-                                    lambda: history(DRAFT_GET(), call("confirmOrder", 200, order("Issued")))),
+    "confirm_on_issued_unchanged": (lambda: history(ISSUED_GET(), error(400, body=PAYING)),
+                                    lambda: history(ISSUED_GET(), call("confirmOrder", 200, order("Issued"), body=PAYING)),
+                                    lambda: history(ISSUED_GET(), error(400, body={}))),
     "confirm_refused_unless_draft": (lambda: history(created(), call("confirmOrder", 200, order("Issued"))),
                                      lambda: history(created(), error(400)), lambda: history(created())),
     "delete_refused_in_flight": (lambda: history(created(), deleted()),
@@ -424,6 +427,144 @@ CASES.update({  # the checks on venue facts (prices, an inactive partner)
 })
 
 
+# -- issue 18's audit: the checks of the rules it added ------------------------------------------------------------
+def _line(**changes: Any) -> dict[str, Any]:
+    """`items` of one line of item 31001 (a ticket of the test venue), holding one minted wallet."""
+    return {"items": [{"lineNo": 100000, "itemNumber": "31001", "wallets": [wallet(1, True)]} | changes]}
+
+
+def _addressed(case: str, answer: Exchange) -> Evidence:
+    """A run whose strict address flow recorded one request built for `case`, answered `answer`."""
+    made = run(exchanges=(answer,))
+    made.address_cases.append((case, answer))
+    return made
+
+
+def _sent(method: str, status: int, response: Any, operation: str = "getOrder") -> Exchange:
+    return Exchange(method, "http://t/x", {}, None, operation, {"orderId": OID} if operation == "getOrder" else {}, {},
+                    status, response)
+
+
+def _gone(*pages: Exchange) -> Evidence:
+    """A Draft deleted and seen gone (404), and list pages asked after it."""
+    made = run(history(DRAFT_GET(), deleted(), error(404, op="getOrder")))
+    walk = ListingWalk("a window", {}, [])
+    walk.pages = list(pages)
+    made.listings.append(walk)
+    return made
+
+
+def _listed_at(rows: list[dict[str, Any]]) -> Exchange:
+    return call("listOrdersByPartner", 200, {"morePages": False, "nextPageKey": "", "nextPageURL": "", "data": rows},
+                at=CLOCK[0] + 100)
+
+
+def _paged_walk(url_rows: list[dict[str, Any]] | None, more_key: str = "7", complete: bool = True) -> Evidence:
+    """A walk in pages of 1: page 1 says more follow (key `more_key`, URL /next), page 2 is the last; its nextPageURL
+    fetched answered `url_rows` (None: not fetched)."""
+    query = {"pageSize": "1"}
+    first = listing_page([listing_row(OID)], query, more=True)
+    first.response.update(nextPageKey=more_key, nextPageURL="http://target/next" if more_key else "")
+    walk = ListingWalk("pages of 1", query, [], "listing.paging", [first, listing_page([listing_row(UNKNOWN)], query)],
+                       complete=complete)
+    if url_rows is not None:
+        walk.next_urls.append((0, listing_page(url_rows, {})))
+    return Evidence(listings=[walk], quiet_window=60.0)
+
+
+def _refused_walk(status: int, level: str = "documented", rule: str = "listing.complete") -> Evidence:
+    walk = ListingWalk("status Draft", {"status": "Draft"}, [], rule, level=level)
+    walk.pages = [call("listOrdersByPartner", status, {"code": "resource_not_found", "message": "none"}
+                       if status != 200 else [])]
+    return Evidence(listings=[walk], quiet_window=60.0)
+
+
+CASES.update({
+    "header_echoed": (lambda: history(got("Issued", sellToName="Old"), body=request() | {"sellToName": "New"}),
+                      lambda: history(got("Issued", sellToName="NEW"), body=request() | {"sellToName": "new"}),
+                      lambda: history(got("Issued"), body=request(paid=False))),
+    "buy_from_reference_stable": (lambda: history(created(), got("Issued", receivedAt="2099-01-01T01:00:00Z")),
+                                  lambda: history(created(), ISSUED_GET()),
+                                  lambda: history(error(404, op="getOrder"))),
+    "package_flag": (lambda: history(got("Issued", **_line(isPackage=True))),
+                     lambda: history(got("Issued", **_line(isPackage=False))), lambda: history(ISSUED_GET())),
+    "asset_kinds": (lambda: history(got("Issued", **holding(wallet(1, True, assets=[{"type": "Ticket",
+                                                                                     "referenceNumber": "T1"}])))),
+                    lambda: history(ISSUED_GET()), lambda: history(created())),
+    "wallet_name_default": (lambda: history(got("Issued", **_line(description="Castle", wallets=[wallet(1, True, name="")]))),
+                            lambda: history(got("Issued", **_line(description="Castle"))),
+                            lambda: history(ISSUED_GET())),
+    "line_contact_defaults": (lambda: history(got("Issued", sellToName="Jane", **_line(sellToName=""))),
+                              lambda: history(got("Issued", sellToName="Jane", **_line(sellToName="Jane"))),
+                              lambda: history(ISSUED_GET())),
+    "unknown_fields_ignored": (lambda: run(history(error(400, op="createOrder", body=request()), unknown_fields=True)),
+                               lambda: run(history(created(), unknown_fields=True)), lambda: run(history(created()))),
+    "confirm_on_issued_reads_no_body": (lambda: history(ISSUED_GET(), error(400, body={})),
+                                        lambda: history(ISSUED_GET(), call("confirmOrder", 200, order("Issued"), body={})),
+                                        lambda: history(ISSUED_GET(), error(400, body=PAYING))),
+    "replace_invalid_refused": (lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted"),
+                                                                  body=request(quantity=0))),
+                                lambda: history(DRAFT_GET(), error(400, op="replaceOrder", body=request(quantity=0)),
+                                                DRAFT_GET()),
+                                lambda: history(DRAFT_GET(), call("replaceOrder", 200, order("Submitted"), body=request()))),
+    "sync_true_final": (lambda: history(call("createOrder", 201, order("Submitted"), body=request(), query={"sync": "true"})),
+                        lambda: history(call("createOrder", 201, order("Issued"), body=request(), query={"sync": "true"})),
+                        lambda: history(call("createOrder", 201, order("Issued"), body=request(), query=SYNC))),
+    "error_code_of_status": (lambda: run(history(error(404, code="generic_error", op="getOrder"))),
+                             lambda: run(history(error(404, code="resource_not_found", op="getOrder"))),
+                             lambda: run(history(created()))),
+    "company_encodings_accepted": (
+        lambda: _addressed("addresses.company-encodings: +", _sent("GET", 404, {"code": "resource_not_found", "message": "x"})),
+        lambda: _addressed("addresses.company-encodings: +", _sent("GET", 200, order("Issued"))),
+        lambda: _addressed("addresses.routes: PATCH", _sent("PATCH", 404, {}, ""))),
+    "literal_segments_any_case": (
+        lambda: _addressed("addresses.letter-case: ORDERS", _sent("GET", 404, {"code": "resource_not_found", "message": "x"},
+                                                                  "listOrdersByPartner")),
+        lambda: _addressed("addresses.letter-case: ORDERS", _sent("GET", 200, [], "listOrdersByPartner")),
+        lambda: run()),
+    "undeclared_routes_answered": (
+        lambda: _addressed("addresses.routes: PATCH", _sent("PATCH", 405, {"code": "generic_error", "message": "x"}, "")),
+        lambda: _addressed("addresses.routes: OPTIONS", _sent("OPTIONS", 400, {"code": "unsupported_http_method",
+                                                                               "message": "Http method OPTIONS is not supported"}, "")),
+        lambda: run()),
+    "api_key_forms": (
+        lambda: _addressed("addresses.api-key: the key as Authorization: Bearer", _sent("GET", 401, {"code": "unauthorized",
+                                                                                                 "message": "x"})),
+        lambda: _addressed("addresses.api-key: no key", _sent("GET", 401, {"code": "unauthorized", "message": "x"})),
+        lambda: run()),
+    "body_read_whatever_its_type": (
+        lambda: run(history(call("createOrder", 415, {"code": "generic_error", "message": "x"}), content_type="text/plain")),
+        lambda: run(history(created(), content_type="text/plain")), lambda: run(history(created()))),
+    "body_size_limited": (
+        lambda: _addressed("rejections.body-size: 1 MiB + 1", _sent("POST", 400, {"code": "generic_error", "message": "x"},
+                                                                    "createOrder")),
+        lambda: _addressed("rejections.body-size: 1 MiB + 1", _sent("POST", 413, {"code": "generic_error", "message": "x"},
+                                                                    "createOrder")),
+        lambda: run()),
+    "reference_unique_per_partner": (
+        lambda: run(history(error(400, op="createOrder", body=request()), same_reference=True)),
+        lambda: run(history(created(), same_reference=True)), lambda: run(history(created()))),
+    "list_queries_answered": (lambda: _refused_walk(404), lambda: _refused_walk(200),
+                              lambda: _refused_walk(404, rule="listing.unknown-partner")),
+    "list_more_pages_true": (lambda: listing_walked([listing_row(OID)], [], query={"pageSize": "1"}),
+                             lambda: listing_walked([listing_row(OID)], [listing_row(UNKNOWN)], query={"pageSize": "1"}),
+                             lambda: listing_walked([listing_row(OID)])),
+    "list_next_page_given": (lambda: _paged_walk([listing_row(OID)]), lambda: _paged_walk([listing_row(UNKNOWN)]),
+                             lambda: listing_walked([listing_row(OID)], query={"pageSize": "5"})),
+    "list_in_flight": (lambda: listing_walked([listing_row(UNKNOWN)], rule="listing.in-flight"),
+                       lambda: listing_walked([listing_row(OID)], rule="listing.in-flight"),
+                       lambda: listing_walked([listing_row(OID)])),
+    "list_combined_filters": (
+        lambda: listing_walked([listing_row(OID, status="Draft")], query={"status": "Issued", "sellToOrderReference": "x"},
+                               expected=(), rule="listing.combined"),
+        lambda: listing_walked([], query={"status": "Draft", "sellToOrderReference": "OTACM-REF-1"}, expected=(),
+                               rule="listing.combined"),
+        lambda: listing_walked([listing_row(OID)])),
+    "list_removed_absent": (lambda: _gone(_listed_at([row()])), lambda: _gone(_listed_at([row(orderId=UNKNOWN)])),
+                            lambda: _gone()),
+})
+
+
 def context(subject: Any, level: str = "strict") -> CheckContext:
     evidence = subject if isinstance(subject, Evidence) else run(subject) if isinstance(subject, OrderHistory) \
         else run(history(created()))
@@ -537,3 +678,43 @@ def test_divergence_rows_name_checks_and_label_failures() -> None:
                              ["createOrder repeating the sellToOrderReference of order x (an Error order): expected 400, "
                               "got 201"], rows)
     assert "production server is known" in label
+
+
+def test_an_order_keeps_its_reference_in_every_answer() -> None:
+    """buyFromOrderReference: the same in every answer, the Submitted one included."""
+    check = REGISTRY.get("buy_from_reference_stable")
+    for broken in (history(created(), got("Issued", buyFromOrderReference="CM-2")),
+                   history(got("Submitted", "createOrder", buyFromOrderReference=""), ISSUED_GET())):
+        assert check(context(broken, "documented"), broken)
+
+
+def test_a_list_query_only_contract_md_describes_is_judged_at_strict_only() -> None:
+    """A bound alone, pageSize, pageKey: CONTRACT.md's (server), so a refusal of such a query fails only at strict."""
+    check, refused = REGISTRY.get("list_queries_answered"), _refused_walk(404, "strict")
+    assert check(context(refused, "documented"), refused) is None
+    assert check(context(refused, "strict"), refused)
+
+
+def test_a_confirm_without_payment_on_issued_is_judged_at_strict_only() -> None:
+    """On Issued the body is not read (CONTRACT.md, server): a refused body-less confirm is no documented failure."""
+    refused = history(ISSUED_GET(), error(400, body={}))
+    assert REGISTRY.get("confirm_on_issued_unchanged")(context(refused, "documented"), refused) is None
+    assert REGISTRY.get("confirm_on_issued_reads_no_body").level == "strict"
+
+
+def test_a_removed_order_is_no_cancelled_one() -> None:
+    """After a delete removed a Draft, a second delete is judged as a call on a removed order (404), not on a
+    Cancelled one (200)."""
+    again = history(DRAFT_GET(), deleted(), error(404, op="getOrder"), error(404, "gone", "resource_not_found",
+                                                                             op="deleteOrder"))
+    assert REGISTRY.get("delete_cancelled_again")(context(again), again) is None
+    assert REGISTRY.get("delete_removes_draft_or_error")(context(again), again) == []
+
+
+def test_each_settle_is_announced_with_its_own_status() -> None:
+    """As many events as settles is not enough: a replaced order's second event must say the second outcome."""
+    made = history(created(), call("getOrder", 200, order("Error")), call("replaceOrder", 200, order("Submitted"),
+                                                                          body=request()), ISSUED_GET())
+    check = REGISTRY.get("webhook_once_per_settle")
+    assert check(context(run(with_events(made, "Error", "Error"))), run(made))
+    assert check(context(run(with_events(made, "Error", "Issued"))), run(made)) == []
