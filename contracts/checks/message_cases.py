@@ -348,8 +348,11 @@ def known_for(exchange: Exchange, venue: Mapping[str, Any], exchanges: Iterable[
             seen.add(str(body.get("sellToOrderReference", "")).casefold())
         elif other.operation == "deleteOrder" and other.ok:
             deleted.add(str(other.params.get("orderId", "")).lower())
+    # Which orders existed before this answer is known only when its time is (a fuzz answer of a warped
+    # target has none): then none counts as taken, and a duplicate is not a case this run can name.
     taken = frozenset((partner, reference) for other, partner, reference, order_id in creates
-                      if other is not exchange and other.at <= exchange.at and order_id not in deleted)
+                      if exchange.at and other.at and other is not exchange and other.at <= exchange.at
+                      and order_id not in deleted)
 
     def fresh(reference: str) -> bool:
         return bool(OWN_REFERENCE.match(reference)) and reference.casefold() not in seen

@@ -30,13 +30,16 @@ ORDER_OPERATIONS = ("getOrder", "confirmOrder", "replaceOrder", "deleteOrder")
 
 
 def _visit_in_past(line: dict[str, Any], at: float) -> bool:
-    """Before the target's today (a day of slack for the server's local time zone)."""
+    """Before the target's today (a day of slack for the server's local time zone); never when the target's
+    time of the answer is not known (at 0.0: a fuzz answer of a warped target), as this machine's date is
+    not the target's."""
     try:
         visit = date.fromisoformat(str(line.get("visitDate")))
     except ValueError:
         return False
-    today = datetime.fromtimestamp(at, tz=timezone.utc).date() if at else date.today()
-    return visit < today - timedelta(days=1)
+    if not at:
+        return False
+    return visit < datetime.fromtimestamp(at, tz=timezone.utc).date() - timedelta(days=1)
 
 
 def _line_problem(line: dict[str, Any], venue: dict[str, Any], at: float) -> str:

@@ -62,8 +62,10 @@ def observe_order(case: Any, operation_id: str, interaction: Any, observations: 
             observations[order_id].append((interaction.timestamp, "removed", operation_id, sync))
 
 
-def exchange_of(case: Any, operation_id: str, interaction: Any) -> Exchange:
-    """A Schemathesis interaction as the registry's exchange checks see it."""
+def exchange_of(case: Any, operation_id: str, interaction: Any, at: float | None = None) -> Exchange:
+    """A Schemathesis interaction as the registry's exchange checks see it. `at` is the target's time when it
+    answered: the interaction's timestamp (this machine's clock) unless told otherwise, and 0.0 for "not
+    known" (a target whose clock is warped: this machine's clock says nothing of it)."""
     request, response = interaction.request, interaction.response
     try:
         body: Any = json.loads(response.content or b"null")
@@ -73,7 +75,7 @@ def exchange_of(case: Any, operation_id: str, interaction: Any) -> Exchange:
                     operation_id, {k: str(v) for k, v in (case.path_parameters or {}).items()},
                     {k: str(v) for k, v in (case.query or {}).items()}, int(response.status_code), body,
                     {k: ", ".join(v) if isinstance(v, list) else str(v) for k, v in response.headers.items()},
-                    at=float(interaction.timestamp))
+                    at=float(interaction.timestamp) if at is None else at)
 
 
 # Headers a reproduction leaves out: the transport's own, Schemathesis' markers and the key (written as a variable).

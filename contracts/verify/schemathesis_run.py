@@ -165,6 +165,13 @@ class SchemathesisRun:
         self.operation_ids = {f"{op.method.upper()} {op.path}": op.operation_id
                               for op in load_spec().operations.values()}
 
+    @property
+    def answered_at(self) -> float | None:
+        """The target's time to stamp a fuzz answer with: unknown (0.0) on a target whose clock can be warped
+        (the probe warps it while Schemathesis runs, and it may never have matched this machine's clock),
+        else this machine's clock at the answer (None: the interaction's timestamp)."""
+        return 0.0 if self.target.target.clock_control else None
+
     def operation_id(self, case: Any) -> str | None:
         """The case's operationId; None for a request with a method the path does not declare."""
         if str(getattr(case, "method", case.operation.method)).upper() != case.operation.method.upper():
@@ -281,7 +288,7 @@ class SchemathesisRun:
                 result.statuses[operation_id].add(int(response.status_code))
                 observe_order(case, operation_id, interaction, result.order_observations)
                 if len(result.exchanges) < MAX_EXCHANGES:
-                    result.exchanges.append(exchange_of(case, operation_id, interaction))
+                    result.exchanges.append(exchange_of(case, operation_id, interaction, self.answered_at))
             if node.transition is not None:
                 result.links.add(f"{node.transition.id}")
             for check in recorder.checks.get(case_id, []):

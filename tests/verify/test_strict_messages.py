@@ -7,11 +7,10 @@ a message's values are what CONTRACT.md says: `line %1` the lineNo, `partner '%2
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from realtime_targets import realtime_mock, verify_argv
 
 from contracts.checks.message_cases import Known, Request, known_for
 from contracts.checks.registry import Registry
@@ -23,6 +22,7 @@ from contracts.checks.strict import (
 from contracts.target import Exchange
 from contracts.verify.evidence import CheckContext, Evidence
 from mockserver.server import MockServer
+from realtime_targets import realtime_mock, verify_argv
 
 PARTNER = "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e"
 TODAY = date(2026, 5, 15)
@@ -217,3 +217,16 @@ def test_a_page_size_in_other_digits_makes_the_list_query_uncertain() -> None:
     assert "uncertain" in _list_defects(Asked())  # type: ignore[arg-type]
     Asked.query = {"pageSize": "19", "receivedAtTo": "yesterday"}
     assert "uncertain" not in _list_defects(Asked())  # type: ignore[arg-type]
+
+
+def test_a_fuzz_answer_of_a_warped_target_is_never_judged_by_this_machines_date() -> None:
+    """A mock frozen on 2026-05-15 accepted a fuzz body visiting 2026-06-14; verify stamped the answer with
+    this machine's clock (December) and failed invalid_input_refused ("in the past"). Such answers now carry
+    no time (at 0.0): no date rule is applied to them."""
+    from contracts.checks.rejections import invalid_reason
+
+    body = {"partnerId": "21e8c1d2-3f4a-4c5b-9e6d-7f8a9b0c1d2e", "sellToOrderReference": "R",
+            "items": [{"itemNumber": "31001", "visitDate": "2026-06-14", "visitTime": "10:30:00", "quantity": 1}]}
+    december = datetime(2026, 12, 6, tzinfo=timezone.utc).timestamp()
+    assert invalid_reason(body, {}, december) == "visitDate 2026-06-14 in the past"  # a known time: judged
+    assert invalid_reason(body, {}, 0.0) == ""  # no time: not judged
