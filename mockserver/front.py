@@ -152,7 +152,7 @@ class RsgiFront:
         unread: past `max_body_bytes` none (a declared length) or only that
         much and a chunk more (chunked), so the app answers its own 413."""
         declared = environ.get("CONTENT_LENGTH", "")
-        if declared.isdigit():
+        if declared.isascii() and declared.isdigit():
             if int(declared) > self.max_body_bytes:
                 return b"", True
             return await protocol(), False
@@ -232,7 +232,7 @@ def deadline_bodies(app: WsgiApp, body_timeout: float, max_body_bytes: int) -> W
         connection = environ.get("werkzeug.socket")
         declared = environ.get("CONTENT_LENGTH") or ""
         stream = environ.get("wsgi.input")
-        if connection is None or not hasattr(stream, "read1") or not declared.isdigit() \
+        if connection is None or not hasattr(stream, "read1") or not (declared.isascii() and declared.isdigit()) \
                 or not 0 < int(declared) <= max_body_bytes:
             return app(environ, start_response)
         body = _read_by(connection, stream, int(declared), time.monotonic() + body_timeout)

@@ -137,7 +137,9 @@ def _instant_param(value: str, name: str) -> float:
 
 def list_query(params: dict[str, str], known_statuses: list[str]) -> ListQuery:
     """The list filters from query parameters, each checked (400 on a bad one)."""
-    statuses = frozenset(s.strip() for s in params.get("status", "").split(",") if s.strip())
+    # Spaces around a name are forgiven ("Issued, Draft"); str.strip() would also drop control characters
+    # (\x1c-\x1f count as whitespace), turning "status=%1F" into no filter at all instead of an unknown status.
+    statuses = frozenset(s.strip(" ") for s in params.get("status", "").split(",") if s.strip(" "))
     unknown = sorted(statuses - set(known_statuses))
     if unknown:
         raise bad_request(f"status must be a comma list of {', '.join(known_statuses)} (got {', '.join(unknown)})")
