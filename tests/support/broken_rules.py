@@ -17,6 +17,31 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode
 
+from broken_audit import (
+    app_id_not_mirrored,
+    bearer_refused,
+    case_sensitive_routes,
+    company_decoded_once,
+    confirm_empty_payment,
+    confirm_reads_body_first,
+    empty_list_404,
+    first_status_repeated,
+    in_flight_unlisted,
+    json_content_type_required,
+    more_pages_when_full,
+    next_url_without_filters,
+    no_body_limit,
+    not_found_as_generic,
+    patch_not_allowed,
+    received_at_restamped,
+    reference_overrides_filters,
+    reference_prefix,
+    reference_unique_globally,
+    removed_deleted_again,
+    removed_still_listed,
+    sync_true_ignored,
+    unknown_fields_refused,
+)
 from broken_inputs import (
     first_order_of_array,
     reference_generated,
@@ -45,30 +70,7 @@ from broken_targets import (
     _unknown_order_500,
     _webhook_value_key,
     _webhook_without_client_state,
-    app_id_not_mirrored,
-    bearer_refused,
-    case_sensitive_routes,
-    company_decoded_once,
     company_encoded,
-    confirm_empty_payment,
-    confirm_reads_body_first,
-    empty_list_404,
-    first_status_repeated,
-    in_flight_unlisted,
-    json_content_type_required,
-    more_pages_when_full,
-    next_url_without_filters,
-    received_at_restamped,
-    reference_unique_globally,
-    no_body_limit,
-    not_found_as_generic,
-    patch_not_allowed,
-    reference_overrides_filters,
-    reference_prefix,
-    removed_deleted_again,
-    removed_still_listed,
-    sync_true_ignored,
-    unknown_fields_refused,
     empty_reference,
     event_name_wrong,
     event_version_wrong,
@@ -78,7 +80,6 @@ from broken_targets import (
     rewrite_orders,
     rewrite_responses,
 )
-
 from mockserver.sandbox.errors import ApiError
 from mockserver.server import MockServer
 
