@@ -1,14 +1,16 @@
-"""The PostgreSQL server of the store tests' session (store_engines.POSTGRESQL): each test's databases are
+"""The store tests' fixtures: the PostgreSQL server of the session (store_engines.POSTGRESQL): each test's databases are
 dropped after it, and the server, if a test started one, is stopped when the session ends."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator
 
 import freezegun
 import pytest
 
 from postgresql_server import SessionServer
+from sandbox_process import SandboxProcess, free_port
 from store_engines import POSTGRESQL
 
 # psycopg_pool's scheduler runs in its own thread, where freezegun answers the real time (it ignores
@@ -30,3 +32,13 @@ def postgresql_databases(postgresql_session: SessionServer) -> Iterator[None]:
     """Each test gets empty databases of its own and leaves none behind."""
     yield
     postgresql_session.drop_databases()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
+    """The sandbox's file, port and log; whatever it started is killed at teardown, pass or fail."""
+    box = SandboxProcess(tmp_path / "sandbox.db", free_port(), tmp_path / "otacm-mock.log")
+    try:
+        yield box
+    finally:
+        box.stop()

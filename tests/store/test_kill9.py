@@ -21,12 +21,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from contracts.lifecycle import load_lifecycle
-from sandbox_process import CUT, SandboxProcess, free_port, order_body
+from sandbox_process import CUT, SandboxProcess, order_body
 from scripted_receiver import ScriptedReceiver, delivery_problems
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches the processes through /proc")
@@ -34,16 +34,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wa
 ORDERS = 5000  # the settle-all warp then computes for about 0.7 s and writes about 8 MB
 WARP = "10m"
 SETTLES = ["Submitted", "Scheduled", "Processing", "Issued"]  # a paid order's whole timeline, each status once
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
-    """The sandbox's file, port and log; whatever it started is killed at teardown, pass or fail."""
-    box = SandboxProcess(tmp_path / "sandbox.db", free_port(), tmp_path / "otacm-mock.log")
-    try:
-        yield box
-    finally:
-        box.stop()
 
 
 @pytest.mark.timeout(120)

@@ -13,12 +13,10 @@ stay pending. The crash is real (test_restart_webhooks.py simulates it).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from sandbox_process import SandboxProcess, free_port
+from sandbox_process import SandboxProcess
 from scripted_receiver import HOLD, Post, ScriptedReceiver, delivery_problems
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="watches the processes through /proc")
@@ -26,16 +24,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="wa
 ORDERS = 250  # three deliveries at the default maxEventsPerPost (100)
 TO_THE_SETTLE = "64s"  # from the start: the pickup at 60 s, processing 1 s later, issued 3 s after that
 FIRST_RETRY = "30s"  # the default backoff before attempt 2
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
-    """The sandbox's file, port and log; whatever it started is killed at teardown, pass or fail."""
-    box = SandboxProcess(tmp_path / "sandbox.db", free_port(), tmp_path / "otacm-mock.log")
-    try:
-        yield box
-    finally:
-        box.stop()
 
 
 @pytest.mark.timeout(120)
