@@ -83,6 +83,7 @@ class MockConfig:
         base_dir = DEFAULTS_FILE.parent
         if path is not None:
             overlay = _read(Path(path))
+            _known_keys_only(overlay, set(raw) | OPTIONAL_KEYS, Path(path))
             raw.update(overlay)
             if "catalog" in overlay:  # a catalog named by the file is relative to it
                 base_dir = Path(path).parent
@@ -111,6 +112,21 @@ class MockConfig:
             store=str(raw.get("store", "memory")),
             body_timeout_seconds=body_timeout_seconds(raw.get("bodyTimeoutSeconds", 30)),
         )
+
+
+# Keys a config may have that defaults.yaml leaves out.
+OPTIONAL_KEYS = frozenset({"store"})
+
+
+def _known_keys_only(overlay: dict[str, Any], known: set[str], path: Path) -> None:
+    """A key the mock does not read is a mistake (a typo, or a catalog given as the config): it was ignored
+    silently, and the sandbox ran on the defaults."""
+    unknown = sorted(str(key) for key in overlay if key not in known)
+    if not unknown:
+        return
+    hint = (f"; it looks like a catalog: name it in a config file as `catalog: {path}`"
+            if "items" in overlay else f"; the keys are those of {DEFAULTS_FILE}")
+    raise SystemExit(f"otacm mock: config file {path} has keys the mock does not know: {', '.join(unknown)}{hint}")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from freezegun import freeze_time
 from contracts.cli import build_parser
 from mockclient import Api, order_body
 from mockserver.cli import mock_config
+from mockserver.config import MockConfig
 from mockserver.sandbox.clock import (
     ClockError,
     WarpClock,
@@ -317,3 +318,17 @@ def test_the_control_api_reads_json_whatever_the_content_type(api: Api, content_
     assert moved.json()["nowEpoch"] == before + 30
     waited = requests.post(f"{api.mock.url}/_mock/webhooks/wait", data=b'{"timeout": 0}', headers=headers)
     assert waited.status_code == 200 and waited.json() == {"idle": True}
+
+
+def test_a_config_with_keys_the_mock_does_not_read_is_refused(tmp_path: Path) -> None:
+    """A catalog passed as --config was ignored silently and the sandbox ran on the default catalog."""
+    catalog = Path(__file__).parents[1] / "support" / "data" / "catalog-other.yaml"
+    with pytest.raises(SystemExit, match="it looks like a catalog: name it in a config file as `catalog: "):
+        MockConfig.load(catalog)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("pickupSecond: 2\n")
+    with pytest.raises(SystemExit, match="has keys the mock does not know: pickupSecond"):
+        MockConfig.load(typo)
+    good = tmp_path / "good.yaml"
+    good.write_text(f"catalog: {catalog}\npickupSeconds: 2\nstore: memory\n")
+    assert MockConfig.load(good).catalog_path == catalog.resolve()
