@@ -29,6 +29,19 @@ def is_positive(case: Any) -> bool:
         return True
 
 
+def body_is_positive(case: Any) -> bool:
+    """Whether the case's body is schema-valid: the whole case is, or only another part (a header, the query)
+    is the negative one."""
+    if is_positive(case):
+        return True
+    components = getattr(getattr(case, "meta", None), "components", None) or {}
+    try:
+        return not any(info.mode.is_negative for location, info in components.items()
+                       if str(getattr(location, "value", location)) == "body")
+    except AttributeError:
+        return False
+
+
 def answered_status(response: Any) -> str | None:
     try:
         body = json.loads(response.content or b"null")

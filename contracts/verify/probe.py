@@ -27,6 +27,7 @@ from contracts.lifecycle import load_lifecycle
 from contracts.target import Exchange, SubscriptionFailed, Target, TargetClient
 from contracts.verify.evidence import Evidence, ListingWalk, OrderHistory
 from contracts.verify.flows import Flow, missing_fact, why_skipped
+from contracts.verify.foreign_deliveries import foreign_client_states, own_deliveries
 from contracts.verify.listing_walks import run_listings
 from contracts.verify.poller import Poller
 from contracts.verify.strict_flows import ALL_FLOWS
@@ -187,12 +188,21 @@ class Probe:
             time.sleep(self.quiet_window)
 
     def _assign_events(self) -> None:
+        """The run's own deliveries (foreign_deliveries.py: not another subscription's to our URL), per order."""
         if self.receiver is None:
             return
-        self.evidence.deliveries = self.receiver.deliveries()
+        with contextlib.closing(self.client()) as client:
+            try:
+                foreign = foreign_client_states(client, self.receiver_url, self.client_state)
+            except requests.RequestException:
+                foreign = frozenset()
+        received = self.receiver.deliveries()
+        self.evidence.deliveries = own_deliveries(received, foreign)
+        self.evidence.foreign_deliveries = len(received) - len(self.evidence.deliveries)
+        events = [e for d in self.evidence.deliveries if d.accepted for e in d.events]
         for history in self.evidence.histories:
             if history.order_id:
-                history.events = self._events_of(history.order_id)
+                history.events = [e for e in events if e.order_id and e.order_id.lower() == history.order_id.lower()]
 
     def _listing(self) -> None:
         with contextlib.closing(self.client()) as client:

@@ -409,3 +409,20 @@ class _fake_get_order:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(TIMEOUT)
+
+
+def test_another_subscriptions_deliveries_to_our_url_are_set_aside_before_judging() -> None:
+    """A target rightly sends every subscription to the probe's URL the events of a settle: a foreign one (here
+    with no clientState) must not make our clientState look wrong, nor our own copy look like a duplicate
+    (two of ten real-time gate runs failed so)."""
+    from contracts.verify.foreign_deliveries import own_deliveries
+
+    with WebhookReceiver(expected_client_state="otacm-probe-1") as receiver:
+        order = str(uuid.uuid4())
+        assert post(receiver, envelope(make_event("Issued", order, clientState=""))).status_code == 200
+        assert post(receiver, envelope(make_event("Issued", order, clientState="otacm-probe-1"))).status_code == 200
+        foreign_first, ours = receiver.wait_for_deliveries(2, TIMEOUT)
+        assert ours.repeats and foreign_first.violations  # as the receiver saw them: a duplicate, a wrong clientState
+        kept = own_deliveries(receiver.deliveries(), frozenset({""}))
+        assert kept == [ours] and ours.repeats == [] and ours.violations == []
+        assert own_deliveries(receiver.deliveries(), frozenset()) == [foreign_first, ours]  # nobody else: all judged
