@@ -94,7 +94,6 @@ class Evidence:
     histories: list[OrderHistory] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)  # calls about no single order (list, rejections)
     deliveries: list[Any] = field(default_factory=list)  # contracts.webhooks.receiver.Delivery (the run's own)
-    foreign_deliveries: int = 0  # deliveries set aside: another subscription's to the same URL (foreign_deliveries.py)
     webhook_problem: str = ""  # why no receiver was subscribed ("" when one was)
     quiet_window: float = 0.0  # seconds waited after the last settle for late or duplicate events
     skipped_flows: dict[str, str] = field(default_factory=dict)  # flow → why it could not run (a missing venue fact)
@@ -107,6 +106,7 @@ class Evidence:
     # the same exchanges are in `exchanges` too
     address_cases: list[tuple[str, Exchange]] = field(default_factory=list)
     subscription_app_id: str = ""  # the appId the probe's subscription sent ("" when it sent none)
+    foreign_deliveries: int = 0  # deliveries set aside: another subscription's to the same URL (foreign_deliveries.py)
 
     def all_exchanges(self) -> list[Exchange]:
         walked = [page for walk in self.listings for page in walk.pages]

@@ -185,10 +185,8 @@ class SchemathesisRun:
         if operation_id in ("createOrder", "replaceOrder") and is_positive(case):
             self.acceptable_body(operation_id, case.body)
         elif operation_id == "createWebhookSubscription" and isinstance(case.body, dict) and body_is_positive(case):
-            # A loopback address nothing answers on: the target may POST there, nobody is bothered. Also when only
-            # another part of the case is negative (a header the target may ignore): such a case once carried the
-            # probe's own receiver URL, and the target, rightly accepting it, sent the probe events with another
-            # subscription's clientState and appId (a false failure, 2 of 10 real-time gate runs).
+            # A loopback address nothing answers on, so the target's POSTs bother nobody; also when only a header is
+            # negative (the target may accept the body, and its URL could be a receiver of this run's).
             case.body["notificationUrl"] = FUZZ_NOTIFICATION_URL
 
     def acceptable_body(self, operation_id: str, body: Any) -> None:
