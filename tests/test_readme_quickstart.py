@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.slow_clients import stop_process
 from mockserver.cli import DEFAULT_URL
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -108,9 +109,4 @@ def test_readme_quickstart_runs_exactly_as_printed(tmp_path: Path) -> None:
         assert shown == expected, f"the quick start printed {len(shown)} lines, README shows {len(expected)}"
         assert result.stderr == "", result.stderr
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import selectors
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -28,6 +25,7 @@ import pytest
 import schemathesis
 from schemathesis import GenerationMode
 
+from bench.slow_clients import read_banner, stop_process
 from contracts.spec import load_spec, spec_path
 from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer, frozen_config
@@ -156,42 +154,11 @@ def mock_process() -> Iterator[MockProcess]:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        fields = _banner(process, timeout=60)
+        fields = read_banner(process, timeout=60)
         root = "http://" + urlsplit(fields["base URL"]).netloc
         yield MockProcess(root, fields["base URL"], fields["API key"])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _banner(process: subprocess.Popen, timeout: float) -> dict[str, str]:
-    """The `name  value` lines `otacm mock` prints once it serves (read from the
-    pipe's fd with a deadline, never blocking past it)."""
-    fields: dict[str, str] = {}
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    output = b""
-    try:
-        while "partner id" not in fields:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(remaining):
-                raise AssertionError(f"otacm mock printed no banner in {timeout} s: {output!r}")
-            chunk = os.read(process.stdout.fileno(), 65536)
-            if not chunk:
-                raise AssertionError(f"otacm mock exited ({process.poll()}): {output!r}")
-            output += chunk
-            for line in output.decode(errors="replace").splitlines():
-                words = line.split()
-                if len(words) >= 3:
-                    fields[f"{words[0]} {words[1]}"] = words[2]
-    finally:
-        selector.close()
-    return fields
+        stop_process(process)
 
 
 def mock_orders(root: str) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.slow_clients import read_banner
+from bench.slow_clients import read_banner, stop_process
 from mockserver.sandbox.clock import parse_instant
 from mockserver.server import MockServer, frozen_config
 
@@ -75,12 +75,7 @@ def otacm_mock() -> Iterator[Callable[..., Mock]]:
         yield start
     finally:
         for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_process(process)
 
 
 def order_body(partner_id: str, reference: str) -> bytes:
