@@ -29,6 +29,7 @@ class RunContext(Protocol):
     client: TargetClient
     run_id: str
     webhook_url: str
+    subscription_id: str  # the receiver's subscription on the target ("" until subscribed)
 
     def webhooks(self) -> Any:
         """The run's receiver, or a string saying why there is none."""

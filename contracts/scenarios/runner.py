@@ -96,6 +96,7 @@ class Runner:
         self._subscription = contextlib.ExitStack()
         self._webhook_problem = ""
         self.webhook_url = ""
+        self.subscription_id = ""
 
     def venue(self) -> dict[str, Any]:
         """The venue facts: the options' (a whole venue, as `load_venue` gives it), else the library's
@@ -127,7 +128,8 @@ class Runner:
                                    strict=self.options.strictness == "strict").start()
         self.webhook_url = self.options.webhook_url or receiver.url
         try:
-            self._subscription.enter_context(self.client.subscription(self.webhook_url, client_state))
+            self.subscription_id = self._subscription.enter_context(
+                self.client.subscription(self.webhook_url, client_state))
         except SubscriptionFailed as error:
             receiver.stop()
             self._webhook_problem = f"could not subscribe the webhook receiver: {error}"

@@ -101,7 +101,32 @@ def _missing(run: StepContext, receiver: Any, step: Step, label: str, order_id: 
         f"expected {want} {EVENT_NAME} event(s) for order {order_id} within {human(within)}"
         + (f" (the last with status {' or '.join(step.statuses)})" if step.statuses else "")
         + f"; got {len(got)}" + (f": {[e.summary() for e in got]}" if got else "")
-        + f". The receiver at {run.runner.webhook_url} got {len(receiver.events())} event(s) in all.")
+        + f". The receiver at {run.runner.webhook_url} got {len(receiver.events())} event(s) in all"
+        + _last_arrival(receiver) + ". " + _where_things_stand(run, order_id))
+
+
+def _last_arrival(receiver: Any) -> str:
+    """When the receiver last heard from the target: tells a silent sender from one that skipped this order."""
+    deliveries = receiver.deliveries()
+    if not deliveries:
+        return ", in no POST"
+    last = deliveries[-1].received_at
+    return f" in {len(deliveries)} POST(s), the last at {last:%H:%M:%S} UTC"
+
+
+def _where_things_stand(run: StepContext, order_id: str) -> str:
+    """The order's status and the run's subscription, asked at the deadline: an order still in flight is
+    a lifecycle problem, a subscription gone means someone removed it, not that the event was skipped."""
+    seen = run.request("getOrder", {"orderId": order_id})
+    status = seen.response.get("status") if isinstance(seen.response, dict) else None
+    parts = [f"getOrder now: {seen.status or seen.error}" + (f", status {status}" if status else "")]
+    subscription_id = run.runner.subscription_id
+    if subscription_id:
+        found = run.request("getWebhookSubscription", {"id": subscription_id})
+        parts.append(f"the run's subscription {subscription_id}: "
+                     + ("still there" if found.status == 200 else f"getWebhookSubscription answered "
+                                                                   f"{found.status or found.error}"))
+    return "; ".join(parts) + "."
 
 
 def _check_events(run: StepContext, step: Step, label: str, order_id: str, want: int,

@@ -8,6 +8,7 @@ the mock's clock, so nothing here sleeps.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from pathlib import Path
@@ -140,6 +141,10 @@ scenarios:
     assert failure.step == "step 2 (expect_webhook Issued)" and failure.check == "webhook"
     assert "expected 1 ota_cm_order_processed event(s) for order" in failure.message
     assert "within 3 min (the last with status Issued); got 0" in failure.message
+    # where things stand at the deadline: the order settled, no POST came, the subscription is unknown
+    assert "got 0 event(s) in all, in no POST" in failure.message
+    assert "getOrder now: 200, status Issued" in failure.message
+    assert re.search(r"the run's subscription [0-9a-f-]{36}: getWebhookSubscription answered 404", failure.message)
 
 
 def test_deadline_passes(tmp_path: Path, broken: Callable[[Rewrite], Target]) -> None:
