@@ -105,7 +105,11 @@ def _lines(flow: Flow) -> list[Case]:
             ("rejections.visit-formats: visitDate with a time of day",
              _with_line(flow, visitDate=f"{visit.isoformat()}T00:00:00")),
             (f"rejections.visit-formats: visitTime {short_time!r} without seconds",
-             _with_line(flow, visitTime=short_time))]
+             _with_line(flow, visitTime=short_time)),
+            # shaped as the format, yet no day and no time of day: the format is a date's and a time's, not digits'
+            (f"rejections.visit-formats: visitDate {visit.year}-02-30, no such day",
+             _with_line(flow, visitDate=f"{visit.year}-02-30")),
+            ("rejections.visit-formats: visitTime '25:61:00', no such time", _with_line(flow, visitTime="25:61:00"))]
 
 
 def _unknown_item(flow: Flow) -> list[Case]:

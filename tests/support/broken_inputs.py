@@ -61,6 +61,18 @@ def time_without_seconds_taken(body: Any) -> Any:
     return body
 
 
+def impossible_visit_taken(body: Any) -> Any:
+    """A visitDate or visitTime shaped right but naming no day or time is read as a real one (Feb 28th,
+    00:00:00), as a lenient parser would roll it."""
+    for line in _lines(body):
+        date, time = line.get("visitDate"), line.get("visitTime")
+        if isinstance(date, str) and re.fullmatch(r"\d{4}-02-3\d", date):
+            line["visitDate"] = date[:8] + "28"
+        if isinstance(time, str) and re.fullmatch(r"(2[4-9]|[3-9]\d):\d{2}:\d{2}|\d{2}:[6-9]\d:\d{2}", time):
+            line["visitTime"] = "00:00:00"
+    return body
+
+
 def unknown_item_fails_later(server: MockServer, create: Create) -> Create:
     """An item the catalog does not have is accepted (201) and fails at issuance (Error), not refused at submit."""
     catalog = server.backend.issuer.catalog

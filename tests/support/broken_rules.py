@@ -48,6 +48,7 @@ from broken_inputs import (
     reference_truncated,
     schedule_components_unchecked,
     schedule_ignored_off_packages,
+    impossible_visit_taken,
     time_without_seconds_taken,
     unknown_item_fails_later,
     visit_time_defaulted,
@@ -564,6 +565,8 @@ PART_BREAKS: dict[str, tuple[str, str, Break]] = {
                                                              app_id_not_mirrored),
     "orders.reference-stable: receivedAt stamped again at issuance": ("buy_from_reference_stable", "documented",
                                                                       received_at_restamped),
+    "rejections.visit-formats: a day or time that does not exist": ("line_fields_refused", "strict",
+                                                                    on_requests("POST", impossible_visit_taken)),
 }
 
 # rule id → (the check asserting it, the level it is judged at, the break)
