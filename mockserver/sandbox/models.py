@@ -120,6 +120,9 @@ class Order:
     # (Representation.order_bytes, summary_bytes); None once the order changes.
     rendered: Optional[bytes] = field(default=None, repr=False, compare=False)
     summary: Optional[bytes] = field(default=None, repr=False, compare=False)
+    # The JSON a durable store loaded this order from, until a field outside
+    # its index is first read (store/codec.py `stored_order`); None after.
+    stored: Optional[str] = field(default=None, repr=False, compare=False)
 
     def changed(self) -> None:
         """Drop the cached JSON. Every change the API shows must call this
