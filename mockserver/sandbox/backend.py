@@ -22,7 +22,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Callable, Iterable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
 from mockserver.config import ApiKeyConfig, MockConfig
@@ -35,8 +35,8 @@ from mockserver.sandbox.issuance import Issuer
 from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.sandbox.order_input import order_lines
 from mockserver.sandbox.schedule import Schedule
-from mockserver.sandbox.snapshots import LoadListener, SnapshotCheck, Snapshots
-from mockserver.store.base import ClockState, ListQuery, SavedStep, Store
+from mockserver.sandbox.snapshots import SOLD, LoadListener, SnapshotCheck, Snapshots
+from mockserver.store.base import ClockState, ListQuery, Store
 from mockserver.store.memory import MemoryStore
 
 R = TypeVar("R")
@@ -74,6 +74,7 @@ class ChannelManagerBackend(Background, Snapshots):
         self.schedule.handle("startProcessing", self._order_step(self._start_processing))
         self.schedule.handle("completeProcessing", self._order_step(self._complete_processing))
         self.issuer = Issuer(Catalog.load(config.catalog_path), config.manifest_base_url)
+        self.issuer.on_sold = self._keep_sold
         self.settle_listeners: list[SettleListener] = []
         self.reset_listeners: list[ResetListener] = []
         self.snapshot_checks: list[SnapshotCheck] = []
@@ -92,17 +93,6 @@ class ChannelManagerBackend(Background, Snapshots):
             return False
         self._stand_where_stored(saved, self.store.saved_steps(), journal=False)
         return True
-
-    def _stand_where_stored(self, clock: ClockState, steps: Iterable[SavedStep], journal: bool) -> None:
-        """Rebuild what the process derives from the stored state (a restart; a snapshot loaded, whose
-        steps the schedule then journals to the store): the clock, the capacity sold, the queued steps."""
-        self.clock.restore(clock.offset, clock.frozen_at)
-        for order in self.store.all():
-            self.issuer.restore(order)
-        for step in steps:
-            self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=journal)
-            if step.kind == "pickup":
-                self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
 
     def atomic(self) -> "Atomic":
         """One operation: under the lock, as one store transaction (webhook delivery records its attempts so)."""
@@ -282,6 +272,7 @@ class ChannelManagerBackend(Background, Snapshots):
                 self.schedule.clear()
                 self.store.clear_steps()
                 self.issuer.reset()
+                self.store.clear_records(SOLD)
                 self._pickup_due = None
             else:
                 for order in removed:

@@ -11,6 +11,7 @@ import random
 import string
 import uuid
 from collections import Counter
+from typing import Callable, Mapping, Optional
 
 from mockserver.sandbox.catalog import Catalog, CatalogItem
 from mockserver.sandbox.clock import iso
@@ -35,6 +36,8 @@ class Issuer:
         self.manifest_base_url = manifest_base_url
         self._rng = rng or random.Random()
         self._sold: Counter[SlotKey] = Counter()
+        #: told each slot's new count when issuance or a release changes it (the backend keeps it in the store)
+        self.on_sold: Optional[Callable[[SlotKey, int], None]] = None
 
     def issue(self, order: Order, at: float) -> None:
         """Mint every line's wallets or raise IssuanceFailed (nothing taken)."""
@@ -49,6 +52,7 @@ class Issuer:
             if self._sold[(item_number, visit_date, visit_time)] + count > item.capacity:
                 raise IssuanceFailed(f"Slot {visit_date} {visit_time} of item '{item_number}' is sold out")
         self._sold.update(demand)
+        self._tell(demand)
         order.job_id = uuid.uuid4().hex.upper()
         for line in order.lines:
             item = self.catalog.items[line.item_number]
@@ -57,12 +61,28 @@ class Issuer:
     def release(self, order: Order) -> None:
         """Give back the capacity of an order whose wallets are destroyed."""
         if any(line.wallets for line in order.lines):
-            self._sold.subtract(self._demand(order))
+            demand = self._demand(order)
+            self._sold.subtract(demand)
+            self._tell(demand)
 
     def restore(self, order: Order) -> None:
-        """Count the capacity a stored order's wallets hold (a sandbox started again)."""
+        """Count the capacity a stored order's wallets hold (a store that kept no counts)."""
         if any(line.wallets for line in order.lines):
             self._sold.update(self._demand(order))
+
+    def restore_sold(self, sold: Mapping[SlotKey, int]) -> None:
+        """Stand on the counts a store kept: no order needs reading (a sandbox of 100,000 orders starts
+        without decoding them)."""
+        self._sold = Counter(sold)
+
+    def sold(self) -> dict[SlotKey, int]:
+        """Every slot's capacity taken, the slots with none left out."""
+        return {slot: count for slot, count in self._sold.items() if count}
+
+    def _tell(self, demand: Mapping[SlotKey, int]) -> None:
+        if self.on_sold is not None:
+            for slot in demand:
+                self.on_sold(slot, self._sold[slot])
 
     def build_manifests(self, order: Order) -> None:
         """The manifest exists once the order is Issued (docs/000)."""

@@ -1,5 +1,8 @@
 """The running sandbox's side of snapshots: export it, and load one as a restart would stand.
 
+Standing where a store stood is here too (`_stand_where_stored`): a restart
+and a loaded snapshot run the same code.
+
 A mixin of the backend (backend.py), as background.py is. The document
 itself (its format, its checks, writing it into a store) is
 store/snapshot.py's; here the sandbox checks a snapshot against what it can
@@ -10,16 +13,19 @@ load listeners the webhook side) by the same code a restart runs.
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import AbstractContextManager
 from typing import Any, Callable, Iterable, Optional
 
 from contracts.lifecycle import Lifecycle
-from mockserver.sandbox.issuance import Issuer
+from mockserver.sandbox.clock import WarpClock
+from mockserver.sandbox.issuance import Issuer, SlotKey
 from mockserver.sandbox.schedule import Schedule
 from mockserver.store.base import ClockState, SavedStep, Store
 from mockserver.store.snapshot import SandboxNotEmpty, Snapshot, SnapshotError, to_document, write
 
+SOLD = "sold"  # store records: the capacity issuance took per slot, so a restart need not read every order
 # Called before a snapshot is loaded: raises SnapshotError for what the listener could not stand on.
 SnapshotCheck = Callable[[Snapshot], None]
 # Called once a snapshot is in the store, in the same unit: rebuild what the listener derives from it.
@@ -28,9 +34,11 @@ LoadListener = Callable[[], None]
 
 class Snapshots:
     lifecycle: Lifecycle
+    clock: WarpClock
     store: Store
     schedule: Schedule
     issuer: Issuer
+    _pickup_due: Optional[float]
     snapshot_checks: list[SnapshotCheck]
     load_listeners: list[LoadListener]
 
@@ -44,14 +52,43 @@ class Snapshots:
         raise NotImplementedError
 
     def _stand_where_stored(self, clock: ClockState, steps: Iterable[SavedStep], journal: bool) -> None:
-        raise NotImplementedError  # the backend's: what a restart rebuilds from the store
+        """Rebuild what the process derives from the stored state (a restart; a snapshot loaded, whose
+        steps the schedule then journals to the store): the clock, the capacity sold, the queued steps."""
+        self.clock.restore(clock.offset, clock.frozen_at)
+        self._stand_on_sold(recount=journal)
+        for step in steps:
+            self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=journal)
+            if step.kind == "pickup":
+                self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
+
+    def _stand_on_sold(self, recount: bool) -> None:
+        """The capacity sold per slot: as the store kept it (a restart), or counted from every order's wallets
+        and kept (a snapshot loaded, whose counts are not trusted; a store written before the counts were)."""
+        kept = self.store.records(SOLD)
+        if kept and not recount:
+            self.issuer.restore_sold({tuple(json.loads(key)): record["sold"] for key, record in kept.items()})
+            return
+        for order in self.store.all():
+            self.issuer.restore(order)
+        with self.atomic():
+            self.store.clear_records(SOLD)
+            for slot, count in self.issuer.sold().items():
+                self._keep_sold(slot, count)
+
+    def _keep_sold(self, slot: SlotKey, count: int) -> None:
+        """One slot's capacity sold, kept with the unit that changed it (none left: no record)."""
+        key = json.dumps(slot)
+        if count:
+            self.store.put_record(SOLD, key, {"sold": count})
+        else:
+            self.store.drop_record(SOLD, key)
 
     def export_snapshot(self) -> dict[str, Any]:
         """Everything the sandbox holds, once what came due has run, as a document (store/snapshot.py)."""
         with self.atomic():
             self.catch_up()
             steps = [SavedStep(e.due, e.kind, e.subject, e.generation) for e in self.schedule.pending() if e.kind]
-            return to_document(self.store, steps, time.time())
+            return to_document(self.store, steps, time.time(), derived=frozenset({SOLD}))
 
     def load_snapshot(self, snapshot: Snapshot, replace: bool = False) -> None:
         """Hold exactly the snapshot, in one unit, and stand where it stood, as a restart on its store
@@ -72,10 +109,11 @@ class Snapshots:
     def holds_state(self) -> bool:
         """Whether loading a snapshot would lose something: an order, a webhook record, a pending step."""
         with self.atomic():
-            return bool(len(self.store) or self.store.record_kinds() or self.schedule.pending())
+            return bool(len(self.store) or self._record_count() or self.schedule.pending())
 
     def _record_count(self) -> int:
-        return sum(len(self.store.records(kind)) for kind in self.store.record_kinds())
+        """The webhook side's records (the capacity sold is rebuilt from the orders)."""
+        return sum(len(self.store.records(kind)) for kind in self.store.record_kinds() if kind != SOLD)
 
     def _check_loadable(self, snapshot: Snapshot) -> None:
         """Refuse what this sandbox could not run: a status its lifecycle lacks, an item its catalog

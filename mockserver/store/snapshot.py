@@ -58,9 +58,11 @@ class Snapshot:
 
 
 # -- export ------------------------------------------------------------------------------
-def to_document(store: Store, steps: Iterable[SavedStep], exported_at: float) -> dict[str, Any]:
+def to_document(store: Store, steps: Iterable[SavedStep], exported_at: float,
+                derived: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The store's whole state as a document. `steps`: the schedule's pending data steps (the memory
-    store keeps none of its own); `exported_at`: real time, which also dates a running clock's `now`."""
+    store keeps none of its own); `exported_at`: real time, which also dates a running clock's `now`;
+    `derived`: record kinds left out, which a load rebuilds from the rest."""
     clock = store.saved_clock() or ClockState(0.0, None)
     now = clock.frozen_at if clock.frozen_at is not None else exported_at + clock.offset
     return {
@@ -72,7 +74,7 @@ def to_document(store: Store, steps: Iterable[SavedStep], exported_at: float) ->
         "counters": store.counters(),
         "orders": [order_to_dict(order) for order in sorted(store.all(), key=lambda order: order.seq)],
         "steps": [{"due": s.due, "kind": s.kind, "subject": s.subject, "generation": s.generation} for s in steps],
-        "records": {kind: store.records(kind) for kind in store.record_kinds()},
+        "records": {kind: store.records(kind) for kind in store.record_kinds() if kind not in derived},
     }
 
 
