@@ -2,7 +2,8 @@
 
 A store holds the orders (each with its status history) and their indexes,
 the id counters, the clock's state, the schedule's data steps and the
-webhook side's records (subscriptions, deliveries, held events). The backend
+webhook side's records (subscriptions, deliveries, held events) and the
+request log (bounded, newest kept; see mockserver/api/request_log.py). The backend
 calls it only inside `transaction()`, under its own lock, so every change of
 one operation (a request, a pickup, a warp) is one atomic unit: all of it
 is written, or none. A durable store writes at the end of that unit what the
@@ -19,7 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
@@ -51,6 +52,36 @@ class SavedStep:
     kind: str
     subject: str
     generation: int
+
+
+class LoggedRequest(NamedTuple):
+    """The fields of one API request as the request log keeps it, in the order of a `RequestRow`: the stores
+    hold plain tuples of scalars (the cyclic GC stops tracking those; it scans a NamedTuple for ever), and
+    `LoggedRequest._make(row)` reads one by name. The log (mockserver/api/request_log.py) builds them."""
+
+    id: int  # increasing, never reused while the store holds an older one
+    at: float  # wall clock, POSIX seconds
+    sandbox_at: float  # the sandbox clock, POSIX seconds
+    method: str
+    path: str  # as sent, percent-encoding kept
+    query: str  # the raw query string, "" if none
+    operation: Optional[str]  # operationId; None when no route matched
+    partner_id: Optional[str]  # the one the request named (path, body); an answer's is found when read
+    order_id: Optional[str]
+    status: int
+    code: Optional[str]  # the error body's; None on success
+    message: Optional[str]
+    latency_ms: float
+    request_headers: str  # a JSON object, the API key masked
+    request_body: bytes  # cut at the log's limit
+    request_truncated: bool
+    response_body: bytes
+    response_truncated: bool
+    client: str  # the caller's address (`otacm mock --log`'s lines), "-" if unknown
+
+
+#: a logged request as a store keeps it: LoggedRequest's fields, in order, in a plain tuple (its id first)
+RequestRow = tuple[Any, ...]
 
 
 class Store(ABC):
@@ -153,6 +184,31 @@ class Store(ABC):
     @abstractmethod
     def record_kinds(self) -> list[str]:
         """The kinds the store holds records of (a snapshot writes them all down)."""
+
+    # -- the request log: not part of a snapshot, kept by a reset (`/_mock/reset` forgets orders, not calls)
+    @abstractmethod
+    def log_requests(self, requests: Sequence[RequestRow], keep: int) -> None:
+        """Keep these requests (ids increasing, above every one kept) with this unit, then only the newest
+        `keep` of all (0: none); an empty `requests` just trims to `keep`."""
+
+    @abstractmethod
+    def write_requests(self) -> None:
+        """Write the requests logged since the last call where the store keeps them (a durable store's
+        database, the bound trimmed in the same transaction), called outside any unit and without the
+        backend's lock (the log's writer, after the unit that logged them): no request waits for the log's
+        writes. A StoreError if they could not be written (they stay in the read side)."""
+
+    @abstractmethod
+    def logged_requests(self) -> Sequence[RequestRow]:
+        """The requests kept, oldest first: a live view, read under the backend's lock."""
+
+    @abstractmethod
+    def last_request_id(self) -> int:
+        """The highest id logged (0 for none): the log's ids continue from it after a restart."""
+
+    @abstractmethod
+    def clear_requests(self) -> None:
+        """Forget every logged request (`DELETE /_mock/requests`); ids still continue."""
 
     @abstractmethod
     def saved_clock(self) -> Optional[ClockState]:

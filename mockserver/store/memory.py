@@ -5,22 +5,23 @@ so a request never sees half an update. Nothing outlives the process; the
 SQLite store keeps these same indexes as its read side. Indexes: by orderId; by
 (scope, partner, upper-cased reference) for the duplicate check; by
 (scope, partner) in arrival order for listing; by status for the pickup job
-and status filters.
+and status filters. The request log is a bounded deque, oldest first.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-from collections import defaultdict
-from typing import Any, Callable, Iterable, Iterator, Optional
+from collections import defaultdict, deque
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from mockserver.sandbox.models import Order, Scope
 from mockserver.sandbox.schedule import Event
-from mockserver.store.base import ClockState, ListQuery, SavedStep, Store
+from mockserver.store.base import ClockState, ListQuery, RequestRow, SavedStep, Store
 
 PartnerKey = tuple[Scope, str]
 ORDER_COUNTER = "order"  # the counter of order sequence numbers
+REQUEST_COUNTER = "request-log"  # the request log's last id, as the durable stores keep it (not a snapshot's)
 
 
 class MemoryStore(Store):
@@ -31,6 +32,8 @@ class MemoryStore(Store):
         self._counters: dict[str, int] = {}
         self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._clock: Optional[ClockState] = None
+        self._requests: deque[RequestRow] = deque()
+        self._last_request = 0
         self._depth = 0
         self._unit_context = _Unit(self)
         self._after_unit: list[Callable[[], None]] = []
@@ -92,6 +95,25 @@ class MemoryStore(Store):
 
     def record_kinds(self) -> list[str]:
         return [kind for kind, records in self._records.items() if records]
+
+    def log_requests(self, requests: Sequence[RequestRow], keep: int) -> None:
+        if self._requests.maxlen != keep:  # the bound is the deque's own: extend() trims in C
+            self._requests = deque(self._requests, maxlen=keep)
+        self._requests.extend(requests)
+        if requests:
+            self._last_request = max(self._last_request, requests[-1][0])
+
+    def write_requests(self) -> None:
+        """In memory the deque is the log: nothing to write."""
+
+    def logged_requests(self) -> Sequence[RequestRow]:
+        return self._requests
+
+    def last_request_id(self) -> int:
+        return self._last_request
+
+    def clear_requests(self) -> None:
+        self._requests.clear()
 
     def saved_clock(self) -> Optional[ClockState]:
         return self._clock

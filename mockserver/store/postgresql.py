@@ -19,7 +19,6 @@ second `otacm mock` is refused at start.
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
@@ -27,12 +26,10 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from mockserver.sandbox.models import Order
 from mockserver.store.base import ClockState, SavedStep, StoreError
-from mockserver.store.codec import order_to_dict
 from mockserver.store.queries import migrations, queries
 from mockserver.store.urls import shown
-from mockserver.store.writethrough import Unit, WriteThroughStore
+from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, encode_requests, order_row
 
 APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
 MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
@@ -90,21 +87,25 @@ class PostgreSQLStore(WriteThroughStore):
         """Write what is pending, then end the sessions (the owner lock goes with the owner's)."""
         try:
             self.commit()
+            self.write_requests()
         finally:
-            self._pool.close()
-            self._owner.close()
+            with self._writing:  # a write of the log's writer thread ends first
+                self._closed = True
+                self._pool.close()
+                self._owner.close()
 
     # -- opening ------------------------------------------------------------------
     def _load(self) -> None:
-        """The read side from the database: every order in arrival order, the counters, the records, the clock."""
+        """The read side from the database: every order in arrival order, the counters, the records, the clock,
+        the request log."""
         with self._reading() as connection:
             counters = {name: int(value) for name, value in connection.execute(Q["all_counters"])}
             records: dict[str, dict[str, dict[str, Any]]] = {}
             for kind, key, value in connection.execute(Q["all_records"]):
                 records.setdefault(kind, {})[key] = value
             clock = _saved_clock(connection)
-            bodies = (body for (body,) in connection.execute(Q["all_orders"]))
-            self._restore(bodies, counters, records, clock)
+            requests = list(decode_requests(chunk for (chunk,) in connection.execute(Q["all_requests"])))
+            self._restore(connection.execute(Q["all_orders"]), counters, records, clock, requests)
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection[Any]]:
@@ -137,27 +138,26 @@ def describe(url: str) -> str:
 
 # -- writing ------------------------------------------------------------------------
 def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit) -> None:
-    """The SQLite store's order of writes: orders, then steps and records as they happened, then counters, clock."""
+    """The SQLite store's order of writes: orders, then steps and records as they happened, then the request log,
+    then counters, clock."""
     if unit.cleared:
         cursor.execute(Q["delete_all_orders"])
     if unit.removed:
         cursor.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
     if unit.orders:
-        cursor.executemany(Q["upsert_order"], [_order_row(order) for order in unit.orders.values()])
+        cursor.executemany(Q["upsert_order"], [order_row(order) for order in unit.orders.values()])
     for name, parameters in unit.ops:
         cursor.execute(Q[name], parameters)
+    if unit.requests_cleared:
+        cursor.execute(Q["delete_all_requests"])
+    if unit.requests:
+        cursor.execute(Q["insert_requests"], encode_requests(unit.requests))
+    if unit.requests_from:
+        cursor.execute(Q["delete_requests_below"], (unit.requests_from,))
     if unit.counters:
         cursor.executemany(Q["upsert_counter"], list(unit.counters.items()))
     if unit.clock is not None:
         cursor.execute(Q["upsert_clock"], (unit.clock.offset, unit.clock.frozen_at))
-
-
-def _order_row(order: Order) -> tuple[Any, ...]:
-    """The columns a later query filters on, then the whole order as JSON text."""
-    tenant, environment, company = order.scope
-    return (order.order_id, order.seq, tenant, environment, company, order.partner_id,
-            order.sell_to_order_reference, order.status, order.received_at,
-            json.dumps(order_to_dict(order), separators=(",", ":")))
 
 
 def _saved_clock(connection: psycopg.Connection[Any]) -> Optional[ClockState]:

@@ -6,6 +6,8 @@ holds what a durable store keeps (base.py): the orders with their history
 (in codec.py's form), the id counters, the clock, the schedule's pending
 steps and the webhook side's records. So a sandbox loaded from it stands
 where the exported one stood, as one started again on the same file would.
+The request log is not in it: it records calls, it is not the sandbox's
+state, and a sandbox a snapshot is loaded into keeps its own log.
 
 The format is versioned: version 1 is the codec's field names, and a change
 to them is a new version. A document of an unknown format or of a newer

@@ -23,9 +23,16 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from mockserver.store.base import ClockState, SavedStep, StoreError
-from mockserver.store.codec import order_to_dict
 from mockserver.store.queries import migrations, queries
-from mockserver.store.writethrough import Unit, WriteThroughStore, clock_from_json, clock_to_json
+from mockserver.store.writethrough import (
+    Unit,
+    WriteThroughStore,
+    clock_from_json,
+    clock_to_json,
+    decode_requests,
+    encode_requests,
+    order_row,
+)
 
 APPLICATION_ID = 0x6F74636D  # "otcm": marks a file as an otacm sandbox (PRAGMA application_id)
 Q = queries("sqlite")
@@ -41,17 +48,18 @@ class SQLiteStore(WriteThroughStore):
         self._load()
 
     def _write(self, unit: Unit) -> None:
-        """One unit as one SQLite transaction: orders, then steps and records in order, then counters and clock."""
+        """One unit as one SQLite transaction: orders, then steps and records in order, then the request log,
+        then counters and clock."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
             if unit.cleared:
                 db.execute(Q["delete_all_orders"])
             db.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
-            db.executemany(Q["upsert_order"], [(o.order_id, o.seq, json.dumps(order_to_dict(o), separators=(",", ":")))
-                                               for o in unit.orders.values()])
+            db.executemany(Q["upsert_order"], [order_row(order) for order in unit.orders.values()])
             for name, parameters in unit.ops:
                 db.execute(Q[name], parameters)
+            _write_requests(db, unit)
             db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in _meta(unit).items()])
             db.execute("COMMIT")
         except sqlite3.Error as error:
@@ -60,23 +68,29 @@ class SQLiteStore(WriteThroughStore):
             raise StoreError(f"could not write the sandbox to {self.path}: {error}") from error
 
     def saved_steps(self) -> list[SavedStep]:
-        return [SavedStep(due, kind, subject, generation)
-                for due, kind, subject, generation in self._db.execute(Q["pending_steps"])]
+        with self._writing:  # the connection is the log writer's too
+            return [SavedStep(due, kind, subject, generation)
+                    for due, kind, subject, generation in self._db.execute(Q["pending_steps"])]
 
     def close(self) -> None:
         self.commit()
-        self._db.close()
+        self.write_requests()
+        with self._writing:  # a write of the log's writer thread ends first
+            self._closed = True
+            self._db.close()
 
     # -- opening ------------------------------------------------------------------
     def _load(self) -> None:
-        """The read side from the file: every order in arrival order, the counters, the records, the clock."""
+        """The read side from the file: every order in arrival order, the counters, the records, the clock, the
+        request log."""
         meta = {key: json.loads(value) for key, value in self._db.execute(Q["all_meta"])}
         counters = {key.partition(":")[2]: int(value) for key, value in meta.items() if key.startswith("counter:")}
         records = {kind: {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"], (kind,))}
                    for (kind,) in self._db.execute(Q["record_kinds"]).fetchall()}
         with _gc_paused(self):
-            self._restore((json.loads(body) for (body,) in self._db.execute(Q["all_orders"])), counters, records,
-                          clock_from_json(meta.get("clock")))
+            requests = list(decode_requests(chunk for (chunk,) in self._db.execute(Q["all_requests"])))
+            self._restore(self._db.execute(Q["all_orders"]), counters, records, clock_from_json(meta.get("clock")),
+                          requests)
 
 
 @contextmanager
@@ -115,6 +129,16 @@ def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
 def describe(path: str | Path) -> str:
     """What the banner says of a sandbox file."""
     return f"in SQLite {path} (kept across restarts)"
+
+
+def _write_requests(db: sqlite3.Connection, unit: Unit) -> None:
+    """The request log's part of a unit: cleared, then the new rows, then those under the bound deleted."""
+    if unit.requests_cleared:
+        db.execute(Q["delete_all_requests"])
+    if unit.requests:
+        db.execute(Q["insert_requests"], encode_requests(unit.requests))
+    if unit.requests_from:
+        db.execute(Q["delete_requests_below"], (unit.requests_from,))
 
 
 def _meta(unit: Unit) -> dict[str, Any]:

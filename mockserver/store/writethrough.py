@@ -3,24 +3,37 @@
 SQLite and PostgreSQL keep the same read side (the memory store's indexes,
 loaded when the store opens) and differ only in how a finished unit reaches
 the database. So the marking lives here once: `add`, `set_status`, `save`,
-`remove`, `clear`, the counters, the records, the clock and the schedule's
-steps note what the unit changed in a `Unit`, and at the end of the
-outermost `transaction()` `commit` hands it to the engine's `_write`, which
-writes it as one database transaction (all of it, or none).
+`remove`, `clear`, the counters, the records, the clock, the schedule's
+steps and the request log note what the unit changed in a `Unit`, and at
+the end of the outermost `transaction()` `commit` hands it to the engine's
+`_write`, which writes it as one database transaction (all of it, or none).
+
+The request log is the exception: a unit notes what it logged in the
+read side only, and the log's writer writes those rows later, outside the
+backend's lock (`write_requests`), so that no request waits for them; one
+write lock keeps the database's transactions one at a time.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
+import marshal
+import threading
 from abc import abstractmethod
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from operator import itemgetter
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
-from mockserver.store.base import ClockState
-from mockserver.store.codec import order_from_dict
-from mockserver.store.memory import ORDER_COUNTER, MemoryStore
+from mockserver.store.base import ClockState, LoggedRequest, RequestRow, StoreError
+from mockserver.store.codec import order_to_dict, stored_order
+from mockserver.store.memory import ORDER_COUNTER, REQUEST_COUNTER, MemoryStore
+
+FIELDS = len(LoggedRequest._fields)  # of a RequestRow
+MARSHAL_VERSION = 4  # the request log's chunks (encode_requests): never changed for the types they hold
 
 #: a write that is not an order: (query name, parameters), the same names and order in every engine
 Op = tuple[str, tuple[Any, ...]]
@@ -36,10 +49,14 @@ class Unit:
     ops: list[Op] = field(default_factory=list)  # steps and records, in the order they happened
     counters: dict[str, int] = field(default_factory=dict)  # each counter's last number taken
     clock: Optional[ClockState] = None
+    # the request log: written by write_requests, apart from the units (cleared: with the unit)
+    requests: list[RequestRow] = field(default_factory=list)  # logged, oldest first
+    requests_cleared: bool = False  # every logged request removed first
+    requests_from: int = 0  # then those with a lower id removed (the bound)
 
     def __bool__(self) -> bool:
         return bool(self.orders or self.removed or self.cleared or self.ops or self.counters
-                    or self.clock is not None)
+                    or self.clock is not None or self.requests or self.requests_cleared or self.requests_from)
 
 
 class WriteThroughStore(MemoryStore):
@@ -50,6 +67,10 @@ class WriteThroughStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self._unit = Unit()
+        self._writing = threading.RLock()  # one database transaction at a time: a unit's, or the log's
+        self._unwritten = Unit()  # the log's rows and bound, for write_requests (under _unwritten_lock)
+        self._unwritten_lock = threading.Lock()
+        self._closed = False  # set by the engine's close, under _writing: the log's writer then writes nothing
 
     @abstractmethod
     def _write(self, unit: Unit) -> None:
@@ -59,7 +80,8 @@ class WriteThroughStore(MemoryStore):
         """The end of an outermost unit: write what it changed (a unit that failed to write is not tried again)."""
         unit, self._unit = self._unit, Unit()
         if unit:
-            self._write(unit)
+            with self._writing:
+                self._write(unit)
 
     # -- orders: the memory indexes, marked for writing ------------------------------
     def add(self, order: Order) -> None:
@@ -112,6 +134,37 @@ class WriteThroughStore(MemoryStore):
         super().save_clock(state)
         self._unit.clock = state
 
+    def log_requests(self, requests: Sequence[RequestRow], keep: int) -> None:
+        """Into the read side now; into the database at the next `write_requests`: the rows still kept once
+        trimmed are inserted, the trimmed ones deleted, the last id noted."""
+        super().log_requests(requests, keep)
+        kept = self._requests
+        first = kept[0][0] if kept else self._last_request + 1
+        with self._unwritten_lock:
+            unwritten = self._unwritten
+            unwritten.requests.extend(requests)
+            if unwritten.requests and unwritten.requests[0][0] < first:  # ids increase: the trimmed are a prefix
+                del unwritten.requests[:bisect.bisect_left(unwritten.requests, first, key=itemgetter(0))]
+            unwritten.requests_from = first
+            if requests:
+                unwritten.counters[REQUEST_COUNTER] = self._last_request
+
+    def write_requests(self) -> None:
+        with self._writing:
+            if self._closed:  # the app closed its store before its log: nothing left to write to
+                return
+            with self._unwritten_lock:
+                unit, self._unwritten = self._unwritten, Unit()
+            if unit:
+                self._write(unit)
+
+    def clear_requests(self) -> None:
+        """With this unit: rows logged and not yet written are dropped, every row deleted."""
+        super().clear_requests()
+        with self._unwritten_lock:
+            self._unwritten.requests, self._unwritten.requests_from = [], 0
+        self._unit.requests_cleared = True
+
     def step_queued(self, event: Event) -> None:
         self._unit.ops.append(("insert_step", (event.due, event.kind, event.subject, event.generation)))
 
@@ -122,16 +175,39 @@ class WriteThroughStore(MemoryStore):
         self._unit.ops.append(("delete_all_steps", ()))
 
     # -- opening ------------------------------------------------------------------
-    def _restore(self, bodies: Iterable[dict[str, Any]], counters: dict[str, int],
-                 records: dict[str, dict[str, dict[str, Any]]], clock: Optional[ClockState]) -> None:
-        """The read side from what the database holds (orders in arrival order); nothing is marked."""
-        for body in bodies:
-            MemoryStore.add(self, order_from_dict(body))
+    def _restore(self, rows: Iterable[tuple[Any, ...]], counters: dict[str, int],
+                 records: dict[str, dict[str, dict[str, Any]]], clock: Optional[ClockState],
+                 requests: Iterable[RequestRow] = ()) -> None:
+        """The read side from what the database holds (orders in arrival order, as the engine's `all_orders`
+        gives them: see `stored_from_row`; the logged requests by id); nothing is marked."""
+        for row in rows:
+            MemoryStore.add(self, stored_from_row(row))
         self._counters = dict(counters)
+        self._requests = deque(requests)
+        last = self._counters.pop(REQUEST_COUNTER, 0)  # the log's, not a counter a snapshot writes down
+        self._last_request = max(last, self._requests[-1][0] if self._requests else 0)
         highest = max((o.seq for o in self._orders.values()), default=0)
         self._counters[ORDER_COUNTER] = max(self._counters.get(ORDER_COUNTER, 0), highest)
         self._records = {kind: dict(kept) for kind, kept in records.items()}
         self._clock = clock
+
+
+def order_row(order: Order) -> tuple[Any, ...]:
+    """An order as both engines' `upsert_order` writes it: the columns the read side's indexes are rebuilt
+    from, then the whole order as JSON text."""
+    tenant, environment, company = order.scope
+    return (order.order_id, order.seq, tenant, environment, company, order.partner_id,
+            order.sell_to_order_reference, order.status, order.received_at,
+            json.dumps(order_to_dict(order), separators=(",", ":")))
+
+
+def stored_from_row(row: tuple[Any, ...]) -> Order:
+    """An `all_orders` row (order_id, tenant, environment, company, partner_id, reference, received_at, seq,
+    status, body text) as an order decoded on its first read (codec.stored_order): opening a store of
+    100,000 orders decodes none of them."""
+    order_id, tenant, environment, company, partner_id, reference, received_at, seq, status, body = row
+    return stored_order(order_id, (tenant, environment, company), partner_id, reference, received_at, seq, status,
+                        body)
 
 
 def clock_to_json(state: ClockState) -> dict[str, Any]:
@@ -142,3 +218,24 @@ def clock_to_json(state: ClockState) -> dict[str, Any]:
 def clock_from_json(value: Optional[dict[str, Any]]) -> Optional[ClockState]:
     """The clock as `clock_to_json` wrote it, or None for a store that has none yet."""
     return None if value is None else ClockState(float(value["offset"]), value["frozenAt"])
+
+
+def encode_requests(requests: list[RequestRow]) -> tuple[int, int, bytes]:
+    """A chunk of the request log as the engines store it: (its last id, its first id, its rows marshalled).
+    marshal, at a fixed version, for its speed and because it builds no objects but the data's own (scalars,
+    tuples, a list); it also writes a body shared by several requests (getOrder's cached bytes) once."""
+    rows = [tuple(row) for row in requests]  # the same tuples (a LoggedRequest made plain)
+    return rows[-1][0], rows[0][0], marshal.dumps(rows, MARSHAL_VERSION)
+
+
+def decode_requests(chunks: Iterable[bytes]) -> Iterator[RequestRow]:
+    """The requests of stored chunks (oldest chunk first); a chunk that cannot be read is a StoreError."""
+    for chunk in chunks:
+        try:
+            requests = marshal.loads(bytes(chunk))
+        except (EOFError, ValueError, TypeError) as error:
+            raise StoreError(f"the request log holds a chunk that cannot be read ({error}); "
+                             "DELETE /_mock/requests clears it") from None
+        if not isinstance(requests, list) or not all(isinstance(row, tuple) and len(row) == FIELDS for row in requests):
+            raise StoreError("the request log holds a chunk of another shape; DELETE /_mock/requests clears it")
+        yield from requests

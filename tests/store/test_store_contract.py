@@ -5,7 +5,7 @@ from __future__ import annotations
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
 from mockserver.store import Store, open_store
-from mockserver.store.base import ClockState, ListQuery, SavedStep
+from mockserver.store.base import ClockState, ListQuery, LoggedRequest, SavedStep
 from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
 SCOPE = ("tenant", "sandbox", "Company")
@@ -121,3 +121,81 @@ def test_journaled_steps_are_kept_until_done(store_url: str) -> None:
         again.clear_steps()
     assert again.saved_steps() == []
     again.close()
+
+
+# -- the request log ------------------------------------------------------------------------
+def logged(first: int, count: int) -> list[LoggedRequest]:
+    """`count` logged requests from id `first`, each field of a kind an engine must give back as it was."""
+    return [LoggedRequest(number, 1_780_000_000.0 + number / 1000, 1_779_000_000.5, "POST",
+                          "/t/sandbox/CRONUS%20International%20Ltd./channelManager", "sync=1" if number % 2 else "",
+                          "createOrder" if number % 3 else None, "p1" if number % 2 else None, None, 400 + number % 2,
+                          "generic_error", f"bad request {number}", 1.25, '{"x-np-api-key": "otac\u2026"}',
+                          b'{"partnerId": "p1", "caf\xc3\xa9": 1}', number % 5 == 0, bytes([number % 256]) * 3,
+                          False, "127.0.0.1")
+            for number in range(first, first + count)]
+
+
+def ids(store: Store) -> list[int]:
+    return [request[0] for request in store.logged_requests()]
+
+
+def test_the_request_log_keeps_only_the_newest_within_its_bound(store: Store) -> None:
+    assert ids(store) == [] and store.last_request_id() == 0
+    with store.transaction():
+        store.log_requests(logged(1, 5), keep=3)
+    store.write_requests()
+    assert ids(store) == [3, 4, 5]  # oldest first: the log reads it newest first
+    with store.transaction():
+        store.log_requests(logged(6, 2), keep=3)
+    store.write_requests()
+    assert ids(store) == [5, 6, 7] and store.last_request_id() == 7
+    with store.transaction():
+        store.log_requests((), keep=1)  # a smaller bound: trimmed at once
+    assert ids(store) == [7]
+    assert list(store.logged_requests()) == logged(7, 1)
+
+
+def test_the_request_log_is_cleared_and_its_ids_go_on(store: Store) -> None:
+    with store.transaction():
+        store.log_requests(logged(1, 4), keep=10)
+    with store.transaction():
+        store.clear_requests()
+    store.write_requests()
+    assert ids(store) == [] and store.last_request_id() == 4
+    with store.transaction():
+        store.log_requests(logged(5, 1), keep=10)
+    assert ids(store) == [5]
+
+
+def test_a_reset_of_the_orders_keeps_the_request_log(store: Store) -> None:
+    order(store, "R-1", 100)
+    with store.transaction():
+        store.log_requests(logged(1, 2), keep=10)
+        store.clear()
+    assert ids(store) == [1, 2] and len(store) == 0
+
+
+def test_the_request_log_survives_a_reopen_and_its_ids_continue(durable_url: str) -> None:
+    store = open_store(durable_url)
+    with store.transaction():
+        store.log_requests(logged(1, 700), keep=500)
+    store.write_requests()
+    with store.transaction():
+        store.log_requests(logged(701, 10), keep=500)
+    store.close()  # the last batch written by close
+    again = open_store(durable_url)
+    try:
+        assert again.last_request_id() == 710
+        with again.transaction():
+            again.log_requests((), keep=500)  # what the log does when it opens
+        assert list(again.logged_requests()) == logged(211, 500)  # every field as it was logged
+        with again.transaction():
+            again.clear_requests()
+    finally:
+        again.close()
+    third = open_store(durable_url)
+    try:
+        assert ids(third) == [] and third.last_request_id() == 710  # cleared, and the ids still go on
+    finally:
+        third.close()
+

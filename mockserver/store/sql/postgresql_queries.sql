@@ -16,7 +16,8 @@ DELETE FROM otacm.orders WHERE order_id = %s;
 DELETE FROM otacm.orders;
 
 -- name: all_orders
-SELECT body FROM otacm.orders ORDER BY seq;
+SELECT order_id, tenant, environment, company, partner_id, reference, received_at, seq, status, body::text
+FROM otacm.orders ORDER BY seq;
 
 -- name: count_orders
 SELECT count(*) FROM otacm.orders;
@@ -60,6 +61,19 @@ DELETE FROM otacm.records WHERE kind = %s;
 
 -- name: all_records
 SELECT kind, key, value FROM otacm.records ORDER BY id;
+
+-- name: insert_requests
+INSERT INTO otacm.request_log (last_id, first_id, requests) VALUES (%s, %s, %s)
+ON CONFLICT (last_id) DO NOTHING;
+
+-- name: delete_requests_below
+DELETE FROM otacm.request_log WHERE last_id < %s;
+
+-- name: delete_all_requests
+DELETE FROM otacm.request_log;
+
+-- name: all_requests
+SELECT requests FROM otacm.request_log ORDER BY last_id;
 
 -- name: take_owner_lock
 SELECT pg_try_advisory_lock(%s, %s);

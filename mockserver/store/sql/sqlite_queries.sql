@@ -1,8 +1,9 @@
 -- The SQLite store's queries, by name (store/queries.py reads them).
 
 -- name: upsert_order
-INSERT INTO orders (order_id, seq, body) VALUES (?, ?, ?)
-ON CONFLICT (order_id) DO UPDATE SET body = excluded.body;
+INSERT INTO orders (order_id, seq, tenant, environment, company, partner_id, reference, status, received_at, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, body = excluded.body;
 
 -- name: delete_order
 DELETE FROM orders WHERE order_id = ?;
@@ -11,7 +12,8 @@ DELETE FROM orders WHERE order_id = ?;
 DELETE FROM orders;
 
 -- name: all_orders
-SELECT body FROM orders ORDER BY seq;
+SELECT order_id, tenant, environment, company, partner_id, reference, received_at, seq, status, body
+FROM orders ORDER BY seq;
 
 -- name: insert_step
 INSERT OR IGNORE INTO steps (due, kind, subject, generation) VALUES (?, ?, ?, ?);
@@ -52,3 +54,15 @@ SELECT count(*) FROM orders;
 
 -- name: clock_meta
 SELECT value FROM meta WHERE key = 'clock';
+
+-- name: insert_requests
+INSERT OR REPLACE INTO request_log (last_id, first_id, requests) VALUES (?, ?, ?);
+
+-- name: delete_requests_below
+DELETE FROM request_log WHERE last_id < ?;
+
+-- name: delete_all_requests
+DELETE FROM request_log;
+
+-- name: all_requests
+SELECT requests FROM request_log ORDER BY last_id;
