@@ -90,12 +90,14 @@ def with_floor(wsgi: Any, body: bytes) -> Any:
     return serve
 
 
-def bench_app(orders: int, store: str = "memory") -> tuple[Flask, dict[str, Any]]:
+def bench_app(orders: int, store: str = "memory", request_log_limit: int | None = None) -> tuple[Flask, dict[str, Any]]:
     """The mock app on `store` with `orders` settled orders and the
     `/_bench/limit` route; and what a load generator needs to know (URLs,
     key, ids). The fill is one unit of work, so a durable store writes it in
-    one transaction (one per order would be the slow part of a bench)."""
-    config = frozen_config(clock_start=CLOCK_START, store=store)
+    one transaction (one per order would be the slow part of a bench).
+    `request_log_limit`: the request log's bound (default: the config's; 0: off)."""
+    overrides = {} if request_log_limit is None else {"request_log_limit": request_log_limit}
+    config = frozen_config(clock_start=CLOCK_START, store=store, **overrides)
     app = create_app(config)
     backend: ChannelManagerBackend = app.extensions["otacm"].backend
     with backend.atomic():

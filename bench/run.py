@@ -16,6 +16,8 @@
    10,000 orders, and getOrder throughput while the page is open and refreshing.
 8. The stores (bench/stores.py): getOrder, createOrder and one advance on memory
    and on SQLite, with the ratios; `otacm mock` starting on 100,000 orders in SQLite.
+9. The request log (bench/request_log.py): getOrder with the log off and on, after
+   100,000 requests logged, on memory and on SQLite; the log's size against its bound.
 
 Every measurement uses one load generator (bench/wrk.py: wrk, else
 bench/loadgen.py). Figures are noisy on a shared 2-core machine; ratios measured in the same
@@ -35,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from bench import stores
+from bench import request_log, stores
 from bench.latency import bench_latency
 from bench.processes import PYTHON, ROOT, Zygote, check_state, loadgen, log, otacm_command
 from bench.warp import REAL_TIME_LIFECYCLE, bench_warp
@@ -201,7 +203,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verify-pickup", type=float, default=60.0,
                         help="pickup cadence of the real-time mock verify runs against (default the documented 60 s; "
                              "0 skips that run)")
-    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,stores",
+    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,stores,requestlog",
                         help="which parts to run (comma list; also: slow, the slow-client section 7)")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
     parser.add_argument("--latency-orders", type=int, default=10_000,
@@ -211,11 +213,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--dashboard-orders", type=int, default=10_000, help="orders in the store for section 6")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     stores.add_arguments(parser)
+    request_log.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.servers, args.orders, args.seconds, args.memory, args.warp_orders = f"granian@{GRANIAN_THREADS},gunicorn@2", 10_000, 1, "10000", 2000
         args.stores_orders, args.stores_seconds, args.stores_rounds = 2000, 1, 2
         args.stores_start_orders, args.stores_starts = 10_000, 1
+        args.requestlog_orders, args.requestlog_requests, args.requestlog_rounds = 2000, 20_000, 2
 
     began = time.monotonic()
     figures: dict[str, Any] = {}
@@ -263,6 +267,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     if "stores" in sections:
         stores.bench_stores_section(args, figures)
+
+    if "requestlog" in sections:
+        request_log.bench_request_log_section(args, figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total

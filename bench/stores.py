@@ -90,15 +90,17 @@ class StoreServer(ServerProcess):
         return self.process is not None and self.process.poll() is None
 
 
-def start_server(store: str, orders: int, workdir: Path, timeout: float = 300) -> StoreServer:
+def start_server(store: str, orders: int, workdir: Path, timeout: float = 300,
+                 request_log_limit: Optional[int] = None) -> StoreServer:
     """`python -m bench.stores_serve serve` on its own folder (the load generator
     writes its scripts and ids beside the info file)."""
     workdir.mkdir()
     info_file, log_path, port = workdir / "info.json", workdir / "server.log", free_port()
+    limit = [] if request_log_limit is None else ["--request-log-limit", str(request_log_limit)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [PYTHON, "-m", "bench.stores_serve", "serve", "--store", store, "--orders", str(orders),
-             "--port", str(port), "--info-file", str(info_file)],
+             "--port", str(port), "--info-file", str(info_file), *limit],
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
     while not info_file.exists():

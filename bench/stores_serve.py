@@ -1,6 +1,6 @@
 """The processes of bench section 8 (bench/stores.py), one command each:
 
-    python -m bench.stores_serve serve --store URL --orders N --port P --info-file F
+    python -m bench.stores_serve serve --store URL --orders N --port P --info-file F [--request-log-limit N]
     python -m bench.stores_serve build --file PATH --orders N
 
 `serve`: granian as `otacm mock` runs it (bench/serve.py), the bench app
@@ -29,11 +29,11 @@ from bench.serve import serve_granian_building
 from mockserver.cli import GRANIAN_THREADS
 
 
-def serve(store: str, orders: int, port: int, info_file: Path) -> None:
+def serve(store: str, orders: int, port: int, info_file: Path, request_log_limit: int | None = None) -> None:
     """Serve the bench app on `store` until killed (granian: one process, GRANIAN_THREADS)."""
 
     def build() -> Any:
-        app, info = bench_app(orders, store)
+        app, info = bench_app(orders, store, request_log_limit)
         render_all(app, info["ids"])
         write_json(info_file, {**info, "pid": os.getpid(), "store": store})
         return app
@@ -76,12 +76,13 @@ def main() -> None:
     serving.add_argument("--orders", type=int, required=True)
     serving.add_argument("--port", type=int, required=True)
     serving.add_argument("--info-file", type=Path, required=True)
+    serving.add_argument("--request-log-limit", type=int, help="the request log's bound (0: off; default: config)")
     building = commands.add_parser("build")
     building.add_argument("--file", type=Path, required=True)
     building.add_argument("--orders", type=int, required=True)
     args = parser.parse_args()
     if args.command == "serve":
-        serve(args.store, args.orders, args.port, args.info_file)
+        serve(args.store, args.orders, args.port, args.info_file, args.request_log_limit)
     else:
         print(json.dumps(build_file(args.file, args.orders)), flush=True)
 

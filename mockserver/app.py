@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from contracts.lifecycle import Lifecycle
 from contracts.spec import Spec, load_spec
 from mockserver.api.http import json_response
+from mockserver.api.request_log import RequestLog
 from mockserver.api.routing import UrlTable
 from mockserver.api.state import MockState
 from mockserver.api.urls import register_routes
@@ -36,8 +37,11 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     lifecycle = Lifecycle(spec.document["components"]["schemas"]["OrderStatus"]["x-lifecycle"])
     backend = ChannelManagerBackend(config, clock, lifecycle, open_store(config.store))
     webhooks = Webhooks(backend, config.webhooks).attach()
+    # Kept while something can read it (the control side) or print it (`otacm mock --log`).
+    request_log = RequestLog(backend, config.request_log_limit, spec.operations, config.request_log_print,
+                             capturing=config.control or config.request_log_print is not None)
     app.extensions["otacm"] = MockState(
-        config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks,
+        config, spec, backend, UrlTable(spec), RequestValidator(spec), Representation(spec), webhooks, request_log,
         control_token=token_for(config.host, config.control_token),
     )
     register_routes(app, app.extensions["otacm"], control=config.control)

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds
+from mockserver.config import ApiKeyConfig, MockConfig, PartnerConfig, pickup_seconds, request_log_bound
 from mockserver.control.access import TOKEN_HEADER, token_for
 from mockserver.sandbox.clock import iso, parse_duration, parse_instant
 from mockserver.store import StoreError, StoreInfo, inspect_store, shown
@@ -86,6 +86,13 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         help="a request body not whole after this long (30s, 1m, or seconds) gets a 408 and the "
                         "connection is closed, so a client trickling its body holds no one else up "
                         "[config: bodyTimeoutSeconds: 30]")
+    parser.add_argument("--log", nargs="?", const="text", choices=["text", "json"], metavar="FORMAT",
+                        help="print one line per API request to stdout, as servers log them: text (the default "
+                        "with --log alone: time, client, request line, status, operation, latency, error) or json "
+                        "(the request log's entry without its bodies, one object a line)")
+    parser.add_argument("--request-log-limit", metavar="N",
+                        help="API requests the request log keeps, newest first (GET /_mock/requests, the "
+                        "dashboard); 0 keeps none [config: requestLog.limit: 10000]")
     parser.add_argument("--validate-responses", action="store_true",
                         help="check every response against the spec and answer 500 on a mismatch (for mock development)")
     parser.set_defaults(handler=run_mock)
@@ -109,6 +116,10 @@ def mock_config(args: argparse.Namespace) -> MockConfig:
         changes["scheduled_to_processing_seconds"] = args.scheduled_seconds
     if args.pickup_seconds is not None:
         changes["pickup_seconds"] = pickup_seconds(args.pickup_seconds)
+    if getattr(args, "request_log_limit", None) is not None:
+        changes["request_log_limit"] = request_log_bound(args.request_log_limit, "--request-log-limit")
+    if getattr(args, "log", None):
+        changes["request_log_print"] = args.log
     if getattr(args, "body_timeout", None) is not None:
         changes["body_timeout_seconds"] = _body_timeout(args.body_timeout)
     if args.no_control:
@@ -198,6 +209,7 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo
     finally:
         ticker.stop()
         server.close()
+        app.extensions["otacm"].request_log.stop()
     return 0
 
 

@@ -64,6 +64,10 @@ class MockConfig:
     # `bodyTimeoutSeconds`: a request body not whole by then gets a 408, so a
     # client trickling its body cannot hold the app's one thread (front.py).
     body_timeout_seconds: float = 30.0
+    # `requestLog.limit`: API requests the request log keeps, newest first (0: none; mockserver/api/request_log.py).
+    request_log_limit: int = 10_000
+    # `otacm mock --log [text|json]`: print a line per API request to stdout; None: print nothing.
+    request_log_print: Optional[str] = None
 
     @property
     def default_api_key(self) -> str:
@@ -111,6 +115,7 @@ class MockConfig:
             control_token=str(raw["controlToken"]) if raw.get("controlToken") else None,
             store=str(raw.get("store", "memory")),
             body_timeout_seconds=body_timeout_seconds(raw.get("bodyTimeoutSeconds", 30)),
+            request_log_limit=request_log_limit(raw.get("requestLog")),
         )
 
 
@@ -174,6 +179,21 @@ def body_timeout_seconds(value: Any) -> float:
     if not 0 < seconds < float("inf"):
         raise SystemExit(f"otacm mock: bodyTimeoutSeconds must be a positive number of seconds (got {value!r})")
     return seconds
+
+
+def request_log_limit(section: Any) -> int:
+    """`requestLog: {limit: N}`: the requests the log keeps, a whole number >= 0 (0: the log is off)."""
+    section = {} if section is None else section
+    if not isinstance(section, dict) or set(section) - {"limit"}:
+        raise SystemExit(f"otacm mock: requestLog takes one key, limit (got {section!r})")
+    return request_log_bound(section.get("limit", 10_000), "requestLog.limit")
+
+
+def request_log_bound(value: Any, name: str) -> int:
+    """A request log limit: a whole number of requests, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise SystemExit(f"otacm mock: {name} must be a whole number of requests, 0 (off) or more (got {value!r})")
+    return int(value)
 
 
 def _api_key(entry: dict[str, Any]) -> ApiKeyConfig:

@@ -108,8 +108,10 @@ class RsgiFront:
     Also a WSGI app itself (the wrapped one, unchanged), so whoever calls it
     as WSGI gets the app."""
 
-    def __init__(self, app: WsgiApp, body_timeout: float, max_body_bytes: int, threads: int = 1) -> None:
+    def __init__(self, app: WsgiApp, body_timeout: float, max_body_bytes: int, threads: int = 1,
+                 on_stop: Optional[Callable[[], None]] = None) -> None:
         self.app = app
+        self.on_stop = on_stop
         self.body_timeout = body_timeout
         self.max_body_bytes = max_body_bytes
         self.threads = threads
@@ -122,6 +124,11 @@ class RsgiFront:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         return self.app(environ, start_response)
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        """Granian's worker is stopping (Ctrl-C, SIGTERM): what the app still has to do (`on_stop`)."""
+        if self.on_stop is not None:
+            self.on_stop()
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         """One HTTP request: its body whole (or a 408), then the app, then one response."""

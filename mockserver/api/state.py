@@ -14,6 +14,7 @@ from typing import Optional
 from flask import current_app
 
 from contracts.spec import Spec
+from mockserver.api.request_log import RequestLog
 from mockserver.api.routing import UrlTable
 from mockserver.api.validation import RequestValidator
 from mockserver.config import MockConfig
@@ -33,6 +34,7 @@ class MockState:
     validator: RequestValidator
     representation: Representation
     webhooks: Webhooks
+    request_log: RequestLog
     control_token: Optional[str] = None  # None: the control side is open (loopback)
 
 

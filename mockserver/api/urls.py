@@ -11,8 +11,9 @@ and the `/_mock/` control API are Flask blueprints, registered here too, so
 
 from __future__ import annotations
 
+from time import perf_counter
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -54,19 +55,27 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType({
 CONTROL_PREFIX = "/_mock"
 
 
-def dispatch(mock: MockState, request: Request) -> Response:
-    """Every API request: authenticate, check the method, route by the spec, answer JSON."""
+Routed = tuple[Response, Optional[str], Optional[Mapping[str, str]]]
+
+
+def dispatch(mock: MockState, request: Request) -> Routed:
+    """Every API request: authenticate, check the method, route by the spec, answer JSON. Also gives what the
+    request log keeps of the route (the operationId and the path's parameters; None when none matched)."""
     operation_id: str | None = None
+    params: Mapping[str, str] | None = None
+    checked = mock.spec if mock.config.validate_responses else None
     try:
         caller = mock.backend.caller_for(api_key(request))
         if caller is None:
+            operation_id, params = _route(mock, request)  # named in the log, though not served (nor checked)
+            checked = None
             raise unauthorized()
         if request.method not in API_METHODS:
             raise unsupported_method(request.method)
         match = mock.urls.match(request.method, raw_path(request))
         if match is None or match.operation.operation_id not in HANDLERS:
             raise endpoint_not_found()
-        operation_id = match.operation.operation_id
+        operation_id, params = match.operation.operation_id, match.params
         mock.validator.validate_path_params(match.operation, match.params)
         scope: Scope = (match.params["tenant"].lower(), match.params["environment"].lower(), match.params["company"])
         status, body = HANDLERS[operation_id](Call(mock, request, caller, scope, match))
@@ -74,9 +83,16 @@ def dispatch(mock: MockState, request: Request) -> Response:
         status, body = error.status, error.body()
     except HTTPException as error:  # Werkzeug's, reading the body: 413 too large, 400 a broken stream
         api_error = from_http_error(error, request.method, mock.config.max_body_bytes)
-        status, body, operation_id = api_error.status, api_error.body(), None
-    checked = mock.spec if mock.config.validate_responses else None
-    return json_response(status, body, checked, operation_id)
+        status, body, checked = api_error.status, api_error.body(), None
+    return json_response(status, body, checked, operation_id), operation_id, params
+
+
+def _route(mock: MockState, request: Request) -> tuple[Optional[str], Optional[Mapping[str, str]]]:
+    """The operation a request would reach and its path's parameters, or (None, None)."""
+    match = mock.urls.match(request.method, raw_path(request)) if request.method in API_METHODS else None
+    if match is None or match.operation.operation_id not in HANDLERS:
+        return None, None
+    return match.operation.operation_id, match.params
 
 
 class Gateway:
@@ -87,7 +103,11 @@ class Gateway:
 
     A `GET /` with an API key is an API client's, although the dashboard's page
     lives there: it gets the API's own answer. `flask_paths` takes more exact
-    paths for Flask (the bench's limit route)."""
+    paths for Flask (the bench's limit route).
+
+    Each API request, answered, is handed to the request log (request_log.py)
+    here, and only here: what goes to Flask (the dashboard, `/_mock/`) is not
+    logged."""
 
     def __init__(self, app: Flask, mock: MockState, control: bool) -> None:
         self.flask_wsgi = app.wsgi_app
@@ -95,17 +115,21 @@ class Gateway:
         self.mock = mock
         self.control = control
         self.flask_paths: set[str] = set()
+        self.log = mock.request_log if mock.request_log.capturing else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self._for_flask(environ):
             return self.flask_wsgi(environ, start_response)
+        started = perf_counter()
         request = Request(environ)
         request.max_content_length = self.mock.config.max_body_bytes
         try:
-            response = dispatch(self.mock, request)
+            response, operation_id, params = dispatch(self.mock, request)
         except Exception as error:  # a bug in the mock: JSON, never a stack trace page
             api_error = internal_error(error)
-            response = json_response(api_error.status, api_error.body())
+            response, operation_id, params = json_response(api_error.status, api_error.body()), None, None
+        if self.log is not None:
+            self.log.capture(request, response, operation_id, params, started)
         return response(environ, start_response)
 
     def _for_flask(self, environ: dict[str, Any]) -> bool:

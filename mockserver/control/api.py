@@ -1,4 +1,4 @@
-"""`/_mock/`: the control API of the sandbox (clock, reset, order history, snapshots).
+"""`/_mock/`: the control API of the sandbox (clock, reset, order history, snapshots, the request log).
 
 Not part of the contract: partners' tests and the conformance runner use it
 to warp time and inspect what the mock did.
@@ -12,10 +12,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mockserver.api.request_log import BadFilter, RequestLog
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import ClockError, iso, parse_duration, parse_instant
 from mockserver.store.snapshot import SandboxNotEmpty, SnapshotError, from_document
 
+REQUESTS_PAGE = 100  # entries a `GET /_mock/requests` answers unless `limit` says otherwise
+REQUESTS_MAX_PAGE = 1000
 # A gzip-sent snapshot may unpack to this much (the body limit, maxBodyBytes, counts what is sent).
 SNAPSHOT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -156,6 +159,51 @@ def _gunzip(data: bytes) -> bytes:
     if inflate.unconsumed_tail:
         raise SnapshotError(f"the snapshot unpacks to more than {SNAPSHOT_MAX_BYTES} bytes")
     return unpacked
+
+
+@control.get("/requests")
+def requests() -> Response:
+    """The request log, newest first: `?status=4xx` (a class, or a code such as 404), `operation`,
+    `partner`, `order`; `limit` (1–1000, default 100) and `before` (an id: the next page, `nextBefore`).
+    Any other value is a 400 saying what it takes. Also how many the log holds (`kept`) of its bound."""
+    args, log = request.args, _request_log()
+    try:
+        limit = _whole(args.get("limit", str(REQUESTS_PAGE)), "limit", 1, REQUESTS_MAX_PAGE)
+        before = _whole(args["before"], "before", 1) if "before" in args else None
+        found = log.entries(args.get("status", ""), args.get("operation", ""), args.get("partner", ""),
+                            args.get("order", ""), before, limit)
+    except BadFilter as error:
+        return _error(str(error))
+    return jsonify({"requests": found, "nextBefore": found[-1]["id"] if len(found) == limit else None,
+                    "kept": log.kept(), "limit": log.limit})
+
+
+@control.get("/requests/<int:entry_id>")
+def logged_request(entry_id: int) -> Response:
+    """One logged request, bodies included."""
+    found = _request_log().entry(entry_id)
+    if found is None:
+        return _error(f"no logged request {entry_id} (never logged, or no longer kept)", 404, "not_found")
+    return jsonify(found)
+
+
+@control.delete("/requests")
+def clear_requests() -> Response:
+    """Forget every logged request (the orders stay; ids go on)."""
+    _request_log().clear()
+    return jsonify({"cleared": True})
+
+
+def _request_log() -> RequestLog:
+    return current_app.extensions["otacm"].request_log
+
+
+def _whole(text: str, name: str, low: int, high: int | None = None) -> int:
+    """A query parameter that must be a whole number in [low, high]; a BadFilter says so."""
+    if not text.isascii() or not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
+        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise BadFilter(f"{name} must be a whole number {bounds} (got {text!r})")
+    return int(text)
 
 
 @control.get("/orders")

@@ -66,6 +66,11 @@ class WarpClock:
         with self._lock:
             return self._now()
 
+    def peek(self) -> float:
+        """`now()` without the lock, for a timestamp that may be off by a move racing it (the request log's)."""
+        frozen_at = self._frozen_at
+        return frozen_at if frozen_at is not None else time.time() + self._offset
+
     def _now(self) -> float:
         return self._frozen_at if self._frozen_at is not None else time.time() + self._offset
 

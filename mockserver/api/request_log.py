@@ -1,0 +1,407 @@
+"""The request log (issue 21): every API request the sandbox answered, kept in its store.
+
+Only API requests: `urls.Gateway` captures each one it dispatches, and never
+the dashboard's or the `/_mock/` control API's (nor the log's own reads).
+On the request's thread a capture is one tuple of what the row needs
+(scalars: clock readings, the bodies, the header values, status, route)
+appended to a deque. A writer thread numbers what is pending, builds the
+rows (`RequestRow`: the headers' JSON, the path, what the bodies say) and
+moves them into the store's read side as one unit of work
+(`backend.atomic()`; the store keeps the newest `limit`, store/base.py),
+every FLUSH_SECONDS or at once when BATCH are pending; every WRITE_SECONDS
+(or WRITE_BATCH requests) it has a durable store write them to its
+database outside the backend's lock (a `kill -9` loses the last second of
+the log, never an order). So no API request ever waits for a log write. A
+read (`entries`, `entry`: the control API, the dashboard) first moves what
+is pending, so a request is visible as soon as it was answered. `otacm mock
+--log` lines are printed by that move, never on an API request's thread.
+
+The split was chosen by measurement (bench section 9): holding the request's
+objects (environ, response) for the writer kept them alive past the cyclic
+GC's young generation (~24 % of getOrder's throughput); building the whole
+row on the request's thread cost ~15 %; capturing scalars and building the
+row in the writer, ~10-12 %.
+
+The log is not part of a snapshot (store/snapshot.py) and `/_mock/reset`
+keeps it; `clear` (`DELETE /_mock/requests`) empties it, and ids go on
+increasing, also across restarts of a durable store.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+import threading
+import time
+from bisect import bisect_left
+from collections import deque
+from itertools import islice
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any, Callable, Iterable, Mapping, Optional, TextIO
+from urllib.parse import quote
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from mockserver.sandbox.backend import ChannelManagerBackend
+from mockserver.store.base import LoggedRequest, RequestRow, StoreError
+
+FLUSH_SECONDS = 0.2  # the writer's period
+WRITE_SECONDS = 1.0  # how often it has a durable store write what it moved (one transaction: fewer, larger),
+WRITE_BATCH = 2000  # or sooner, once this many wait (a larger chunk held the GIL long enough to show in the p99)
+BATCH = 500  # pending captures that wake the writer before its period is up
+BODY_LIMIT = 16 * 1024  # bytes of each body kept; the rest is cut (…Truncated: true)
+MASKED_HEADERS = frozenset({"x-np-api-key", "authorization"})  # kept as their first 4 characters + "…"
+PRINT_FORMATS = ("text", "json")
+PLANS_KEPT = 256  # sets of environ keys, and of header values, whose work is remembered (then started over)
+_STATUS = re.compile(r"([1-5])(xx|\d\d)")
+_PARTNER = re.compile(rb'"partnerId"\s*:\s*"([^"\\]{1,100})"')
+_BY_ID = itemgetter(0)  # a RequestRow's id
+_STATUS_AT, _OPERATION_AT, _PARTNER_AT, _ORDER_AT, _RESPONSE_AT = (
+    LoggedRequest._fields.index(name) for name in ("status", "operation", "partner_id", "order_id", "response_body"))
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")  # a path segment percent-encoding leaves as it is
+_HEADER_KEYS = MappingProxyType({"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"})
+
+# A request as captured on its thread: (time(), sandbox time, latency in s, method, RAW_URI or REQUEST_URI or
+# None, PATH_INFO, query string, client, header names, header values, request body, status, response body,
+# operationId, the path's partnerId and orderId): scalars and tuples of them only, so the cyclic GC stops
+# tracking it at its first pass; the writer makes its row (RequestLog._row).
+Captured = tuple[Any, ...]
+
+# (the header names, what takes their values out of an environ) for one set of environ keys
+Plan = tuple[tuple[str, ...], Callable[[dict[str, Any]], tuple[str, ...]]]
+
+
+class BadFilter(ValueError):
+    """A filter `entries` cannot apply; the message says what it takes."""
+
+
+class RequestLog:
+    """One app's request log: capture, the writer thread, the query. `limit` 0: nothing is kept;
+    `capturing` False (the log off and nothing to print): `Gateway` does not even capture."""
+
+    def __init__(self, backend: ChannelManagerBackend, limit: int, operations: Iterable[str],
+                 print_format: Optional[str] = None, out: Optional[TextIO] = None, capturing: bool = True) -> None:
+        if print_format not in (None, *PRINT_FORMATS):
+            raise ValueError(f"the request log prints {' or '.join(PRINT_FORMATS)}, not {print_format!r}")
+        self.limit = max(0, limit)
+        self.operations = frozenset(operations)
+        self.print_format = print_format
+        self.capturing = capturing and (self.limit > 0 or print_format is not None)
+        self._backend = backend
+        self._clock = backend.clock
+        self._out = out
+        self._pending: deque[Captured] = deque()
+        self._plans: dict[tuple[str, ...], Plan] = {}
+        self._header_texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        self._encoded_heads: dict[str, str] = {}
+        self._flushing = threading.Lock()  # one flush at a time: ids and printed lines stay in order
+        self._wake = threading.Event()
+        self._starting = threading.Lock()
+        self._thread: Optional[threading.Thread] = None
+        self._stopped = False
+        with backend.atomic():  # a store kept from a run with a larger bound: within this one's now
+            backend.store.log_requests((), self.limit)
+            self._next_id = backend.store.last_request_id() + 1
+        backend.store.write_requests()
+
+    # -- on the request thread -----------------------------------------------------------------
+    def capture(self, request: Request, response: Response, operation_id: Optional[str],
+                params: Optional[Mapping[str, str]], started: float) -> None:
+        """One API request answered (`started`: its `time.perf_counter()` on arrival), appended for the writer:
+        only what cannot wait (the clocks, the body as read) and scalars, never the request's objects."""
+        latency = time.perf_counter() - started
+        environ = request.environ
+        keys = tuple(environ)
+        plan = self._plans.get(keys) or self._plan(keys)
+        payload = response.response  # json_response's: a list of one bytes item, or none
+        self._pending.append((
+            time.time(), self._clock.peek(), latency, environ.get("REQUEST_METHOD", ""),
+            environ.get("RAW_URI") or environ.get("REQUEST_URI"), environ.get("PATH_INFO"),
+            environ.get("QUERY_STRING", ""), environ.get("REMOTE_ADDR") or "-", plan[0], plan[1](environ),
+            _body(request) if environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" in environ else b"",
+            response.status_code, payload[0] if type(payload) is list and len(payload) == 1 else response.get_data(),
+            operation_id, *((params.get("partnerId"), params.get("orderId")) if params is not None else (None, None))))
+        if self._thread is None:
+            self._start()
+        elif len(self._pending) >= BATCH:
+            self._wake.set()
+
+    def _row(self, number: int, captured: Captured) -> RequestRow:
+        """A capture as the store keeps it (LoggedRequest's fields, in order), built here, off the request's
+        thread: the headers' JSON, the path encoded again, what the bodies say."""
+        (at, sandbox_at, latency, method, raw, decoded, query, client, names, values, sent, status, body, operation,
+         partner, order) = captured
+        code = message = None
+        if partner is None and sent:  # else, if the answer names one (an order), a read finds it (partner_of)
+            partner = _found(_PARTNER, sent)
+        if order is None and status == 201 and operation == "createOrder":
+            order = _value(body, b'"orderId": "', 400)
+        if status >= 400:
+            code, message = _error(body)
+        if raw is None:  # granian, waitress: only the decoded path
+            path = self._encoded(decoded or "/")
+        else:
+            path = raw.partition("?")[0] if "?" in raw else raw
+        headers = self._header_texts.get((names, values)) or self._header_text(names, values)
+        return (number, at, sandbox_at, method, path, query, operation, partner.lower() if partner else None, order,
+                status, code, message, latency * 1000, headers, sent if len(sent) <= BODY_LIMIT else sent[:BODY_LIMIT],
+                len(sent) > BODY_LIMIT, body if len(body) <= BODY_LIMIT else body[:BODY_LIMIT], len(body) > BODY_LIMIT,
+                client)
+
+    def _encoded(self, path: str) -> str:
+        """A decoded WSGI path (PATH_INFO: its UTF-8 bytes as latin-1) percent-encoded again, as a client
+        sends it: granian hands the app only the decoded path (a `%2F` sent comes out as `/`). The part up to
+        the last `/` (the tenant, environment, company) is encoded once; the last segment (an id) rarely
+        needs it."""
+        head, _, tail = path.rpartition("/")
+        encoded = self._encoded_heads.get(head)
+        if encoded is None:
+            if len(self._encoded_heads) >= PLANS_KEPT:
+                self._encoded_heads.clear()
+            encoded = self._encoded_heads[head] = _quote(head)
+        return encoded + "/" + (tail if _PLAIN_SEGMENT.fullmatch(tail) else _quote(tail))
+
+    def _plan(self, keys: tuple[str, ...]) -> Plan:
+        """Which environ keys are headers (`HTTP_*`, the content type and length), their names, and what takes
+        their values out: worked out once per set of environ keys (a client sends the same ones each time)."""
+        headers = [key for key in keys if key.startswith("HTTP_") or key in _HEADER_KEYS]
+        names = tuple(_HEADER_KEYS.get(key) or key[5:].replace("_", "-").lower() for key in headers)
+        if len(headers) > 1:
+            plan: Plan = (names, itemgetter(*headers))
+        elif headers:
+            only = headers[0]
+            plan = (names, lambda environ: (environ[only],))
+        else:
+            plan = (names, lambda environ: ())
+        if len(self._plans) >= PLANS_KEPT:
+            self._plans.clear()
+        self._plans[keys] = plan
+        return plan
+
+    def _header_text(self, names: tuple[str, ...], values: tuple[str, ...]) -> str:
+        """The headers as a JSON object, the API key masked: made once per set of values."""
+        text = _ENCODE({name: value if name not in MASKED_HEADERS else value[:4] + "…"
+                        for name, value in zip(names, values, strict=True)})
+        if len(self._header_texts) >= PLANS_KEPT:
+            self._header_texts.clear()
+        self._header_texts[(names, values)] = text
+        return text
+
+    # -- the writer ----------------------------------------------------------------------------
+    def _start(self) -> None:
+        with self._starting:
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._run, name="otacm-request-log", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        written, moved = time.monotonic(), 0
+        while not self._stopped:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            moved += len(self._pending)
+            write = moved >= WRITE_BATCH or time.monotonic() - written >= WRITE_SECONDS
+            try:
+                self.flush(write)
+            except Exception as error:  # noqa: BLE001  # a bug in the log: said, and the writer goes on
+                print(f"otacm mock: request log: {type(error).__name__}: {error}", file=sys.stderr)
+            if write:
+                written, moved = time.monotonic(), 0
+
+    def flush(self, write: bool = True) -> None:
+        """What is pending into the store's read side as one unit (and its lines printed), then,
+        unless `write` is False (a read: the writer will), into its database outside the backend's lock. A
+        store that cannot be written loses those rows from its database, said on stderr; the log goes on."""
+        with self._flushing:
+            pending = self._pending
+            captured = [pending.popleft() for _ in range(len(pending))]
+            if captured:
+                first, self._next_id = self._next_id, self._next_id + len(captured)
+                rows = [self._row(number, capture) for number, capture in enumerate(captured, first)]
+                with self._backend.atomic():
+                    self._backend.store.log_requests(rows, self.limit)
+                if self.print_format is not None:
+                    self._print(rows)
+        if write:
+            try:
+                self._backend.store.write_requests()
+            except StoreError as error:
+                print(f"otacm mock: request log: not written: {error}", file=sys.stderr)
+
+    def stop(self) -> None:
+        """Stop the writer and write what is pending (the server is shutting down)."""
+        self._stopped = True
+        self._wake.set()
+        with self._starting:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
+        self.flush()
+
+    def _print(self, rows: list[RequestRow]) -> None:
+        out = self._out or sys.stdout
+        named = map(LoggedRequest._make, rows)
+        if self.print_format == "json":
+            lines = [_ENCODE(_summary(row)) for row in named]
+        else:
+            lines = [text_line(row) for row in named]
+        try:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+        except (OSError, ValueError):  # stdout closed or gone: the log itself is kept
+            pass
+
+    # -- reading -------------------------------------------------------------------------------
+    def entries(self, status: str = "", operation: str = "", partner: str = "", order: str = "",
+                before: Optional[int] = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The logged requests, newest first, filtered: `status` a class (`4xx`) or a code (`404`),
+        `operation` an operationId, `partner` a partnerId, `order` an orderId, `before` an id (the next page:
+        the last id shown); at most `limit`. A BadFilter for a status or operation that cannot match."""
+        wanted = self._matcher(status, operation, partner, order)
+        self.flush(write=False)
+        with self._backend.atomic():  # a read: the unit writes nothing
+            kept = self._backend.store.logged_requests()
+            top = len(kept) if before is None else bisect_left(kept, before, key=_BY_ID)
+            newest_first = islice(reversed(kept), len(kept) - top, None)
+            rows = list(islice(filter(wanted, newest_first), max(0, limit)))
+        return [entry_of(LoggedRequest._make(row)) for row in rows]
+
+    def entry(self, entry_id: int) -> Optional[dict[str, Any]]:
+        """One logged request by id, or None (never logged, or no longer kept)."""
+        self.flush(write=False)
+        with self._backend.atomic():  # a read: the unit writes nothing
+            kept = self._backend.store.logged_requests()
+            index = bisect_left(kept, entry_id, key=_BY_ID)
+            row = kept[index] if index < len(kept) and kept[index][0] == entry_id else None
+        return None if row is None else entry_of(LoggedRequest._make(row))
+
+    def kept(self) -> int:
+        """How many requests the log holds now (at most `limit`)."""
+        self.flush(write=False)
+        with self._backend.atomic():  # a read: the unit writes nothing
+            return len(self._backend.store.logged_requests())
+
+    def clear(self) -> None:
+        """Forget every request logged so far (ids go on from where they were)."""
+        self.flush(write=False)
+        with self._backend.atomic():
+            self._backend.store.clear_requests()
+
+    def _matcher(self, status: str, operation: str, partner: str, order: str) -> Any:
+        tests = []
+        if status:
+            found = _STATUS.fullmatch(status.lower())
+            if found is None:
+                raise BadFilter(f"status must be a class such as 4xx or a code such as 404 (got {status!r})")
+            if found.group(2) == "xx":
+                low = int(found.group(1)) * 100
+                tests.append(lambda row: low <= row[_STATUS_AT] < low + 100)
+            else:
+                code = int(status)
+                tests.append(lambda row: row[_STATUS_AT] == code)
+        if operation:
+            if operation not in self.operations:
+                raise BadFilter(f"operation must be an operationId of the API ({', '.join(sorted(self.operations))}); "
+                                f"got {operation!r}")
+            tests.append(lambda row: row[_OPERATION_AT] == operation)
+        if partner:
+            partner_id = partner.lower()
+            tests.append(lambda row: partner_of(row) == partner_id)
+        if order:
+            tests.append(lambda row: row[_ORDER_AT] == order)
+        return lambda row: all(test(row) for test in tests)
+
+
+# -- rows into entries and lines ---------------------------------------------------------------
+def entry_of(row: LoggedRequest) -> dict[str, Any]:
+    """A logged request as the control API and the dashboard show it."""
+    return {**_summary(row),
+            "requestBody": row.request_body.decode("utf-8", "replace"), "requestBodyTruncated": row.request_truncated,
+            "responseBody": row.response_body.decode("utf-8", "replace"),
+            "responseBodyTruncated": row.response_truncated}
+
+
+def partner_of(row: RequestRow) -> Optional[str]:
+    """The partner a logged request concerns: the one its path or body named, else the one its answer (an
+    order) names, found here rather than on the request's thread."""
+    partner = row[_PARTNER_AT]
+    if partner is None:
+        partner = _value(row[_RESPONSE_AT], b'"partnerId": "', 400)
+        partner = partner.lower() if partner else None
+    return partner
+
+
+def _summary(row: LoggedRequest) -> dict[str, Any]:
+    """The entry without its bodies (`--log json`'s line)."""
+    return {"id": row.id, "at": iso_millis(row.at), "sandboxAt": iso_millis(row.sandbox_at), "method": row.method,
+            "path": row.path, "query": row.query, "operation": row.operation, "partnerId": partner_of(row),
+            "orderId": row.order_id, "status": row.status, "code": row.code, "message": row.message,
+            "latencyMs": round(row.latency_ms, 3), "requestHeaders": json.loads(row.request_headers)}
+
+
+def text_line(row: LoggedRequest) -> str:
+    """`--log text`: `2026-12-07T01:02:03.456Z 127.0.0.1 "POST /…/channelManager" 400 createOrder 1.3ms
+    generic_error: <message>`, as servers log a request."""
+    target = row.path + ("?" + row.query if row.query else "")
+    line = f'{iso_millis(row.at)} {row.client} "{row.method} {target}" {row.status} {row.operation or "-"} ' \
+           f'{row.latency_ms:.1f}ms'
+    if row.code is not None:
+        line += f" {row.code}: {row.message}"
+    return line
+
+
+def iso_millis(timestamp: float) -> str:
+    """UTC ISO 8601 with milliseconds and `Z`."""
+    second, millis = divmod(round(timestamp * 1000), 1000)
+    return f"{_second(second)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=16)
+def _second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
+def _quote(path: str) -> str:
+    return quote(path.encode("latin-1", "replace"), safe="/!$&'()*+,;=:@")
+
+
+def _found(pattern: re.Pattern[bytes], body: bytes) -> Optional[str]:
+    """A client's JSON: the string the pattern's group holds, if any."""
+    found = pattern.search(body)
+    return found.group(1).decode("utf-8", "replace") if found else None
+
+
+def _value(body: bytes, key: bytes, within: int) -> Optional[str]:
+    """The mock's own JSON (json.dumps' separators): the short string after `key`, if that is in its first
+    `within` bytes (where the order representation has its ids)."""
+    start = body.find(key, 0, within)
+    if start < 0:
+        return None
+    start += len(key)
+    end = body.find(b'"', start, start + 101)
+    return body[start:end].decode("utf-8", "replace") if end > start else None
+
+
+def _body(request: Request) -> bytes:
+    """The request's body, as its handler read it (cached), else read now; b"" if it cannot be (too large)."""
+    try:
+        return request.get_data(cache=True, parse_form_data=False)
+    except (HTTPException, OSError, ValueError):
+        return b""
+
+
+def _error(body: bytes) -> tuple[Optional[str], Optional[str]]:
+    """An error body's `code` and `message` (None for a body that is not the flat error)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None, None
+    if not isinstance(parsed, dict):
+        return None, None
+    code, message = parsed.get("code"), parsed.get("message")
+    return (code if isinstance(code, str) else None), (message if isinstance(message, str) else None)
