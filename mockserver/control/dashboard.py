@@ -6,6 +6,7 @@ fragments under `/_mock/ui/...` that the script re-fetches to stay live;
 actions go through the JSON control API (`/_mock/clock/...`,
 `/_mock/webhooks/deliveries/<id>/retry`) and createOrder itself. Every read
 is a page from the store's indexes: never a sort or scan of the whole store.
+The Requests view (dashboard_requests.py) shows a page of the request log, newest first.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from mockserver.config import api_base_url
+from mockserver.control import dashboard_requests as requests_view
 from mockserver.control.api import clock_state, order_history
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import iso, to_datetime
@@ -83,6 +85,25 @@ def order_fragment(order_id: str) -> Any:
     return render_template("_order.html", **_order_context(order))
 
 
+@dashboard.get("/_mock/ui/requests")
+def requests_fragment() -> Any:
+    """The Requests view's table; a filter it (or the log) refuses is a message in the view, with a 400."""
+    try:
+        context = requests_view.requests_context(_state(), requests_view.requests_query(request.args))
+    except requests_view.BadFilter as error:
+        return render_template("_requests.html", requests_error=str(error)), 400
+    return render_template("_requests.html", **context)
+
+
+@dashboard.get("/_mock/ui/requests/<int:entry_id>")
+def request_fragment(entry_id: int) -> Any:
+    """One exchange: the request as sent, the answer, the timing."""
+    entry = _state().request_log.entry(entry_id)
+    if entry is None:
+        return _bad(f"no request {entry_id} in the log (the log keeps the newest only)", 404)
+    return render_template("_request.html", **requests_view.exchange_context(_state(), entry))
+
+
 @dashboard.get("/_mock/ui/clock")
 def clock_fragment() -> Any:
     return render_template("_clock.html", clock=clock_state())
@@ -137,6 +158,7 @@ def _order_context(order: Order) -> dict[str, Any]:
         "json": json.dumps(body, indent=2, ensure_ascii=False),
         "wallets": wallets,
         "deliveries": _actionable(_state().webhooks.dispatcher.deliveries(order.order_id)[::-1]),
+        "order_requests": requests_view.order_requests(_state(), order.order_id),
     }
 
 
@@ -169,6 +191,8 @@ def _page_context(query: dict[str, Any]) -> dict[str, Any]:
     return {
         **_orders_context(query),
         **_webhooks_context(),
+        **requests_view.requests_context(state, requests_view.empty_query()),
+        **requests_view.filter_context(state),
         "clock": clock_state(),
         "statuses": STATUSES,
         "partners": config.partners,

@@ -1,15 +1,17 @@
-"""The dashboard's server side: the page, its fragments, filters, paging, errors."""
+"""The dashboard's server side: the page, its fragments, filters, paging, errors; the Requests
+view against the real request log (the requests these tests send through the API)."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from bench.apps import fill
-from mockclient import Api, order_body
-from mockserver.server import MockServer
+from mockclient import FROZEN_START, Api, line, order_body
+from mockserver.server import MockServer, frozen_config
 
 UI = "/_mock/ui"
 
@@ -120,3 +122,106 @@ def test_newest_first_merges_companies_and_skips_reset_orders(api: Api) -> None:
     assert [o.order_id for o in page] == [made[2], made[1], made[0]]
     backend.reset(second_partner)
     assert made[4] not in [o.order_id for o in backend.recent_orders(10)[0]]
+
+
+# -- the Requests view (the request log) -------------------------------------------------
+UNKNOWN_ITEM = "99999-NOT-IN-CATALOG"
+
+
+def _rejected(api: Api, reference: str = "REJECT-ME") -> requests.Response:
+    answer = api.create(order_body(api.mock.partner_id, reference=reference, items=[line(UNKNOWN_ITEM)]))
+    assert 400 <= answer.status_code < 500, answer.text
+    return answer
+
+
+def _row_ids(html: str) -> list[int]:
+    return [int(part.split('"')[0]) for part in html.split('class="request-row" data-request-id="')[1:]]
+
+
+def _requests(mock: MockServer, **params: str | int) -> requests.Response:
+    return requests.get(f"{mock.url}{UI}/requests", params=params)
+
+
+def test_requests_view_filters_by_status_class_operation_and_partner_and_pages(api: Api) -> None:
+    created = api.create(order_body(api.mock.partner_id))
+    assert created.status_code == 201
+    rejected = _rejected(api)
+    assert api.get("00000000-0000-4000-8000-000000000000").status_code == 404
+    everything = _requests(api.mock)
+    assert everything.status_code == 200
+    ids = _row_ids(everything.text)
+    assert len(ids) == 3 and ids == sorted(ids, reverse=True)  # newest first
+    assert "createOrder" in everything.text and "getOrder" in everything.text
+    assert rejected.json()["code"] in everything.text
+
+    assert _row_ids(_requests(api.mock, status="2xx").text) == [ids[2]]
+    assert _row_ids(_requests(api.mock, status="4xx").text) == ids[:2]
+    assert _row_ids(_requests(api.mock, status="5xx").text) == [] and "No requests match" in _requests(api.mock, status="5xx").text
+    assert _row_ids(_requests(api.mock, operation="getOrder").text) == [ids[0]]
+    assert _row_ids(_requests(api.mock, operation="createOrder", status="4xx").text) == [ids[1]]
+    assert _row_ids(_requests(api.mock, partner=api.mock.partner_id, operation="createOrder").text) == ids[1:]
+    assert _row_ids(_requests(api.mock, partner="7b3f9a10-5c2d-4e8f-a1b6-c4d5e6f70812").text) == []
+
+    first = _requests(api.mock, size=2).text
+    assert _row_ids(first) == ids[:2]
+    older = first.split('data-requests-page="')[-1].split('"')[0]
+    assert older == str(ids[1])
+    second = _requests(api.mock, size=2, before=older).text
+    assert _row_ids(second) == [ids[2]] and 'data-requests-page=""' in second  # the way back to the newest
+
+
+def test_the_page_has_the_requests_view_with_the_specs_operations(api: Api) -> None:
+    _rejected(api)
+    page = requests.get(api.mock.url + UI).text
+    assert 'id="requests"' in page and 'id="requests-filters"' in page and 'id="exchange"' in page
+    for operation in api.mock.app.extensions["otacm"].spec.operations:
+        assert f"<option>{operation}</option>" in page
+    for status_class in ("2xx", "4xx", "5xx"):
+        assert f"<option>{status_class}</option>" in page
+    assert len(_row_ids(page)) == 1
+
+
+@pytest.mark.parametrize("params, word", [({"status": "6xx"}, "6xx"), ({"operation": "nope"}, "nope"),
+                                          ({"before": "x"}, "whole"), ({"size": "0"}, "size")])
+def test_a_bad_requests_filter_is_a_clear_message_in_the_view(mock: MockServer, params: dict[str, str],
+                                                              word: str) -> None:
+    answer = _requests(mock, **params)
+    assert answer.status_code == 400 and answer.headers["Content-Type"].startswith("text/html")
+    assert 'id="requests-error"' in answer.text and word in answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_an_exchange_shows_the_request_as_sent_and_the_answer_escaped(api: Api) -> None:
+    answer = _rejected(api, reference='<script>alert("sent")</script>')
+    entry_id = _row_ids(_requests(api.mock).text)[0]
+    exchange = requests.get(f"{api.mock.url}{UI}/requests/{entry_id}")
+    assert exchange.status_code == 200
+    html = exchange.text
+    assert "<script>" not in html and "&lt;script&gt;alert(" in html  # the body is text, never markup
+    assert f"<code>POST {urlsplit(api.base).path}/channelManager</code>" in html  # the request line, as sent
+    assert 'id="exchange-message"' in html and answer.json()["code"] in html
+    assert str(answer.status_code) in html and UNKNOWN_ITEM in html
+    assert api.mock.api_key not in html  # masked by the log
+    assert "\n  &#34;partnerId&#34;: " in html  # the JSON body, pretty-printed
+    assert requests.get(f"{api.mock.url}{UI}/requests/999999").status_code == 404
+
+
+def test_an_orders_page_lists_the_requests_that_touched_it(api: Api) -> None:
+    order_id = api.create(order_body(api.mock.partner_id)).json()["orderId"]
+    assert api.get(order_id).status_code == 200
+    other = api.create(order_body(api.mock.partner_id)).json()["orderId"]
+    _rejected(api)
+    ids = _row_ids(_requests(api.mock).text)  # rejected, other, getOrder, createOrder
+    detail = requests.get(f"{api.mock.url}{UI}/orders/{order_id}").text
+    assert "Requests that touched this order" in detail
+    assert _row_ids(detail) == [ids[2], ids[3]]
+    assert _row_ids(requests.get(f"{api.mock.url}{UI}/orders/{other}").text) == [ids[1]]
+    exchange = requests.get(f"{api.mock.url}{UI}/requests/{ids[3]}").text
+    assert f'data-open-order="{order_id}"' in exchange  # the exchange links back to the order
+
+
+def test_the_requests_view_says_when_the_log_is_off() -> None:
+    with MockServer(frozen_config(clock_start=FROZEN_START, request_log_limit=0)) as mock:
+        assert Api(mock).create(order_body(mock.partner_id)).status_code == 201
+        view = _requests(mock).text
+        assert 'id="requests-off"' in view and _row_ids(view) == []

@@ -1,7 +1,8 @@
 """The dashboard driven in headless Chromium (Debian's package; skipped with a
 reason without it): the form creates an order, a button advances the frozen
 clock, and the rendered DOM shows the timeline reach Issued and the webhook
-delivery. Waits poll the DOM with a deadline; the sandbox's time never runs.
+delivery; a rejected createOrder is found in the Requests view and opened.
+Waits poll the DOM with a deadline; the sandbox's time never runs.
 
 Set OTACM_DASHBOARD_PNG=docs/dashboard.png to also write the README's screenshot.
 """
@@ -15,11 +16,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import requests
 
 from cdp import Browser, find_browser
 from contracts.webhooks.receiver import WebhookReceiver
-from mockclient import Api, order_body
+from mockclient import Api, line, order_body
 from mockserver.server import MockServer
 
 pytest.importorskip("websocket", reason="websocket-client (the test extra) drives chromium over CDP")
@@ -89,6 +89,33 @@ def test_a_bad_custom_advance_shows_the_error(browser: Browser, mock: MockServer
     browser.evaluate("""(() => { const f = document.getElementById('advance-custom');
         f.elements.by.value = 'soon'; f.requestSubmit(); })()""")
     assert browser.wait_for(_text("#clock-message"))
+
+
+def test_a_rejected_create_order_in_the_requests_view(browser: Browser, api: Api) -> None:
+    """The request log seen from the dashboard: filter the Requests view to 4xx, open the rejected
+    createOrder's row, and read the error message and the body the client sent."""
+    assert api.create(order_body(api.mock.partner_id, reference="ACCEPTED-ONE")).status_code == 201
+    rejected = api.create(order_body(api.mock.partner_id, reference="REJECTED-BY-CHROMIUM-7Q",
+                                     items=[line("99999-NOT-IN-CATALOG")]))
+    assert rejected.status_code == 400, rejected.text
+    browser.goto(api.mock.url + "/_mock/ui")
+    browser.wait_for("document.body.dataset.ready === '1'")
+    assert browser.evaluate("document.querySelectorAll('#requests tr.request-row').length") == 2
+
+    browser.evaluate("""(() => { const f = document.getElementById('requests-filters');
+        f.elements.status.value = '4xx'; f.elements.operation.value = 'createOrder'; f.requestSubmit(); })()""")
+    browser.wait_for("document.querySelectorAll('#requests tr.request-row').length === 1")
+    row = "document.querySelector('#requests tr.request-row')"
+    assert browser.evaluate(f"{row}.dataset.status") == "400"
+    assert rejected.json()["code"] in browser.evaluate(f"{row}.textContent")
+
+    browser.evaluate(f"{row}.querySelector('td').click()")
+    message = browser.wait_for(_text("#exchange-message"))
+    assert rejected.json()["message"] in message
+    sent = browser.wait_for(_text("#exchange-request-body"))
+    assert "REJECTED-BY-CHROMIUM-7Q" in sent and "99999-NOT-IN-CATALOG" in sent
+    assert browser.evaluate(_text("#exchange-status")) == "400"
+    assert browser.evaluate(f"{row}.classList.contains('selected')") is True
 
 
 def assert_not_blank(png: bytes) -> None:
