@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from mockserver.store.base import ClockState, SavedStep, StoreError
 from mockserver.store.queries import migrations, queries
 from mockserver.store.urls import shown
-from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, encode_requests, order_row
+from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, order_row, request_ops
 
 APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
 MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
@@ -148,12 +148,8 @@ def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit) -> None:
         cursor.executemany(Q["upsert_order"], [order_row(order) for order in unit.orders.values()])
     for name, parameters in unit.ops:
         cursor.execute(Q[name], parameters)
-    if unit.requests_cleared:
-        cursor.execute(Q["delete_all_requests"])
-    if unit.requests:
-        cursor.execute(Q["insert_requests"], encode_requests(unit.requests))
-    if unit.requests_from:
-        cursor.execute(Q["delete_requests_below"], (unit.requests_from,))
+    for name, parameters in request_ops(unit):
+        cursor.execute(Q[name], parameters)
     if unit.counters:
         cursor.executemany(Q["upsert_counter"], list(unit.counters.items()))
     if unit.clock is not None:

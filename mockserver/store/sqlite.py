@@ -30,8 +30,8 @@ from mockserver.store.writethrough import (
     clock_from_json,
     clock_to_json,
     decode_requests,
-    encode_requests,
     order_row,
+    request_ops,
 )
 
 APPLICATION_ID = 0x6F74636D  # "otcm": marks a file as an otacm sandbox (PRAGMA application_id)
@@ -59,7 +59,8 @@ class SQLiteStore(WriteThroughStore):
             db.executemany(Q["upsert_order"], [order_row(order) for order in unit.orders.values()])
             for name, parameters in unit.ops:
                 db.execute(Q[name], parameters)
-            _write_requests(db, unit)
+            for name, parameters in request_ops(unit):
+                db.execute(Q[name], parameters)
             db.executemany(Q["upsert_meta"], [(key, json.dumps(value)) for key, value in _meta(unit).items()])
             db.execute("COMMIT")
         except sqlite3.Error as error:
@@ -129,16 +130,6 @@ def inspect(path: str | Path) -> tuple[int, Optional[ClockState]]:
 def describe(path: str | Path) -> str:
     """What the banner says of a sandbox file."""
     return f"in SQLite {path} (kept across restarts)"
-
-
-def _write_requests(db: sqlite3.Connection, unit: Unit) -> None:
-    """The request log's part of a unit: cleared, then the new rows, then those under the bound deleted."""
-    if unit.requests_cleared:
-        db.execute(Q["delete_all_requests"])
-    if unit.requests:
-        db.execute(Q["insert_requests"], encode_requests(unit.requests))
-    if unit.requests_from:
-        db.execute(Q["delete_requests_below"], (unit.requests_from,))
 
 
 def _meta(unit: Unit) -> dict[str, Any]:

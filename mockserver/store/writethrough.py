@@ -228,6 +228,19 @@ def encode_requests(requests: list[RequestRow]) -> tuple[int, int, bytes]:
     return rows[-1][0], rows[0][0], marshal.dumps(rows, MARSHAL_VERSION)
 
 
+def request_ops(unit: Unit) -> list[Op]:
+    """The request log's part of a unit as named queries both engines have: cleared, the new chunk, then the
+    chunks wholly under the bound deleted."""
+    ops: list[Op] = []
+    if unit.requests_cleared:
+        ops.append(("delete_all_requests", ()))
+    if unit.requests:
+        ops.append(("insert_requests", encode_requests(unit.requests)))
+    if unit.requests_from:
+        ops.append(("delete_requests_below", (unit.requests_from,)))
+    return ops
+
+
 def decode_requests(chunks: Iterable[bytes]) -> Iterator[RequestRow]:
     """The requests of stored chunks (oldest chunk first); a chunk that cannot be read is a StoreError."""
     for chunk in chunks:
