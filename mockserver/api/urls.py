@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver.api import responses, webhook_responses
 from mockserver.api.http import Call, api_key, json_response, raw_path
+from mockserver.api.routing import Match
 from mockserver.api.state import MockState
 from mockserver.control.access import guard
 from mockserver.control.api import control as control_api
@@ -67,13 +68,15 @@ def dispatch(mock: MockState, request: Request) -> Routed:
     try:
         caller = mock.backend.caller_for(api_key(request))
         if caller is None:
-            operation_id, params = _route(mock, request)  # named in the log, though not served (nor checked)
+            match = _route(mock, request)  # named in the log, though not served (nor checked)
+            if match is not None:
+                operation_id, params = match.operation.operation_id, match.params
             checked = None
             raise unauthorized()
         if request.method not in API_METHODS:
             raise unsupported_method(request.method)
-        match = mock.urls.match(request.method, raw_path(request))
-        if match is None or match.operation.operation_id not in HANDLERS:
+        match = _route(mock, request)
+        if match is None:
             raise endpoint_not_found()
         operation_id, params = match.operation.operation_id, match.params
         mock.validator.validate_path_params(match.operation, match.params)
@@ -87,12 +90,10 @@ def dispatch(mock: MockState, request: Request) -> Routed:
     return json_response(status, body, checked, operation_id), operation_id, params
 
 
-def _route(mock: MockState, request: Request) -> tuple[Optional[str], Optional[Mapping[str, str]]]:
-    """The operation a request would reach and its path's parameters, or (None, None)."""
+def _route(mock: MockState, request: Request) -> Optional[Match]:
+    """The spec's operation a request reaches, with its path's parameters, when a handler serves it."""
     match = mock.urls.match(request.method, raw_path(request)) if request.method in API_METHODS else None
-    if match is None or match.operation.operation_id not in HANDLERS:
-        return None, None
-    return match.operation.operation_id, match.params
+    return match if match is not None and match.operation.operation_id in HANDLERS else None
 
 
 class Gateway:

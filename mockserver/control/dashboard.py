@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from mockserver.api.request_log import BadFilter
 from mockserver.config import api_base_url
 from mockserver.control import dashboard_requests as requests_view
 from mockserver.control.api import clock_state, order_history
@@ -90,7 +91,7 @@ def requests_fragment() -> Any:
     """The Requests view's table; a filter it (or the log) refuses is a message in the view, with a 400."""
     try:
         context = requests_view.requests_context(_state(), requests_view.requests_query(request.args))
-    except requests_view.BadFilter as error:
+    except BadFilter as error:  # the view's page key or size, or a filter the log refuses
         return render_template("_requests.html", requests_error=str(error)), 400
     return render_template("_requests.html", **context)
 
