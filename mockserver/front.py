@@ -109,9 +109,11 @@ class RsgiFront:
     as WSGI gets the app."""
 
     def __init__(self, app: WsgiApp, body_timeout: float, max_body_bytes: int, threads: int = 1,
-                 on_stop: Optional[Callable[[], None]] = None) -> None:
+                 on_stop: Optional[Callable[[], None]] = None,
+                 after_answer: Optional[Callable[[], None]] = None) -> None:
         self.app = app
         self.on_stop = on_stop
+        self.after_answer = after_answer
         self.body_timeout = body_timeout
         self.max_body_bytes = max_body_bytes
         self.threads = threads
@@ -153,6 +155,8 @@ class RsgiFront:
         if close:  # the body was left unread: do not keep a connection it is still arriving on
             headers = [*headers, ("connection", "close")]
         _answer(protocol, status, headers, payload)
+        if self.after_answer is not None:  # granian sends the answer meanwhile (its own threads)
+            self.after_answer()
 
     async def _read(self, protocol: Any, environ: dict[str, Any]) -> tuple[bytes, bool]:
         """The whole body as granian collects it, and whether some was left

@@ -68,8 +68,9 @@ def for_granian(app: Any, threads: int = 1, body_timeout: float | None = None) -
     itself). Whole bodies (see `whole_bodies`); a 1 ms GIL switch interval,
     so a thread waiting for the GIL (a request's, the ticker's) waits in 1 ms
     rounds, not 5 ms ones; and the startup's objects (spec, schemas, catalog)
-    frozen out of the cyclic GC, which then never scans them again. When
-    granian stops the worker, the request log writes what is pending."""
+    frozen out of the cyclic GC, which then never scans them again. After
+    each answer the request log moves its batch, on that thread; when
+    granian stops the worker, it writes what is pending."""
     state = getattr(app, "extensions", {}).get("otacm")
     config: MockConfig = state.config if state is not None else MockConfig.load()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
@@ -77,7 +78,8 @@ def for_granian(app: Any, threads: int = 1, body_timeout: float | None = None) -
     gc.freeze()
     timeout = config.body_timeout_seconds if body_timeout is None else body_timeout
     on_stop = state.request_log.stop if state is not None else None  # what is still pending, written
-    return RsgiFront(whole_bodies(app), timeout, config.max_body_bytes, threads, on_stop)
+    after_answer = state.request_log.after_answer if state is not None and state.request_log.capturing else None
+    return RsgiFront(whole_bodies(app), timeout, config.max_body_bytes, threads, on_stop, after_answer)
 
 
 def whole_bodies(app: Any) -> Any:

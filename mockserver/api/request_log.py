@@ -4,23 +4,31 @@ Only API requests: `urls.Gateway` captures each one it dispatches, and never
 the dashboard's or the `/_mock/` control API's (nor the log's own reads).
 On the request's thread a capture is one tuple of what the row needs
 (scalars: clock readings, the bodies, the header values, status, route)
-appended to a deque. A writer thread numbers what is pending, builds the
-rows (`RequestRow`: the headers' JSON, the path, what the bodies say) and
-moves them into the store's read side as one unit of work
-(`backend.atomic()`; the store keeps the newest `limit`, store/base.py),
-every FLUSH_SECONDS or at once when BATCH are pending; every WRITE_SECONDS
-(or WRITE_BATCH requests) it has a durable store write them to its
-database outside the backend's lock (a `kill -9` loses the last second of
-the log, never an order). So no API request ever waits for a log write. A
-read (`entries`, `entry`: the control API, the dashboard) first moves what
-is pending, so a request is visible as soon as it was answered. `otacm mock
---log` lines are printed by that move, never on an API request's thread.
+appended to a deque. A move numbers what is pending, builds the rows
+(`RequestRow`: the headers' JSON, the path, what the bodies say) and puts
+them into the store's read side as one unit of work (`backend.atomic()`;
+the store keeps the newest `limit`, store/base.py). Who moves, when:
+
+- on the memory store with nothing to print, only a read does: the
+  captures wait in a deque bounded by `limit`, with no writer thread;
+- else granian's front, once BATCH are pending, on its thread after it
+  handed an answer to granian (`after_answer`); and a writer thread every
+  FLUSH_SECONDS unless the front moved a batch meanwhile; every
+  WRITE_SECONDS (or WRITE_BATCH rows) the writer has a durable store write
+  them to its database outside the backend's lock (a `kill -9` loses the
+  last second of the log, never an order).
+
+So no API request ever waits for a log write. A read (`entries`, `entry`:
+the control API, the dashboard) first moves what is pending, so a request
+is visible as soon as it was answered. `otacm mock --log` lines are printed
+by a move.
 
 The split was chosen by measurement (bench section 9): holding the request's
 objects (environ, response) for the writer kept them alive past the cyclic
 GC's young generation (~24 % of getOrder's throughput); building the whole
 row on the request's thread cost ~15 %; capturing scalars and building the
-row in the writer, ~10-12 %.
+row in the writer, ~10-12 %, most of it the writer thread, woken every 500
+requests, taking the GIL from the request's thread.
 
 The log is not part of a snapshot (store/snapshot.py) and `/_mock/reset`
 keeps it; `clear` (`DELETE /_mock/requests`) empties it, and ids go on
@@ -52,7 +60,7 @@ from mockserver.store.base import LoggedRequest, RequestRow, StoreError
 FLUSH_SECONDS = 0.2  # the writer's period
 WRITE_SECONDS = 1.0  # how often it has a durable store write what it moved (one transaction: fewer, larger),
 WRITE_BATCH = 2000  # or sooner, once this many wait (a larger chunk held the GIL long enough to show in the p99)
-BATCH = 500  # pending captures that wake the writer before its period is up
+BATCH = 500  # pending captures the front moves at once, after an answer (not on the memory store)
 BODY_LIMIT = 16 * 1024  # bytes of each body kept; the rest is cut (…Truncated: true)
 MASKED_HEADERS = frozenset({"x-np-api-key", "authorization"})  # kept as their first 4 characters + "…"
 PRINT_FORMATS = ("text", "json")
@@ -67,10 +75,12 @@ _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")  # a path segment percent-encod
 _HEADER_KEYS = MappingProxyType({"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"})
 
 # A request as captured on its thread: (time(), sandbox time, latency in s, method, RAW_URI or REQUEST_URI or
-# None, PATH_INFO, query string, client, header names, header values, request body, status, response body,
-# operationId, the path's partnerId and orderId): scalars and tuples of them only, so the cyclic GC stops
-# tracking it at its first pass; the writer makes its row (RequestLog._row).
+# None, PATH_INFO, query string, client, header names, request body, status, response body, operationId, the
+# path's partnerId and orderId, then the header values): scalars and one long-lived tuple (the names) only, so
+# the cyclic GC stops tracking it at its first pass (a nested tuple of the values kept a fifth of them tracked
+# into the older generations); a move makes its row (RequestLog._row).
 Captured = tuple[Any, ...]
+_VALUES_AT = 15  # where a capture's header values start
 
 # (the header names, what takes their values out of an environ) for one set of environ keys
 Plan = tuple[tuple[str, ...], Callable[[dict[str, Any]], tuple[str, ...]]]
@@ -95,12 +105,20 @@ class RequestLog:
         self._backend = backend
         self._clock = backend.clock
         self._out = out
-        self._pending: deque[Captured] = deque()
+        # A store that keeps nothing past the process (memory), and nothing to print: the captures wait, at
+        # most `limit` of them (the deque drops the oldest), and become rows only when the log is read; no
+        # writer. Else the front and the writer move them in batches.
+        self._deferred = not backend.store.durable and print_format is None
+        self._pending: deque[Captured] = deque(maxlen=self.limit if self._deferred else None)
+        self._captured = 0  # captures since the last move, those the bound dropped too (their ids are skipped)
+        self._writer_due = not self._deferred  # the writer is started by the first capture
         self._plans: dict[tuple[str, ...], Plan] = {}
         self._header_texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._encoded_heads: dict[str, str] = {}
         self._flushing = threading.Lock()  # one flush at a time: ids and printed lines stay in order
         self._wake = threading.Event()
+        self._pumped = False  # the front moved a batch (after_answer) since the writer's last round
+        self._moved = 0  # rows moved since the writer's last write
         self._starting = threading.Lock()
         self._thread: Optional[threading.Thread] = None
         self._stopped = False
@@ -122,20 +140,29 @@ class RequestLog:
         self._pending.append((
             time.time(), self._clock.peek(), latency, environ.get("REQUEST_METHOD", ""),
             environ.get("RAW_URI") or environ.get("REQUEST_URI"), environ.get("PATH_INFO"),
-            environ.get("QUERY_STRING", ""), environ.get("REMOTE_ADDR") or "-", plan[0], plan[1](environ),
+            environ.get("QUERY_STRING", ""), environ.get("REMOTE_ADDR") or "-", plan[0],
             _body(request) if environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" in environ else b"",
             response.status_code, payload[0] if type(payload) is list and len(payload) == 1 else response.get_data(),
-            operation_id, *((params.get("partnerId"), params.get("orderId")) if params is not None else (None, None))))
-        if self._thread is None:
+            operation_id, *((params.get("partnerId"), params.get("orderId")) if params is not None else (None, None)))
+            + plan[1](environ))
+        self._captured += 1
+        if self._writer_due:
             self._start()
-        elif len(self._pending) >= BATCH:
-            self._wake.set()
+
+    def after_answer(self) -> None:
+        """Called by the server's front once an answer is out, on the thread that made it (granian's event
+        loop): a full batch is moved there. Woken to move it, the writer thread fought the request's thread for
+        the GIL, which cost getOrder more than the move itself (~12 % against ~4 %, bench section 9)."""
+        if len(self._pending) >= BATCH and not self._deferred:
+            self._pumped = True
+            self.flush(write=False)
 
     def _row(self, number: int, captured: Captured) -> RequestRow:
         """A capture as the store keeps it (LoggedRequest's fields, in order), built here, off the request's
         thread: the headers' JSON, the path encoded again, what the bodies say."""
-        (at, sandbox_at, latency, method, raw, decoded, query, client, names, values, sent, status, body, operation,
-         partner, order) = captured
+        (at, sandbox_at, latency, method, raw, decoded, query, client, names, sent, status, body, operation, partner,
+         order) = captured[:_VALUES_AT]
+        values = captured[_VALUES_AT:]
         code = message = None
         if partner is None and sent:  # else, if the answer names one (an order), a read finds it (partner_of)
             partner = _found(_PARTNER, sent)
@@ -195,23 +222,28 @@ class RequestLog:
     # -- the writer ----------------------------------------------------------------------------
     def _start(self) -> None:
         with self._starting:
+            self._writer_due = False
             if self._thread is None and not self._stopped:
                 self._thread = threading.Thread(target=self._run, name="otacm-request-log", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
-        written, moved = time.monotonic(), 0
+        """Every FLUSH_SECONDS: what is pending moved, unless the front moved a batch since the last round
+        (under load it does; then the rest waits for the next batch or a read); and every WRITE_SECONDS, or
+        once WRITE_BATCH were moved, a durable store's write."""
+        written = time.monotonic()
         while not self._stopped:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
-            moved += len(self._pending)
-            write = moved >= WRITE_BATCH or time.monotonic() - written >= WRITE_SECONDS
+            pumped, self._pumped = self._pumped, False
             try:
-                self.flush(write)
+                if not pumped:
+                    self.flush(write=False)
+                if self._moved >= WRITE_BATCH or time.monotonic() - written >= WRITE_SECONDS:
+                    written, self._moved = time.monotonic(), 0
+                    self._write()
             except Exception as error:  # noqa: BLE001  # a bug in the log: said, and the writer goes on
                 print(f"otacm mock: request log: {type(error).__name__}: {error}", file=sys.stderr)
-            if write:
-                written, moved = time.monotonic(), 0
 
     def flush(self, write: bool = True) -> None:
         """What is pending into the store's read side as one unit (and its lines printed), then,
@@ -220,18 +252,24 @@ class RequestLog:
         with self._flushing:
             pending = self._pending
             captured = [pending.popleft() for _ in range(len(pending))]
+            dropped, self._captured = max(0, self._captured - len(captured)), 0
             if captured:
-                first, self._next_id = self._next_id, self._next_id + len(captured)
+                self._moved += len(captured)
+                first = self._next_id + dropped
+                self._next_id = first + len(captured)
                 rows = [self._row(number, capture) for number, capture in enumerate(captured, first)]
                 with self._backend.atomic():
                     self._backend.store.log_requests(rows, self.limit)
                 if self.print_format is not None:
                     self._print(rows)
         if write:
-            try:
-                self._backend.store.write_requests()
-            except StoreError as error:
-                print(f"otacm mock: request log: not written: {error}", file=sys.stderr)
+            self._write()
+
+    def _write(self) -> None:
+        try:
+            self._backend.store.write_requests()
+        except StoreError as error:
+            print(f"otacm mock: request log: not written: {error}", file=sys.stderr)
 
     def stop(self) -> None:
         """Stop the writer and write what is pending (the server is shutting down)."""
