@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -18,10 +19,13 @@ from mockserver.config import MockConfig
 from mockserver.control.access import token_for
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import WarpClock
-from mockserver.sandbox.errors import from_http_error, internal_error
+from mockserver.sandbox.errors import from_http_error, internal_error, store_unavailable
 from mockserver.sandbox.representation import Representation
 from mockserver.store import open_store
+from mockserver.store.base import StoreUnavailable
 from mockserver.webhooks.sending import Webhooks
+
+DASHBOARD_RETRY_SECONDS = 5  # the outage page reloads itself this often
 
 
 def create_app(config: MockConfig | None = None, clock: WarpClock | None = None, spec: Spec | None = None) -> Flask:
@@ -47,6 +51,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
     register_routes(app, app.extensions["otacm"], control=config.control)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     return app
 
 
@@ -54,6 +59,18 @@ def _http_error(error: HTTPException) -> Response:
     """Werkzeug's own errors on the Flask side (the dashboard, `/_mock/`)."""
     api_error = from_http_error(error, request.method, current_app.config["MAX_CONTENT_LENGTH"])
     return json_response(api_error.status, api_error.body())
+
+
+def _store_unavailable(error: StoreUnavailable) -> Response:
+    """The store's database is out of reach: the control API answers the API's flat 503, the dashboard a
+    page that says so and looks again every few seconds."""
+    api_error = store_unavailable(str(error))
+    if request.path.startswith("/_mock/"):
+        return json_response(api_error.status, api_error.body())
+    page = (f"<!doctype html><meta charset=utf-8><meta http-equiv=refresh content={DASHBOARD_RETRY_SECONDS}>"
+            f"<title>otacm mock: database unavailable</title><h1>The sandbox's database is unavailable</h1>"
+            f"<p>{escape(api_error.message)}</p><p>This page looks again every {DASHBOARD_RETRY_SECONDS} s.</p>")
+    return Response(page, status=503, mimetype="text/html")
 
 
 def _unexpected_error(error: Exception) -> Response:

@@ -21,6 +21,7 @@ from mockserver.config import MockConfig, api_base_url
 from mockserver.front import RsgiFront, deadline_bodies
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import parse_duration, parse_instant
+from mockserver.store.base import StoreUnavailable
 from mockserver.webhooks.sending import Webhooks
 
 
@@ -49,9 +50,14 @@ class Ticker:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        """While the store's database is out of reach a tick does nothing (the steps wait in it), and the
+        ticker goes on: the first tick after it is back runs what came due meanwhile."""
         while not self._stop.wait(self._interval):
             if not self._backend.clock.frozen:
-                self._backend.catch_up()
+                try:
+                    self._backend.catch_up()
+                except StoreUnavailable:
+                    pass
 
 
 # The GIL's switch interval in a granian worker (CPython's default is 5 ms).

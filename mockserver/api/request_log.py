@@ -55,7 +55,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from mockserver.sandbox.backend import ChannelManagerBackend
-from mockserver.store.base import LoggedRequest, RequestRow, StoreError
+from mockserver.store.base import LoggedRequest, RequestRow, StoreError, StoreUnavailable
 
 FLUSH_SECONDS = 0.2  # the writer's period
 WRITE_SECONDS = 1.0  # how often it has a durable store write what it moved (one transaction: fewer, larger),
@@ -258,8 +258,13 @@ class RequestLog:
                 first = self._next_id + dropped
                 self._next_id = first + len(captured)
                 rows = [self._row(number, capture) for number, capture in enumerate(captured, first)]
-                with self._backend.atomic():
-                    self._backend.store.log_requests(rows, self.limit)
+                try:
+                    with self._backend.atomic():
+                        self._backend.store.log_requests(rows, self.limit)
+                except StoreUnavailable:  # its database is away: moved again by the next flush
+                    pending.extendleft(reversed(captured))
+                    self._next_id, self._moved = first, self._moved - len(captured)
+                    return
                 if self.print_format is not None:
                     self._print(rows)
         if write:

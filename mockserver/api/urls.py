@@ -32,10 +32,12 @@ from mockserver.sandbox.errors import (
     endpoint_not_found,
     from_http_error,
     internal_error,
+    store_unavailable,
     unauthorized,
     unsupported_method,
 )
 from mockserver.sandbox.models import Scope
+from mockserver.store.base import StoreUnavailable
 
 Handler = Callable[[Call], tuple[int, Any]]
 
@@ -84,6 +86,8 @@ def dispatch(mock: MockState, request: Request) -> Routed:
         status, body = HANDLERS[operation_id](Call(mock, request, caller, scope, match))
     except ApiError as error:
         status, body = error.status, error.body()
+    except StoreUnavailable as error:  # its database is out of reach: nothing was done (the spec lists no 503)
+        status, body, checked = 503, store_unavailable(str(error)).body(), None
     except HTTPException as error:  # Werkzeug's, reading the body: 413 too large, 400 a broken stream
         api_error = from_http_error(error, request.method, mock.config.max_body_bytes)
         status, body, checked = api_error.status, api_error.body(), None

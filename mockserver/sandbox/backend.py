@@ -387,6 +387,8 @@ class Atomic:
         backend = self._backend
         backend.lock.acquire()
         try:
+            if backend.store.stale:  # an earlier unit could not reach the database
+                backend.recover()
             backend.store.transaction().__enter__()
         except BaseException:
             backend.lock.release()

@@ -106,3 +106,9 @@ def internal_error(error: Exception) -> ApiError:
     if isinstance(error, AssertionError):  # test mode: a response that violates the spec
         return ApiError(500, "generic_error", f"otacm mock: {error}")
     return ApiError(500, "generic_error", f"otacm mock: internal error {type(error).__name__}: {error}")
+
+
+def store_unavailable(message: str) -> ApiError:
+    """The sandbox's database is out of reach (a PostgreSQL store restarting): nothing was carried out, and
+    a retry once it is back succeeds. A project decision (CONTRACT.md is silent on a sandbox's own outage)."""
+    return ApiError(503, "store_unavailable", message)

@@ -1,7 +1,8 @@
 """The running sandbox's side of snapshots: export it, and load one as a restart would stand.
 
-Standing where a store stood is here too (`_stand_where_stored`): a restart
-and a loaded snapshot run the same code.
+Standing where a store stood is here too (`_stand_where_stored`): a restart,
+a loaded snapshot and a store reloaded after its database was out of reach
+(`recover`) run the same code.
 
 A mixin of the backend (backend.py), as background.py is. The document
 itself (its format, its checks, writing it into a store) is
@@ -50,6 +51,20 @@ class Snapshots:
 
     def reset(self, partner_id: Optional[str] = None) -> int:
         raise NotImplementedError
+
+    def recover(self) -> None:
+        """Under the lock, before a unit, when the store is `stale` (a unit could not reach its database): the
+        store's read side reloaded, then the clock, the capacity sold, the schedule and (load listeners) the
+        webhook side rebuilt from it, as a restart would. A StoreUnavailable while the database is still away."""
+        self.store.reload()
+        self.schedule.clear()
+        self.issuer.reset()
+        self._pickup_due = None
+        saved = self.store.saved_clock()
+        if saved is not None:
+            self._stand_where_stored(saved, self.store.saved_steps(), journal=False)
+        for listener in self.load_listeners:
+            listener()
 
     def _stand_where_stored(self, clock: ClockState, steps: Iterable[SavedStep], journal: bool) -> None:
         """Rebuild what the process derives from the stored state (a restart; a snapshot loaded, whose

@@ -91,6 +91,9 @@ class Store(ABC):
     description: str = ""
     #: whether the state outlives the process
     durable: bool = False
+    #: a unit could not reach the database (StoreUnavailable): the read side holds what the database may not,
+    #: so the backend has the store `reload` before its next unit
+    stale: bool = False
 
     # -- units of work --------------------------------------------------------------
     @abstractmethod
@@ -234,6 +237,16 @@ class Store(ABC):
     def close(self) -> None:
         """Release the store's resources (a file, a connection)."""
 
+    def reload(self) -> None:
+        """The read side again from where the state lives, once `stale` (a StoreUnavailable while it is still
+        out of reach). Nothing to do for a store that is its own read side."""
+        self.stale = False
+
 
 class StoreError(Exception):
     """A store that cannot be opened or written; the message says why and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The store's database cannot be reached now (down, restarting, the network): the unit was not carried
+    out, and the API answers a flat 503 until it can be reached again (issue 20)."""

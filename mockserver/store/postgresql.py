@@ -26,7 +26,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from mockserver.store.base import ClockState, SavedStep, StoreError
+from mockserver.store.base import ClockState, SavedStep, StoreError, StoreUnavailable
 from mockserver.store.queries import migrations, queries
 from mockserver.store.urls import shown
 from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, order_row, request_ops
@@ -36,7 +36,7 @@ MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
 OWNER_LOCK = (APPLICATION_ID, 1)  # held by the owning process's session
 CONNECT_TIMEOUT = 5  # seconds; a URL's own connect_timeout wins
 POOL_SIZE = (1, 4)  # (min, max) connections per process, besides the owner's
-POOL_TIMEOUT = 10.0  # seconds a unit waits for a pooled connection before it fails
+POOL_TIMEOUT = 3.0  # seconds a unit waits for a pooled connection before it fails (units take turns: longer is an outage)
 OWNER_NAME, POOL_NAME = "otacm mock (owner)", "otacm mock"  # application_name: who is who in pg_stat_activity
 Q = queries("postgresql")
 
@@ -73,8 +73,7 @@ class PostgreSQLStore(WriteThroughStore):
                 return
             except psycopg.OperationalError as error:
                 if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
-                    raise StoreError(f"could not write the sandbox to {shown(self.url)}: {_one_line(error)}") \
-                        from error
+                    raise StoreUnavailable(unavailable(self.url, error)) from error
             except psycopg.Error as error:
                 raise StoreError(f"could not write the sandbox to {shown(self.url)}: {_one_line(error)}") from error
 
@@ -107,12 +106,35 @@ class PostgreSQLStore(WriteThroughStore):
             requests = list(decode_requests(chunk for (chunk,) in connection.execute(Q["all_requests"])))
             self._restore(connection.execute(Q["all_orders"]), counters, records, clock, requests)
 
+    def _reconnect(self) -> None:
+        """The owner's session again if the database dropped it (a restart ends every session, and the owner
+        lock with it); a StoreUnavailable while it cannot be had."""
+        if not (self._owner.closed or self._owner.broken):
+            try:
+                self._owner.execute("SELECT 1")
+                return
+            except psycopg.Error:
+                self._owner.close()
+        try:
+            owner = _connect(self.url)
+        except StoreError as error:
+            raise StoreUnavailable(str(error)) from None
+        try:
+            _take_ownership(owner, self.url)
+        except (StoreError, psycopg.Error) as error:
+            owner.close()
+            raise StoreUnavailable(str(error)) from None
+        self._owner = owner
+
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection for reads; its failures as a StoreError naming the (masked) URL."""
+        """A pooled connection for reads; its failures as a StoreError naming the (masked) URL (a
+        StoreUnavailable when the database cannot be reached)."""
         try:
             with self._pool.connection() as connection:
                 yield connection
+        except psycopg.OperationalError as error:
+            raise StoreUnavailable(unavailable(self.url, error)) from error
         except psycopg.Error as error:
             raise StoreError(f"could not read the sandbox from {shown(self.url)}: {_one_line(error)}") from error
 
@@ -129,6 +151,12 @@ def inspect(url: str) -> tuple[int, Optional[ClockState]]:
         raise StoreError(f"could not read the sandbox from {shown(url)}: {_one_line(error)}") from None
     finally:
         connection.close()
+
+
+def unavailable(url: str, error: Exception) -> str:
+    """What a request is told while the database is out of reach."""
+    return (f"the sandbox's database {shown(url)} cannot be reached ({_one_line(error)}); nothing was changed: "
+            "retry once it is back (the sandbox reconnects by itself)")
 
 
 def describe(url: str) -> str:
@@ -174,7 +202,7 @@ def _connect(url: str) -> psycopg.Connection[Any]:
 def _open_pool(url: str) -> ConnectionPool:
     """The pool the units are written and the reads made through, its first connection made now."""
     pool = ConnectionPool(_conninfo(url, POOL_NAME), min_size=POOL_SIZE[0], max_size=POOL_SIZE[1], timeout=POOL_TIMEOUT,
-                          name="otacm", open=False)
+                          name="otacm", open=False, check=ConnectionPool.check_connection)
     try:
         pool.open(wait=True, timeout=POOL_TIMEOUT)
     except psycopg.Error as error:

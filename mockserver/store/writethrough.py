@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
-from mockserver.store.base import ClockState, LoggedRequest, RequestRow, StoreError
+from mockserver.store.base import ClockState, LoggedRequest, RequestRow, StoreError, StoreUnavailable
 from mockserver.store.codec import order_to_dict, stored_order
 from mockserver.store.memory import ORDER_COUNTER, REQUEST_COUNTER, MemoryStore
 
@@ -74,14 +74,36 @@ class WriteThroughStore(MemoryStore):
 
     @abstractmethod
     def _write(self, unit: Unit) -> None:
-        """Write one finished unit as one database transaction; a StoreError if it could not be."""
+        """Write one finished unit as one database transaction; a StoreError if it could not be (a
+        StoreUnavailable if the database could not be reached)."""
+
+    @abstractmethod
+    def _load(self) -> None:
+        """The read side from the database (`_restore`); a StoreUnavailable if it cannot be reached."""
 
     def commit(self) -> None:
-        """The end of an outermost unit: write what it changed (a unit that failed to write is not tried again)."""
+        """The end of an outermost unit: write what it changed (a unit that failed to write is not tried again).
+        One the database could not be reached for leaves the read side ahead of it: `stale` until `reload`."""
         unit, self._unit = self._unit, Unit()
         if unit:
             with self._writing:
-                self._write(unit)
+                try:
+                    self._write(unit)
+                except StoreUnavailable:
+                    self.stale = True
+                    raise
+
+    def reload(self) -> None:
+        """The read side as the database holds it: what the failed unit changed is forgotten (its client got a
+        503), what was written before it is all there."""
+        self._reconnect()
+        self._empty()
+        self._unit = Unit()
+        self._load()
+        self.stale = False
+
+    def _reconnect(self) -> None:
+        """What the engine must set up again before reading (a session lost with the database)."""
 
     # -- orders: the memory indexes, marked for writing ------------------------------
     def add(self, order: Order) -> None:

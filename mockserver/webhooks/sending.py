@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from mockserver.sandbox.clock import iso
 from mockserver.sandbox.models import Order, Scope, StatusChange
+from mockserver.store.base import StoreUnavailable
 from mockserver.webhooks.deliveries import (
     Attempt,
     Delivery,
@@ -75,6 +76,14 @@ class WebhookDispatcher:
         self._lanes = Lanes(config.workers, self._send, config.timeout_seconds + 1)
         backend.schedule.handle("webhookFlush", lambda subscription_id, _g, due: self._flush(subscription_id, due))
         backend.schedule.handle("webhookRetry", self._retry_step)
+
+    def forget(self) -> None:
+        """Know no held event and no delivery (the store keeps its records): before a reset clears them, or
+        before `restore` reads them again. In-flight attempts finish as no-ops (old generation)."""
+        self._generation += 1
+        self._outboxes.clear()
+        self._pending.clear()
+        self._lanes.clear()
 
     def restore(self) -> None:
         """Continue from the store's records (a sandbox started again): held events wait for their flush
@@ -218,9 +227,12 @@ class WebhookDispatcher:
         }
         status, error = self.sender(delivery.subscription.notification_url, delivery.body(), headers,
                                     self.config.timeout_seconds)
-        with self.backend.atomic():
-            self._record(attempt, status, error)
-            self.backend.catch_up()  # a retry already due on a warped clock goes out now
+        try:
+            with self.backend.atomic():
+                self._record(attempt, status, error)
+                self.backend.catch_up()  # a retry already due on a warped clock goes out now
+        except StoreUnavailable:  # not recorded: once the store is back, its record sends it again (same id)
+            pass
 
     def _record(self, attempt: Attempt, status: int | None, error: str | None) -> None:
         """Log the attempt; book the retry at (due + backoff) or give up."""
@@ -318,13 +330,10 @@ class WebhookDispatcher:
         reset drops that partner's held events and deliveries and logs them.
         """
         if partner_id is None:
-            self._generation += 1
-            self._outboxes.clear()
-            self._pending.clear()
+            self.forget()
             self._log.clear()
             self.backend.store.clear_records(HELD_EVENT)
             self.backend.store.clear_records(DELIVERY)
-            self._lanes.clear()  # in-flight attempts finish as no-ops (old generation)
             return
         partner_id = partner_id.lower()
         now = self.backend.clock.now()
@@ -372,6 +381,7 @@ class Webhooks:
         self.registry.clear()
         for record in self.backend.store.records(SUBSCRIPTION).values():
             self.registry.restore(subscription_from(record))
+        self.dispatcher.forget()
         self.dispatcher.restore()
 
     def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:

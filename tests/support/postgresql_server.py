@@ -123,6 +123,10 @@ class PostgreSQLServer:
             shutil.chown(password_file, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", self.user, "--pwfile", str(password_file),
                   "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8")
+        self.resume()
+
+    def resume(self) -> None:
+        """pg_ctl start on the folder made (again after `halt`, on the same port); waits until it accepts."""
         options = (f"-k {self.folder} -p {self.port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off "
                    "-c full_page_writes=off -c max_connections=200")
         log = self.folder / "server.log"
@@ -131,6 +135,11 @@ class PostgreSQLServer:
         except RuntimeError as error:
             told = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{error}\nserver log:\n{told}") from None
+
+    def halt(self) -> None:
+        """Stop the server, keeping its folder (a database outage: `resume` starts it again); every session
+        ends, as in a restart."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         """Stop at once (nothing here is worth a clean shutdown) and remove the folder."""
