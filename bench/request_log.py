@@ -10,12 +10,18 @@ on, on, off, ...) on the bench's one load generator, so drift on a shared
 machine hits both alike. Printed: req/s, p50, p99, the on/off ratio and the
 drop next to the issue's targets (< 10 % on memory, < 20 % on SQLite), and
 the log's size against its bound, from `GET /_mock/requests` while serving
-and, for SQLite, from the file's table once the server has stopped.
+and, for SQLite, from the file's table once the server has stopped. Beside
+req/s, the server's CPU time per request in each round (its processes'
+user + system time from /proc, over the requests answered): on a shared
+2-core machine req/s moves 20-30 % round to round with the scheduling of the
+load generator against the server, while the CPU a request costs is the
+log's cost itself, steadier by far.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
 import tempfile
@@ -34,6 +40,7 @@ STORES = ("memory", "sqlite")
 MODES = ("off", "on")
 DROP_TARGETS = MappingProxyType({"memory": 0.10, "sqlite": 0.20})  # getOrder req/s lost with the log on, less than
 FILL_SECONDS = 5.0  # one load run while filling the log
+WARMUP_SECONDS = 1  # load before each measured round (wrk's least), not counted in its CPU per request
 
 
 def log(message: str = "") -> None:
@@ -81,7 +88,11 @@ def bench_request_log(orders: int, requests: int, seconds: float, rounds: int, w
             for round_ in range(rounds):
                 for mode in (MODES if round_ % 2 == 0 else MODES[::-1]):
                     server = servers[(store, mode)]
-                    runs[mode].append(measure(server.port, server.info_file, "get", seconds, HEADLINE_CONNECTIONS))
+                    measure(server.port, server.info_file, "get", WARMUP_SECONDS, HEADLINE_CONNECTIONS, warmup=0)
+                    before = cpu_seconds(server.pid)
+                    run = measure(server.port, server.info_file, "get", seconds, HEADLINE_CONNECTIONS, warmup=0)
+                    run["cpu_us"] = (cpu_seconds(server.pid) - before) / max(1, run["requests"]) * 1e6
+                    runs[mode].append(run)
             kept = log_state(servers[(store, "on")])
             result["stores"][store].update({"runs": runs, "combined": {m: combine(r) for m, r in runs.items()},
                                             "log": kept})
@@ -90,6 +101,22 @@ def bench_request_log(orders: int, requests: int, seconds: float, rounds: int, w
             server.stop()
     result["stores"]["sqlite"]["file"] = requests_in_file(workdir / "requestlog-on.db")
     return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the granian worker), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def fill(server: StoreServer, requests: int) -> int:
@@ -144,6 +171,10 @@ def print_request_log(result: dict[str, Any]) -> None:
         figures["paired_median"] = median
         log(f"    {'':<8}on/off by round: {', '.join(f'{r:.2f}' for r in paired)}; median {median:.2f} "
             f"(drop {1 - median:.1%}: {'met' if 1 - median < target else 'MISSED'})")
+        cpu = {mode: statistics.median(run["cpu_us"] for run in figures["runs"][mode]) for mode in MODES}
+        figures["cpu_us"] = cpu
+        log(f"    {'':<8}server CPU per request, median of the rounds: off {cpu['off']:.1f} µs, on {cpu['on']:.1f} µs "
+            f"(+{cpu['on'] / cpu['off'] - 1:.1%}: the log's cost, steadier than req/s)")
         kept = figures["log"]
         within = kept["kept"] <= kept["limit"]
         log(f"    {'':<8}log: {kept['logged']:,} requests logged, {kept['kept']:,} kept, bound {kept['limit']:,} "
