@@ -103,7 +103,8 @@ class PostgreSQLStore(WriteThroughStore):
             for kind, key, value in connection.execute(Q["all_records"]):
                 records.setdefault(kind, {})[key] = value
             clock = _saved_clock(connection)
-            requests = list(decode_requests(chunk for (chunk,) in connection.execute(Q["all_requests"])))
+            requests = list(decode_requests((chunk for (chunk,) in connection.execute(Q["all_requests"])),
+                                            shown(self.url)))
             self._restore(connection.execute(Q["all_orders"]), counters, records, clock, requests)
 
     def _reconnect(self) -> None:

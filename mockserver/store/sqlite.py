@@ -89,7 +89,8 @@ class SQLiteStore(WriteThroughStore):
         records = {kind: {key: json.loads(value) for key, value in self._db.execute(Q["records_of_kind"], (kind,))}
                    for (kind,) in self._db.execute(Q["record_kinds"]).fetchall()}
         with _gc_paused(self):
-            requests = list(decode_requests(chunk for (chunk,) in self._db.execute(Q["all_requests"])))
+            requests = list(decode_requests((chunk for (chunk,) in self._db.execute(Q["all_requests"])),
+                                            str(self.path)))
             self._restore(self._db.execute(Q["all_orders"]), counters, records, clock_from_json(meta.get("clock")),
                           requests)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 import marshal
+import sys
 import threading
 from abc import abstractmethod
 from collections import deque
@@ -28,7 +29,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
-from mockserver.store.base import ClockState, LoggedRequest, RequestRow, StoreError, StoreUnavailable
+from mockserver.store.base import ClockState, LoggedRequest, RequestRow, StoreUnavailable
 from mockserver.store.codec import order_to_dict, stored_order
 from mockserver.store.memory import ORDER_COUNTER, REQUEST_COUNTER, MemoryStore
 
@@ -263,14 +264,21 @@ def request_ops(unit: Unit) -> list[Op]:
     return ops
 
 
-def decode_requests(chunks: Iterable[bytes]) -> Iterator[RequestRow]:
-    """The requests of stored chunks (oldest chunk first); a chunk that cannot be read is a StoreError."""
+def decode_requests(chunks: Iterable[bytes], where: str = "") -> Iterator[RequestRow]:
+    """The requests of stored chunks (oldest chunk first). A chunk that cannot be read is left out, said on
+    stderr: the log is not the sandbox's state, so it never keeps the sandbox from starting."""
     for chunk in chunks:
         try:
             requests = marshal.loads(bytes(chunk))
         except (EOFError, ValueError, TypeError) as error:
-            raise StoreError(f"the request log holds a chunk that cannot be read ({error}); "
-                             "DELETE /_mock/requests clears it") from None
+            _unreadable(where, f"cannot be read ({error})")
+            continue
         if not isinstance(requests, list) or not all(isinstance(row, tuple) and len(row) == FIELDS for row in requests):
-            raise StoreError("the request log holds a chunk of another shape; DELETE /_mock/requests clears it")
+            _unreadable(where, "is of another shape")
+            continue
         yield from requests
+
+
+def _unreadable(where: str, problem: str) -> None:
+    print(f"otacm mock: a chunk of the request log in {where or 'the store'} {problem}: its requests are left out "
+          "(orders and everything else are not affected); DELETE /_mock/requests clears the log", file=sys.stderr)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
 from mockserver.store import Store, open_store
 from mockserver.store.base import ClockState, ListQuery, LoggedRequest, SavedStep
-from store_engines import durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
+from store_engines import POSTGRESQL, durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
 SCOPE = ("tenant", "sandbox", "Company")
 OTHER_SCOPE = ("tenant", "sandbox", "Other")
@@ -199,3 +203,38 @@ def test_the_request_log_survives_a_reopen_and_its_ids_continue(durable_url: str
     finally:
         third.close()
 
+
+
+def spoil_oldest_chunk(url: str) -> None:
+    """Overwrite the oldest stored chunk of the request log with bytes that are no marshalled list."""
+    if url.startswith("sqlite:"):
+        db = sqlite3.connect(url.partition(":")[2])
+        try:
+            with db:
+                db.execute("UPDATE request_log SET requests = x'00ff' "
+                           "WHERE last_id = (SELECT min(last_id) FROM request_log)")
+        finally:
+            db.close()
+        return
+    POSTGRESQL.server.sql("UPDATE otacm.request_log SET requests = '\\x00ff'::bytea "
+                          "WHERE last_id = (SELECT min(last_id) FROM otacm.request_log)", url.rpartition("/")[2])
+
+
+def test_a_request_log_chunk_that_cannot_be_read_is_left_out_and_the_store_opens(
+        durable_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    store = open_store(durable_url)
+    with store.transaction():
+        store.log_requests(logged(1, 3), keep=10)
+    store.write_requests()
+    with store.transaction():
+        store.log_requests(logged(4, 2), keep=10)
+    store.close()
+    spoil_oldest_chunk(durable_url)
+    again = open_store(durable_url)
+    try:
+        assert ids(again) == [4, 5]  # the spoiled chunk's requests left out, the others kept
+        assert again.last_request_id() == 5  # ids go on past the lost ones
+    finally:
+        again.close()
+    said = capsys.readouterr().err
+    assert "a chunk of the request log" in said and "cannot be read" in said and "DELETE /_mock/requests" in said
