@@ -124,12 +124,9 @@ def _orders_query() -> dict[str, Any] | Response:
     if unknown:
         return _bad(f"status must be one of {', '.join(STATUSES)} (got {', '.join(sorted(unknown))})")
     try:
-        before = int(args["before"]) if args.get("before") else None
-        size = int(args.get("size", PAGE_SIZE))
-    except ValueError:
-        return _bad("before and size must be whole numbers")
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        return _bad(f"size must be between 1 and {MAX_PAGE_SIZE} (got {size})")
+        before, size = requests_view.page_args(args, PAGE_SIZE, MAX_PAGE_SIZE)
+    except BadFilter as error:
+        return _bad(str(error))
     return {"partner": args.get("partner", "").strip(), "statuses": statuses,
             "reference": args.get("reference", "").strip(), "before": before, "size": size}
 

@@ -8,7 +8,7 @@ its filters and an entry into what the templates show. Nothing here writes.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from mockserver.api.request_log import BadFilter
 
@@ -18,15 +18,22 @@ ORDER_REQUESTS = 50  # on an order's page: the newest requests that touched it
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
 
-def requests_query(args: Mapping[str, str]) -> dict[str, Any]:
-    """The filters and page key from the query string; BadFilter for a page key or size that is not a number."""
+def page_args(args: Mapping[str, str], default_size: int, largest: int) -> tuple[Optional[int], int]:
+    """A dashboard view's page key (`before`, none when empty) and page size (`size`, the default when empty),
+    the same for the Orders and the Requests views; BadFilter for one that is not a whole number in range."""
     try:
         before = int(args["before"]) if args.get("before") else None
-        size = int(args.get("size") or REQUESTS_PAGE_SIZE)
+        size = int(args.get("size") or default_size)
     except ValueError:
         raise BadFilter("before and size must be whole numbers") from None
-    if not 1 <= size <= MAX_REQUESTS_PAGE_SIZE:
-        raise BadFilter(f"size must be between 1 and {MAX_REQUESTS_PAGE_SIZE} (got {size})")
+    if not 1 <= size <= largest:
+        raise BadFilter(f"size must be between 1 and {largest} (got {size})")
+    return before, size
+
+
+def requests_query(args: Mapping[str, str]) -> dict[str, Any]:
+    """The filters and page key from the query string; BadFilter for a page key or size that is not a number."""
+    before, size = page_args(args, REQUESTS_PAGE_SIZE, MAX_REQUESTS_PAGE_SIZE)
     return {"status": args.get("status", "").strip(), "operation": args.get("operation", "").strip(),
             "partner": args.get("partner", "").strip(), "before": before, "size": size}
 

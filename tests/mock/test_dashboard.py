@@ -60,6 +60,14 @@ def test_bad_filters_are_a_flat_400(mock: MockServer, params: dict[str, str], wo
     assert word in answer.json()["message"]
 
 
+@pytest.mark.parametrize("view", ["orders", "requests"])
+def test_an_empty_size_or_before_is_the_first_page_of_the_default_size_in_both_views(mock: MockServer,
+                                                                                  view: str) -> None:
+    """A form that sends `size=&before=` (its fields left empty) gets the view's first page, on both views."""
+    answer = requests.get(f"{mock.url}{UI}/{view}", params={"size": "", "before": ""})
+    assert answer.status_code == 200, answer.text
+
+
 def test_order_detail_has_timeline_wallets_and_deliveries(api: Api) -> None:
     order_id = api.create(order_body(api.mock.partner_id)).json()["orderId"]
     api.mock.clock.advance(120)
