@@ -261,9 +261,12 @@ class RequestLog:
                 try:
                     with self._backend.atomic():
                         self._backend.store.log_requests(rows, self.limit)
-                except StoreUnavailable:  # its database is away: moved again by the next flush
+                except StoreUnavailable:  # its database is away: moved by a later flush, the newest `limit` kept
                     pending.extendleft(reversed(captured))
-                    self._next_id, self._moved = first, self._moved - len(captured)
+                    self._next_id, self._moved = first - dropped, self._moved - len(captured)
+                    self._captured += dropped + len(captured)  # still captured, not moved (ids skip the trimmed)
+                    for _ in range(len(pending) - self.limit):
+                        pending.popleft()
                     return
                 if self.print_format is not None:
                     self._print(rows)

@@ -8,6 +8,7 @@ has to be woken for it (bench section 9: that wake cost getOrder the most).
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from mockclient import FROZEN_START
 from mockserver.api import request_log
 from mockserver.app import create_app
 from mockserver.server import for_granian, frozen_config
+from mockserver.store.base import StoreUnavailable
 
 MISSING_ORDER = "/tenant/env/company/channelManager/4f6c3a52-8a44-4a8e-9a0e-2f4f1f3d9e11"
 
@@ -78,3 +80,30 @@ def test_on_a_durable_store_the_front_moves_each_full_batch_after_its_answer(
 def test_with_the_log_off_the_front_has_nothing_to_do_after_an_answer() -> None:
     app = create_app(frozen_config(clock_start=FROZEN_START, request_log_limit=0))
     assert for_granian(app).after_answer is None
+
+
+def test_a_batch_the_store_cannot_take_waits_for_the_next_move_within_the_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its database away (StoreUnavailable), a move puts the batch back, keeping the newest `limit`, with
+    their ids; the next move once it is back stores them."""
+    printed = io.StringIO()
+    app = create_app(frozen_config(clock_start=FROZEN_START, request_log_limit=3))
+    state = app.extensions["otacm"]
+    log = request_log.RequestLog(state.backend, 3, state.spec.operations, "json", printed)  # printing: not deferred
+    app.wsgi_app.log = log  # type: ignore[attr-defined]  # the Gateway captures into this one
+    store = state.backend.store
+    real = store.log_requests
+
+    def away(requests: Any, keep: int) -> None:
+        raise StoreUnavailable("the database is away")
+
+    try:
+        monkeypatch.setattr(store, "log_requests", away)
+        send(app, 5)
+        log.flush(write=False)
+        assert printed.getvalue() == ""  # nothing moved, nothing printed
+        assert len(log._pending) == 3  # what waits stays within the bound, however long the database is away
+        monkeypatch.setattr(store, "log_requests", real)
+        assert [entry["id"] for entry in log.entries()] == [5, 4, 3]
+    finally:
+        log.stop()

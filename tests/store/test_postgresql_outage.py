@@ -4,7 +4,8 @@ While the database is down the API answers a flat 503 (`store_unavailable`),
 the control API too and the dashboard says so; nothing crashes. Once it is
 back the sandbox reconnects by itself at the next request, standing exactly
 where the database stood: every order answered before is there, the create
-answered 503 is not, and the lifecycle goes on.
+answered 503 is not, and the lifecycle goes on. The request log kept the
+requests answered 503 while it could not store them.
 """
 
 from __future__ import annotations
@@ -77,3 +78,6 @@ def test_while_postgresql_is_down_the_api_answers_503_and_recovers_with_nothing_
         assert retried.status_code == 201, retried.text  # the reference is free: it was never taken
         mock.clock.advance("10m")
         assert api.get(order_id).json()["status"] in ("Issued", "Draft", "Error")  # the lifecycle goes on
+        logged = requests.get(mock.url + "/_mock/requests", params={"status": "503"}, timeout=30).json()["requests"]
+        assert [(e["operation"], e["code"]) for e in logged] == [("getOrder", "store_unavailable"),
+                                                                 ("createOrder", "store_unavailable")]  # kept meanwhile
