@@ -30,6 +30,9 @@ row on the request's thread cost ~15 %; capturing scalars and building the
 row in the writer, ~10-12 %, most of it the writer thread, woken every 500
 requests, taking the GIL from the request's thread.
 
+Reading it (the filters, the pages, what an entry and a `--log` line show)
+is request_entries.py's.
+
 The log is not part of a snapshot (store/snapshot.py) and `/_mock/reset`
 keeps it; `clear` (`DELETE /_mock/requests`) empties it, and ids go on
 increasing, also across restarts of a durable store.
@@ -37,15 +40,12 @@ increasing, also across restarts of a durable store.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import sys
 import threading
 import time
-from bisect import bisect_left
 from collections import deque
-from itertools import islice
 from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Optional, TextIO
@@ -54,6 +54,7 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from mockserver.api.request_entries import entry_of, found_by_id, matcher, newest, summary, text_line, value_in
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.store.base import LoggedRequest, RequestRow, StoreError, StoreUnavailable
 
@@ -65,11 +66,7 @@ BODY_LIMIT = 16 * 1024  # bytes of each body kept; the rest is cut (…Truncated
 MASKED_HEADERS = frozenset({"x-np-api-key", "authorization"})  # kept as their first 4 characters + "…"
 PRINT_FORMATS = ("text", "json")
 PLANS_KEPT = 256  # sets of environ keys, and of header values, whose work is remembered (then started over)
-_STATUS = re.compile(r"([1-5])(xx|\d\d)")
 _PARTNER = re.compile(rb'"partnerId"\s*:\s*"([^"\\]{1,100})"')
-_BY_ID = itemgetter(0)  # a RequestRow's id
-_STATUS_AT, _OPERATION_AT, _PARTNER_AT, _ORDER_AT, _RESPONSE_AT = (
-    LoggedRequest._fields.index(name) for name in ("status", "operation", "partner_id", "order_id", "response_body"))
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]*")  # a path segment percent-encoding leaves as it is
 _HEADER_KEYS = MappingProxyType({"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"})
@@ -84,10 +81,6 @@ _VALUES_AT = 15  # where a capture's header values start
 
 # (the header names, what takes their values out of an environ) for one set of environ keys
 Plan = tuple[tuple[str, ...], Callable[[dict[str, Any]], tuple[str, ...]]]
-
-
-class BadFilter(ValueError):
-    """A filter `entries` cannot apply; the message says what it takes."""
 
 
 class RequestLog:
@@ -167,7 +160,7 @@ class RequestLog:
         if partner is None and sent:  # else, if the answer names one (an order), a read finds it (partner_of)
             partner = _found(_PARTNER, sent)
         if order is None and status == 201 and operation == "createOrder":
-            order = _value(body, b'"orderId": "', 400)
+            order = value_in(body, b'"orderId": "', 400)
         if status >= 400:
             code, message = _error(body)
         if raw is None:  # granian, waitress: only the decoded path
@@ -293,7 +286,7 @@ class RequestLog:
         out = self._out or sys.stdout
         named = map(LoggedRequest._make, rows)
         if self.print_format == "json":
-            lines = [_ENCODE(_summary(row)) for row in named]
+            lines = [_ENCODE(summary(row)) for row in named]
         else:
             lines = [text_line(row) for row in named]
         try:
@@ -308,22 +301,17 @@ class RequestLog:
         """The logged requests, newest first, filtered: `status` a class (`4xx`) or a code (`404`),
         `operation` an operationId, `partner` a partnerId, `order` an orderId, `before` an id (the next page:
         the last id shown); at most `limit`. A BadFilter for a status or operation that cannot match."""
-        wanted = self._matcher(status, operation, partner, order)
+        wanted = matcher(status, operation, partner, order, self.operations)
         self.flush(write=False)
         with self._backend.atomic():  # a read: the unit writes nothing
-            kept = self._backend.store.logged_requests()
-            top = len(kept) if before is None else bisect_left(kept, before, key=_BY_ID)
-            newest_first = islice(reversed(kept), len(kept) - top, None)
-            rows = list(islice(filter(wanted, newest_first), max(0, limit)))
+            rows = newest(self._backend.store.logged_requests(), wanted, before, limit)
         return [entry_of(LoggedRequest._make(row)) for row in rows]
 
     def entry(self, entry_id: int) -> Optional[dict[str, Any]]:
         """One logged request by id, or None (never logged, or no longer kept)."""
         self.flush(write=False)
         with self._backend.atomic():  # a read: the unit writes nothing
-            kept = self._backend.store.logged_requests()
-            index = bisect_left(kept, entry_id, key=_BY_ID)
-            row = kept[index] if index < len(kept) and kept[index][0] == entry_id else None
+            row = found_by_id(self._backend.store.logged_requests(), entry_id)
         return None if row is None else entry_of(LoggedRequest._make(row))
 
     def kept(self) -> int:
@@ -338,78 +326,6 @@ class RequestLog:
         with self._backend.atomic():
             self._backend.store.clear_requests()
 
-    def _matcher(self, status: str, operation: str, partner: str, order: str) -> Any:
-        tests = []
-        if status:
-            found = _STATUS.fullmatch(status.lower())
-            if found is None:
-                raise BadFilter(f"status must be a class such as 4xx or a code such as 404 (got {status!r})")
-            if found.group(2) == "xx":
-                low = int(found.group(1)) * 100
-                tests.append(lambda row: low <= row[_STATUS_AT] < low + 100)
-            else:
-                code = int(status)
-                tests.append(lambda row: row[_STATUS_AT] == code)
-        if operation:
-            if operation not in self.operations:
-                raise BadFilter(f"operation must be an operationId of the API ({', '.join(sorted(self.operations))}); "
-                                f"got {operation!r}")
-            tests.append(lambda row: row[_OPERATION_AT] == operation)
-        if partner:
-            partner_id = partner.lower()
-            tests.append(lambda row: partner_of(row) == partner_id)
-        if order:
-            tests.append(lambda row: row[_ORDER_AT] == order)
-        return lambda row: all(test(row) for test in tests)
-
-
-# -- rows into entries and lines ---------------------------------------------------------------
-def entry_of(row: LoggedRequest) -> dict[str, Any]:
-    """A logged request as the control API and the dashboard show it."""
-    return {**_summary(row),
-            "requestBody": row.request_body.decode("utf-8", "replace"), "requestBodyTruncated": row.request_truncated,
-            "responseBody": row.response_body.decode("utf-8", "replace"),
-            "responseBodyTruncated": row.response_truncated}
-
-
-def partner_of(row: RequestRow) -> Optional[str]:
-    """The partner a logged request concerns: the one its path or body named, else the one its answer (an
-    order) names, found here rather than on the request's thread."""
-    partner = row[_PARTNER_AT]
-    if partner is None:
-        partner = _value(row[_RESPONSE_AT], b'"partnerId": "', 400)
-        partner = partner.lower() if partner else None
-    return partner
-
-
-def _summary(row: LoggedRequest) -> dict[str, Any]:
-    """The entry without its bodies (`--log json`'s line)."""
-    return {"id": row.id, "at": iso_millis(row.at), "sandboxAt": iso_millis(row.sandbox_at), "method": row.method,
-            "path": row.path, "query": row.query, "operation": row.operation, "partnerId": partner_of(row),
-            "orderId": row.order_id, "status": row.status, "code": row.code, "message": row.message,
-            "latencyMs": round(row.latency_ms, 3), "requestHeaders": json.loads(row.request_headers)}
-
-
-def text_line(row: LoggedRequest) -> str:
-    """`--log text`: `2026-12-07T01:02:03.456Z 127.0.0.1 "POST /…/channelManager" 400 createOrder 1.3ms
-    generic_error: <message>`, as servers log a request."""
-    target = row.path + ("?" + row.query if row.query else "")
-    line = f'{iso_millis(row.at)} {row.client} "{row.method} {target}" {row.status} {row.operation or "-"} ' \
-           f'{row.latency_ms:.1f}ms'
-    if row.code is not None:
-        line += f" {row.code}: {row.message}"
-    return line
-
-
-def iso_millis(timestamp: float) -> str:
-    """UTC ISO 8601 with milliseconds and `Z`."""
-    second, millis = divmod(round(timestamp * 1000), 1000)
-    return f"{_second(second)}.{millis:03d}Z"
-
-
-@functools.lru_cache(maxsize=16)
-def _second(second: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def _quote(path: str) -> str:
@@ -420,17 +336,6 @@ def _found(pattern: re.Pattern[bytes], body: bytes) -> Optional[str]:
     """A client's JSON: the string the pattern's group holds, if any."""
     found = pattern.search(body)
     return found.group(1).decode("utf-8", "replace") if found else None
-
-
-def _value(body: bytes, key: bytes, within: int) -> Optional[str]:
-    """The mock's own JSON (json.dumps' separators): the short string after `key`, if that is in its first
-    `within` bytes (where the order representation has its ids)."""
-    start = body.find(key, 0, within)
-    if start < 0:
-        return None
-    start += len(key)
-    end = body.find(b'"', start, start + 101)
-    return body[start:end].decode("utf-8", "replace") if end > start else None
 
 
 def _body(request: Request) -> bytes:

@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mockserver.api.request_log import BadFilter, RequestLog
+from mockserver.api.request_entries import BadFilter
+from mockserver.api.request_log import RequestLog
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import ClockError, iso, parse_duration, parse_instant
 from mockserver.store.snapshot import SandboxNotEmpty, SnapshotError, from_document

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from mockserver.api.request_log import BadFilter
+from mockserver.api.request_entries import BadFilter
 from mockserver.config import api_base_url
 from mockserver.control import dashboard_requests as requests_view
 from mockserver.control.api import clock_state, order_history

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
-from mockserver.api.request_log import BadFilter
+from mockserver.api.request_entries import BadFilter
 
 REQUESTS_PAGE_SIZE = 50
 MAX_REQUESTS_PAGE_SIZE = 500
