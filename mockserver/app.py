@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from contracts.lifecycle import Lifecycle
 from contracts.spec import Spec, load_spec
-from mockserver.api.http import json_response
+from mockserver.api.http import flask_json_response
 from mockserver.api.request_log import RequestLog
 from mockserver.api.routing import UrlTable
 from mockserver.api.state import MockState
@@ -58,7 +58,7 @@ def create_app(config: MockConfig | None = None, clock: WarpClock | None = None,
 def _http_error(error: HTTPException) -> Response:
     """Werkzeug's own errors on the Flask side (the dashboard, `/_mock/`)."""
     api_error = from_http_error(error, request.method, current_app.config["MAX_CONTENT_LENGTH"])
-    return json_response(api_error.status, api_error.body())
+    return flask_json_response(api_error.status, api_error.body())
 
 
 def _store_unavailable(error: StoreUnavailable) -> Response:
@@ -66,7 +66,7 @@ def _store_unavailable(error: StoreUnavailable) -> Response:
     page that says so and looks again every few seconds."""
     api_error = store_unavailable(str(error))
     if request.path.startswith("/_mock/"):
-        return json_response(api_error.status, api_error.body())
+        return flask_json_response(api_error.status, api_error.body())
     page = (f"<!doctype html><meta charset=utf-8><meta http-equiv=refresh content={DASHBOARD_RETRY_SECONDS}>"
             f"<title>otacm mock: database unavailable</title><h1>The sandbox's database is unavailable</h1>"
             f"<p>{escape(api_error.message)}</p><p>This page looks again every {DASHBOARD_RETRY_SECONDS} s.</p>")
@@ -76,4 +76,4 @@ def _store_unavailable(error: StoreUnavailable) -> Response:
 def _unexpected_error(error: Exception) -> Response:
     """A bug in the mock: answer JSON, never a stack trace page."""
     api_error = internal_error(error)
-    return json_response(api_error.status, api_error.body())
+    return flask_json_response(api_error.status, api_error.body())

@@ -17,6 +17,7 @@ from jsonschema import ValidationError
 from werkzeug.wrappers import Request, Response
 
 from contracts.spec import Spec
+from mockserver.api.answer import JsonAnswer
 from mockserver.api.routing import Match
 from mockserver.api.state import MockState
 from mockserver.config import directives_from
@@ -91,16 +92,20 @@ def directives(request: Request) -> Directives | None:
         raise bad_request(f"Prefer header: {error}", [Problem("Prefer", str(error))]) from None
 
 
-def json_response(status: int, body: Any, spec: Spec | None = None, operation_id: str | None = None) -> Response:
+def json_response(status: int, body: Any, spec: Spec | None = None, operation_id: str | None = None) -> JsonAnswer:
     """The answer. `body`: a JSON value, or JSON already serialised (bytes, see
     representation.py). With a spec and an operationId (test mode,
     `validate_responses`) it is first checked to be one of that operation's."""
     if spec is not None and operation_id:
         _assert_conforms(spec, operation_id, status, json.loads(body) if isinstance(body, bytes) else body)
     if body is None:
-        return Response(status=status)
-    payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False)
-    return Response(payload, status=status, mimetype="application/json")
+        return JsonAnswer(status, None)
+    return JsonAnswer(status, body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode())
+
+
+def flask_json_response(status: int, body: Any) -> Response:
+    """The same JSON as a Response, for what Flask serves (the control API's and the dashboard's errors)."""
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
 # -- test mode ------------------------------------------------------------------

@@ -52,8 +52,9 @@ from typing import Any, Callable, Iterable, Mapping, Optional, TextIO
 from urllib.parse import quote
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
+from mockserver.api.answer import JsonAnswer
 from mockserver.api.request_entries import entry_of, found_by_id, matcher, newest, summary, text_line, value_in
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.store.base import LoggedRequest, RequestRow, StoreError, StoreUnavailable
@@ -121,7 +122,7 @@ class RequestLog:
         backend.store.write_requests()
 
     # -- on the request thread -----------------------------------------------------------------
-    def capture(self, request: Request, response: Response, operation_id: Optional[str],
+    def capture(self, request: Request, answer: JsonAnswer, operation_id: Optional[str],
                 params: Optional[Mapping[str, str]], started: float) -> None:
         """One API request answered (`started`: its `time.perf_counter()` on arrival), appended for the writer:
         only what cannot wait (the clocks, the body as read) and scalars, never the request's objects."""
@@ -129,13 +130,12 @@ class RequestLog:
         environ = request.environ
         keys = tuple(environ)
         plan = self._plans.get(keys) or self._plan(keys)
-        payload = response.response  # json_response's: a list of one bytes item, or none
         self._pending.append((
             time.time(), self._clock.peek(), latency, environ.get("REQUEST_METHOD", ""),
             environ.get("RAW_URI") or environ.get("REQUEST_URI"), environ.get("PATH_INFO"),
             environ.get("QUERY_STRING", ""), environ.get("REMOTE_ADDR") or "-", plan[0],
             _body(request) if environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" in environ else b"",
-            response.status_code, payload[0] if type(payload) is list and len(payload) == 1 else response.get_data(),
+            answer.status_code, answer.body or b"",
             operation_id, *((params.get("partnerId"), params.get("orderId")) if params is not None else (None, None)))
             + plan[1](environ))
         self._captured += 1

@@ -17,9 +17,10 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from mockserver.api import responses, webhook_responses
+from mockserver.api.answer import JsonAnswer
 from mockserver.api.http import Call, api_key, json_response, raw_path
 from mockserver.api.routing import Match
 from mockserver.api.state import MockState
@@ -58,7 +59,7 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType({
 CONTROL_PREFIX = "/_mock"
 
 
-Routed = tuple[Response, Optional[str], Optional[Mapping[str, str]]]
+Routed = tuple[JsonAnswer, Optional[str], Optional[Mapping[str, str]]]
 
 
 def dispatch(mock: MockState, request: Request) -> Routed:
