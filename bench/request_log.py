@@ -15,20 +15,25 @@ req/s, the server's CPU time per request in each round (its processes'
 user + system time from /proc, over the requests answered): on a shared
 2-core machine req/s moves 20-30 % round to round with the scheduling of the
 load generator against the server, while the CPU a request costs is the
-log's cost itself, steadier by far.
+log's cost itself, steadier by far. And the servers run on core 0, the load
+generator on core 1 (`taskset`, where there are two cores and util-linux):
+left to the scheduler, a server sharing a core with wrk for a few rounds
+made one mode look 20 % dearer or cheaper than the other in one run and the
+opposite in the next; pinned, two runs of the same code agreed within 1 %.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Optional
 
 from bench.latency import HEADLINE_CONNECTIONS
 from bench.processes import request
@@ -41,6 +46,7 @@ MODES = ("off", "on")
 DROP_TARGETS = MappingProxyType({"memory": 0.10, "sqlite": 0.20})  # getOrder req/s lost with the log on, less than
 FILL_SECONDS = 5.0  # one load run while filling the log
 WARMUP_SECONDS = 1  # load before each measured round (wrk's least), not counted in its CPU per request
+SERVER_CPU, LOAD_CPU = 0, 1  # the cores the servers and the load generator are pinned to (see the module doc)
 
 
 def log(message: str = "") -> None:
@@ -57,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def bench_request_log_section(args: argparse.Namespace, figures: dict[str, Any]) -> None:
-    log(f"\n9. The request log: getOrder with it off and on (load generator: {generator()})")
+    placement = (f"servers on core {SERVER_CPU}, load generator on core {LOAD_CPU}" if cores() else
+                 "not pinned: needs two cores and taskset")
+    log(f"\n9. The request log: getOrder with it off and on (load generator: {generator()}; {placement})")
     with tempfile.TemporaryDirectory(prefix="otacm-bench-requestlog-") as tmp:
         result = figures["requestlog"] = bench_request_log(
             args.requestlog_orders, args.requestlog_requests, args.requestlog_seconds, args.requestlog_rounds,
@@ -70,17 +78,18 @@ def bench_request_log(orders: int, requests: int, seconds: float, rounds: int, w
     servers: dict[tuple[str, str], StoreServer] = {}
     result: dict[str, Any] = {"orders": orders, "requests": requests, "seconds": seconds, "rounds": rounds,
                               "connections": HEADLINE_CONNECTIONS, "stores": {}}
+    server_cpu, load_cpu = cores() or (None, None)
     try:
         for store in STORES:
             for mode in MODES:
                 url = urls[store] if mode == "on" or store == "memory" else f"sqlite:{workdir / 'requestlog-off.db'}"
                 server = start_server(url, orders, workdir / f"{store}-{mode}", request_log_limit=0 if mode == "off"
-                                      else None)
+                                      else None, cpu=server_cpu)
                 server.wait_ready()
                 servers[(store, mode)] = server
         for (store, mode), server in servers.items():
             began = time.monotonic()
-            answered = fill(server, requests)
+            answered = fill(server, requests, load_cpu)
             result["stores"].setdefault(store, {})[f"fill_{mode}"] = {"answered": answered,
                                                                        "seconds": time.monotonic() - began}
         for store in STORES:
@@ -88,9 +97,11 @@ def bench_request_log(orders: int, requests: int, seconds: float, rounds: int, w
             for round_ in range(rounds):
                 for mode in (MODES if round_ % 2 == 0 else MODES[::-1]):
                     server = servers[(store, mode)]
-                    measure(server.port, server.info_file, "get", WARMUP_SECONDS, HEADLINE_CONNECTIONS, warmup=0)
+                    measure(server.port, server.info_file, "get", WARMUP_SECONDS, HEADLINE_CONNECTIONS, warmup=0,
+                            cpu=load_cpu)
                     before = cpu_seconds(server.pid)
-                    run = measure(server.port, server.info_file, "get", seconds, HEADLINE_CONNECTIONS, warmup=0)
+                    run = measure(server.port, server.info_file, "get", seconds, HEADLINE_CONNECTIONS, warmup=0,
+                                  cpu=load_cpu)
                     run["cpu_us"] = (cpu_seconds(server.pid) - before) / max(1, run["requests"]) * 1e6
                     runs[mode].append(run)
             kept = log_state(servers[(store, "on")])
@@ -101,6 +112,13 @@ def bench_request_log(orders: int, requests: int, seconds: float, rounds: int, w
             server.stop()
     result["stores"]["sqlite"]["file"] = requests_in_file(workdir / "requestlog-on.db")
     return result
+
+
+def cores() -> tuple[Optional[int], Optional[int]] | None:
+    """(the servers' core, the load generator's), or None where they cannot be pinned."""
+    if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
+        return None
+    return SERVER_CPU, LOAD_CPU
 
 
 def cpu_seconds(pid: int) -> float:
@@ -119,11 +137,11 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def fill(server: StoreServer, requests: int) -> int:
+def fill(server: StoreServer, requests: int, cpu: Optional[int] = None) -> int:
     """getOrder load until the server has answered `requests` of them (counted by the load generator)."""
     answered = 0
     while answered < requests:
-        run = measure(server.port, server.info_file, "get", FILL_SECONDS, HEADLINE_CONNECTIONS, warmup=0)
+        run = measure(server.port, server.info_file, "get", FILL_SECONDS, HEADLINE_CONNECTIONS, warmup=0, cpu=cpu)
         if run["requests"] == 0:
             raise RuntimeError(f"{server.name}: no getOrder answered while filling; see {server.log_path}")
         answered += int(run["requests"])

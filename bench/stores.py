@@ -33,7 +33,7 @@ from typing import Any, Optional
 from bench.latency import HEADLINE_CONNECTIONS
 from bench.processes import PYTHON, ROOT, ServerProcess, check_state, free_port, otacm_command, request
 from bench.warp import bench_warp
-from bench.wrk import generator, measure
+from bench.wrk import generator, measure, pinned
 
 STORES = ("memory", "sqlite")
 SCENARIOS = (("get", "getOrder"), ("create", "createOrder"))
@@ -91,16 +91,16 @@ class StoreServer(ServerProcess):
 
 
 def start_server(store: str, orders: int, workdir: Path, timeout: float = 300,
-                 request_log_limit: Optional[int] = None) -> StoreServer:
+                 request_log_limit: Optional[int] = None, cpu: Optional[int] = None) -> StoreServer:
     """`python -m bench.stores_serve serve` on its own folder (the load generator
-    writes its scripts and ids beside the info file)."""
+    writes its scripts and ids beside the info file); `cpu`: it and its worker on that core only."""
     workdir.mkdir()
     info_file, log_path, port = workdir / "info.json", workdir / "server.log", free_port()
     limit = [] if request_log_limit is None else ["--request-log-limit", str(request_log_limit)]
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [PYTHON, "-m", "bench.stores_serve", "serve", "--store", store, "--orders", str(orders),
-             "--port", str(port), "--info-file", str(info_file), *limit],
+            pinned([PYTHON, "-m", "bench.stores_serve", "serve", "--store", store, "--orders", str(orders),
+                    "--port", str(port), "--info-file", str(info_file), *limit], cpu),
             cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
     while not info_file.exists():

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from bench.visits import FIRST_VISIT
 
@@ -48,20 +48,26 @@ def generator() -> str:
 
 
 def measure(port: int, info_file: Path, scenario: str, seconds: float, connections: int,
-            warmup: float = 0.5) -> dict[str, Any]:
-    """Closed-loop load on 127.0.0.1:port: req/s, p50/p90/p99/max ms, non-2xx count."""
+            warmup: float = 0.5, cpu: Optional[int] = None) -> dict[str, Any]:
+    """Closed-loop load on 127.0.0.1:port: req/s, p50/p90/p99/max ms, non-2xx count. `cpu`: the load
+    generator runs on that core only (`pinned`)."""
     if not shutil.which("wrk"):
-        return _loadgen(port, info_file, scenario, seconds, connections, warmup)
+        return _loadgen(port, info_file, scenario, seconds, connections, warmup, cpu)
     script = _script(info_file, scenario)
     if warmup > 0:
-        _wrk(port, script, warmup, connections)
-    return _wrk(port, script, seconds, connections)
+        _wrk(port, script, warmup, connections, cpu)
+    return _wrk(port, script, seconds, connections, cpu)
 
 
-def _wrk(port: int, script: Path, seconds: float, connections: int) -> dict[str, Any]:
+def pinned(command: list[str], cpu: Optional[int]) -> list[str]:
+    """`command` run on one core (util-linux's taskset), or as it is without one."""
+    return command if cpu is None else ["taskset", "-c", str(cpu), *command]
+
+
+def _wrk(port: int, script: Path, seconds: float, connections: int, cpu: Optional[int] = None) -> dict[str, Any]:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
                "-s", str(script), f"http://127.0.0.1:{port}"]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    run = subprocess.run(pinned(command, cpu), capture_output=True, text=True, timeout=seconds + 60)
     lines = [line for line in run.stdout.splitlines() if line.startswith('{"requests"')]
     if run.returncode != 0 or not lines:
         raise RuntimeError(f"wrk failed: {run.stderr[-1000:]} {run.stdout[-1000:]}")
@@ -139,11 +145,11 @@ end
 
 
 def _loadgen(port: int, info_file: Path, scenario: str, seconds: float, connections: int,
-             warmup: float) -> dict[str, Any]:
+             warmup: float, cpu: Optional[int] = None) -> dict[str, Any]:
     output = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--info-file", str(info_file),
-         "--scenario", scenario, "--seconds", str(seconds), "--connections", str(connections),
-         "--warmup", str(warmup)],
+        pinned([sys.executable, "-m", "bench.loadgen", "--port", str(port), "--info-file", str(info_file),
+                "--scenario", scenario, "--seconds", str(seconds), "--connections", str(connections),
+                "--warmup", str(warmup)], cpu),
         cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120,
     )
     if output.returncode != 0:
