@@ -8,7 +8,7 @@ import pytest
 
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
-from mockserver.store import Store, open_store
+from mockserver.store import Store, open_store, writethrough
 from mockserver.store.base import ClockState, ListQuery, LoggedRequest, SavedStep
 from store_engines import POSTGRESQL, durable_url, store, store_url  # noqa: F401, F811 (pytest fixtures)
 
@@ -238,3 +238,19 @@ def test_a_request_log_chunk_that_cannot_be_read_is_left_out_and_the_store_opens
         again.close()
     said = capsys.readouterr().err
     assert "a chunk of the request log" in said and "cannot be read" in said and "DELETE /_mock/requests" in said
+
+
+def test_rows_written_at_once_are_stored_in_chunks_and_read_back_in_order(
+        durable_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writethrough, "CHUNK_ROWS", 300)  # 700 rows: chunks of 300, 300 and 100
+    store = open_store(durable_url)
+    with store.transaction():
+        store.log_requests(logged(1, 700), keep=650)
+    store.close()
+    again = open_store(durable_url)
+    try:
+        with again.transaction():
+            again.log_requests((), keep=650)
+        assert list(again.logged_requests()) == logged(51, 650)
+    finally:
+        again.close()
