@@ -87,7 +87,8 @@ Plan = tuple[tuple[str, ...], Callable[[dict[str, Any]], tuple[str, ...]]]
 
 
 class RequestLog:
-    """One app's request log: capture, the writer thread, the query. `limit` 0: nothing is kept;
+    """One app's request log: capture, moves, the writer thread, and its reads (request_entries.py does the
+    filtering and the shaping). `limit` 0: nothing is kept;
     `capturing` False (the log off and nothing to print): `Gateway` does not even capture."""
 
     def __init__(self, backend: ChannelManagerBackend, limit: int, operations: Iterable[str],
