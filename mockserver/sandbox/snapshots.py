@@ -49,20 +49,21 @@ class Snapshots:
     def catch_up(self) -> int:
         raise NotImplementedError
 
+    def _restore(self) -> bool:
+        raise NotImplementedError  # the backend's: stand where the store stands, as a start does
+
     def reset(self, partner_id: Optional[str] = None) -> int:
         raise NotImplementedError
 
     def recover(self) -> None:
         """Under the lock, before a unit, when the store is `stale` (a unit could not reach its database): the
         store's read side reloaded, then the clock, the capacity sold, the schedule and (load listeners) the
-        webhook side rebuilt from it, as a restart would. A StoreUnavailable while the database is still away."""
+        webhook side rebuilt from it by a start's own code. A StoreUnavailable while the database is still away."""
         self.store.reload()
         self.schedule.clear()
         self.issuer.reset()
         self._pickup_due = None
-        saved = self.store.saved_clock()
-        if saved is not None:
-            self._stand_where_stored(saved, self.store.saved_steps(), journal=False)
+        self._restore()
         for listener in self.load_listeners:
             listener()
 
