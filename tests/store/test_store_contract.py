@@ -179,14 +179,19 @@ def test_a_reset_of_the_orders_keeps_the_request_log(store: Store) -> None:
     assert ids(store) == [1, 2] and len(store) == 0
 
 
+def log_and_close(url: str, batches: list[list[LoggedRequest]], keep: int) -> None:
+    """Each batch logged in a unit of its own and written (the last one by `close`, as when a sandbox stops)."""
+    store = open_store(url)
+    for number, batch in enumerate(batches, 1):
+        with store.transaction():
+            store.log_requests(batch, keep=keep)
+        if number < len(batches):
+            store.write_requests()
+    store.close()
+
+
 def test_the_request_log_survives_a_reopen_and_its_ids_continue(durable_url: str) -> None:
-    store = open_store(durable_url)
-    with store.transaction():
-        store.log_requests(logged(1, 700), keep=500)
-    store.write_requests()
-    with store.transaction():
-        store.log_requests(logged(701, 10), keep=500)
-    store.close()  # the last batch written by close
+    log_and_close(durable_url, [logged(1, 700), logged(701, 10)], keep=500)
     again = open_store(durable_url)
     try:
         assert again.last_request_id() == 710
@@ -202,7 +207,6 @@ def test_the_request_log_survives_a_reopen_and_its_ids_continue(durable_url: str
         assert ids(third) == [] and third.last_request_id() == 710  # cleared, and the ids still go on
     finally:
         third.close()
-
 
 
 def spoil_oldest_chunk(url: str) -> None:
@@ -222,13 +226,7 @@ def spoil_oldest_chunk(url: str) -> None:
 
 def test_a_request_log_chunk_that_cannot_be_read_is_left_out_and_the_store_opens(
         durable_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    store = open_store(durable_url)
-    with store.transaction():
-        store.log_requests(logged(1, 3), keep=10)
-    store.write_requests()
-    with store.transaction():
-        store.log_requests(logged(4, 2), keep=10)
-    store.close()
+    log_and_close(durable_url, [logged(1, 3), logged(4, 2)], keep=10)
     spoil_oldest_chunk(durable_url)
     again = open_store(durable_url)
     try:
@@ -243,10 +241,7 @@ def test_a_request_log_chunk_that_cannot_be_read_is_left_out_and_the_store_opens
 def test_rows_written_at_once_are_stored_in_chunks_and_read_back_in_order(
         durable_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(writethrough, "CHUNK_ROWS", 300)  # 700 rows: chunks of 300, 300 and 100
-    store = open_store(durable_url)
-    with store.transaction():
-        store.log_requests(logged(1, 700), keep=650)
-    store.close()
+    log_and_close(durable_url, [logged(1, 700)], keep=650)
     again = open_store(durable_url)
     try:
         with again.transaction():
