@@ -30,8 +30,9 @@ The split was chosen by measurement (bench section 9): holding the request's
 objects (environ, response) for the writer kept them alive past the cyclic
 GC's young generation (~24 % of getOrder's throughput); building the whole
 row on the request's thread cost ~15 %; capturing scalars and building the
-row in the writer, ~10-12 %, most of it the writer thread, woken every 500
-requests, taking the GIL from the request's thread.
+row in the writer, ~10-12 % (unpinned runs, noisy). The writer is no longer
+woken every 500 requests to take the GIL from the request's thread; with
+the bench pinned (section 9) the log costs memory 6.7 %, SQLite 13.1 %.
 
 Reading it (the filters, the pages, what an entry and a `--log` line show)
 is request_entries.py's.
@@ -146,8 +147,9 @@ class RequestLog:
 
     def after_answer(self) -> None:
         """Called by the server's front once an answer is out, on the thread that made it (granian's event
-        loop): a full batch is moved there. Woken to move it, the writer thread fought the request's thread for
-        the GIL, which cost getOrder more than the move itself (~12 % against ~4 %, bench section 9)."""
+        loop): a full batch is moved there. A writer thread woken every BATCH captures to move it had to take
+        the GIL from the request's thread each time; here the move costs only its own work (~1 µs a request,
+        measured in-process)."""
         if len(self._pending) >= BATCH and not self._deferred:
             self._pumped = True
             self.flush(write=False)
