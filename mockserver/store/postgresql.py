@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
 
 from mockserver.store.base import ClockState, SavedStep, StoreError, StoreUnavailable
+from mockserver.store.pg_connect import connect, one_line, open_pool, unavailable
 from mockserver.store.queries import migrations, queries
 from mockserver.store.urls import shown
 from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, order_row, request_ops
@@ -34,10 +34,6 @@ from mockserver.store.writethrough import Unit, WriteThroughStore, decode_reques
 APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
 MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
 OWNER_LOCK = (APPLICATION_ID, 1)  # held by the owning process's session
-CONNECT_TIMEOUT = 5  # seconds; a URL's own connect_timeout wins
-POOL_SIZE = (1, 4)  # (min, max) connections per process, besides the owner's
-POOL_TIMEOUT = 3.0  # seconds a unit waits for a pooled connection before it fails (units take turns: longer is an outage)
-OWNER_NAME, POOL_NAME = "otacm mock (owner)", "otacm mock"  # application_name: who is who in pg_stat_activity
 Q = queries("postgresql")
 
 
@@ -46,11 +42,11 @@ class PostgreSQLStore(WriteThroughStore):
         super().__init__()
         self.url = url
         self.description = describe(url)
-        self._owner = _connect(url)  # holds OWNER_LOCK while it is open
+        self._owner = connect(url)  # holds OWNER_LOCK while it is open
         try:
             _take_ownership(self._owner, url)
             _migrate(self._owner, url)
-            self._pool = _open_pool(url)
+            self._pool = open_pool(url)
         except BaseException:
             self._owner.close()
             raise
@@ -75,7 +71,7 @@ class PostgreSQLStore(WriteThroughStore):
                 if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
                     raise StoreUnavailable(unavailable(self.url, error)) from error
             except psycopg.Error as error:
-                raise StoreError(f"could not write the sandbox to {shown(self.url)}: {_one_line(error)}") from error
+                raise StoreError(f"could not write the sandbox to {shown(self.url)}: {one_line(error)}") from error
 
     def saved_steps(self) -> list[SavedStep]:
         with self._reading() as connection:
@@ -117,7 +113,7 @@ class PostgreSQLStore(WriteThroughStore):
             except psycopg.Error:
                 self._owner.close()
         try:
-            owner = _connect(self.url)
+            owner = connect(self.url)
         except StoreError as error:
             raise StoreUnavailable(str(error)) from None
         try:
@@ -137,27 +133,21 @@ class PostgreSQLStore(WriteThroughStore):
         except psycopg.OperationalError as error:
             raise StoreUnavailable(unavailable(self.url, error)) from error
         except psycopg.Error as error:
-            raise StoreError(f"could not read the sandbox from {shown(self.url)}: {_one_line(error)}") from error
+            raise StoreError(f"could not read the sandbox from {shown(self.url)}: {one_line(error)}") from error
 
 
 def inspect(url: str) -> tuple[int, Optional[ClockState]]:
     """(orders held, saved clock or None) of a sandbox database, migrated if new, without loading it; a
     StoreError for one that cannot be opened or is owned by another sandbox (`otacm mock` checks before it serves)."""
-    connection = _connect(url)
+    connection = connect(url)
     try:
         _take_ownership(connection, url)  # released with the session, before the server's worker opens the store
         _migrate(connection, url)
         return _value(connection, "count_orders"), _saved_clock(connection)
     except psycopg.Error as error:
-        raise StoreError(f"could not read the sandbox from {shown(url)}: {_one_line(error)}") from None
+        raise StoreError(f"could not read the sandbox from {shown(url)}: {one_line(error)}") from None
     finally:
         connection.close()
-
-
-def unavailable(url: str, error: Exception) -> str:
-    """What a request is told while the database is out of reach."""
-    return (f"the sandbox's database {shown(url)} cannot be reached ({_one_line(error)}); nothing was changed: "
-            "retry once it is back (the sandbox reconnects by itself)")
 
 
 def describe(url: str) -> str:
@@ -192,37 +182,6 @@ def _saved_clock(connection: psycopg.Connection[Any]) -> Optional[ClockState]:
 
 
 # -- opening ------------------------------------------------------------------------
-def _connect(url: str) -> psycopg.Connection[Any]:
-    """A connection of its own (autocommit): what holds the owner lock and runs the migrations."""
-    try:
-        return psycopg.connect(_conninfo(url, OWNER_NAME), autocommit=True)
-    except psycopg.Error as error:
-        raise StoreError(_cannot_connect(url, error)) from None
-
-
-def _open_pool(url: str) -> ConnectionPool:
-    """The pool the units are written and the reads made through, its first connection made now."""
-    pool = ConnectionPool(_conninfo(url, POOL_NAME), min_size=POOL_SIZE[0], max_size=POOL_SIZE[1], timeout=POOL_TIMEOUT,
-                          name="otacm", open=False, check=ConnectionPool.check_connection)
-    try:
-        pool.open(wait=True, timeout=POOL_TIMEOUT)
-    except psycopg.Error as error:
-        pool.close()
-        raise StoreError(_cannot_connect(url, error)) from None
-    return pool
-
-
-def _conninfo(url: str, application: str) -> str:
-    """The URL with this program's defaults (a connect timeout, an application name) where it sets none."""
-    try:
-        given = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as error:
-        raise StoreError(f"{shown(url)} is not a PostgreSQL URL ({_one_line(error)}); write it as "
-                         "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE") from None
-    defaults: dict[str, str | int] = {"connect_timeout": CONNECT_TIMEOUT, "application_name": application}
-    return make_conninfo(url, **{key: value for key, value in defaults.items() if key not in given})
-
-
 def _take_ownership(connection: psycopg.Connection[Any], url: str) -> None:
     """Hold OWNER_LOCK for this session's life, or refuse: the read side is one process's memory, so two
     sandboxes on one database would each serve what the other no longer holds."""
@@ -248,7 +207,7 @@ def _migrate(connection: psycopg.Connection[Any], url: str) -> None:
                     connection.execute(sql)  # several statements: without parameters psycopg sends them as one query
                     connection.execute(Q["record_migration"], (number,))
     except psycopg.Error as error:
-        raise StoreError(f"could not set up the sandbox's tables in {shown(url)} ({_one_line(error)}); the user "
+        raise StoreError(f"could not set up the sandbox's tables in {shown(url)} ({one_line(error)}); the user "
                          "needs the right to create a schema there, or name another database") from None
 
 
@@ -266,37 +225,3 @@ def _value(connection: psycopg.Connection[Any], name: str, parameters: tuple[Any
     return None if row is None else row[0]
 
 
-# -- what went wrong, in one line ---------------------------------------------------
-def _cannot_connect(url: str, error: psycopg.Error) -> str:
-    """Why a connection failed and what to do, naming the URL with its password masked."""
-    why = _one_line(error)
-    lowered = why.lower()
-    if "authentication failed" in lowered or "password" in lowered:
-        hint = "check the user and password in the URL (PGPASSWORD and ~/.pgpass work too)"
-    elif "database" in lowered and "does not exist" in lowered:
-        hint = "create it (createdb, or CREATE DATABASE) or name another database"
-    elif "role" in lowered and "does not exist" in lowered:
-        hint = "create that user or name another one"
-    elif isinstance(error, psycopg.ProgrammingError):
-        hint = "write it as postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
-    else:
-        hint = "is the server running, and are the host and port right?"
-    return f"cannot connect to {shown(url)} ({why}); {hint}"
-
-
-def _one_line(error: BaseException) -> str:
-    """psycopg's message on one line: its first line that says something, without libpq's prefixes."""
-    lines = [" ".join(line.split()) for line in str(error).splitlines()]
-    useful = [line for line in _without_noise(lines) if line]
-    if not useful:
-        return type(error).__name__
-    text = useful[-1] if useful[0].endswith(":") and len(useful) > 1 else useful[0]  # a list of attempts: the last
-    for prefix in ("connection failed: ", "- "):
-        text = text.removeprefix(prefix)
-    return text.replace("FATAL: ", "")
-
-
-def _without_noise(lines: list[str]) -> Iterator[str]:
-    for line in lines:
-        if not line.startswith(("Is the server running", "HINT:", "DETAIL:")):
-            yield line

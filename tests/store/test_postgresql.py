@@ -16,6 +16,7 @@ from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
 from mockserver.store import StoreError, open_store
 from mockserver.store.base import ClockState
+from mockserver.store import pg_connect
 from mockserver.store.queries import migrations
 from store_engines import POSTGRESQL
 
@@ -35,7 +36,7 @@ def made(seq: int, reference: str = "R-1") -> Order:
 
 def test_concurrent_starts_migrate_once() -> None:
     url = POSTGRESQL.database()
-    connections = [postgresql._connect(url) for _ in range(4)]
+    connections = [pg_connect.connect(url) for _ in range(4)]
     failures: list[Exception] = []
     gate = threading.Barrier(len(connections))
 
