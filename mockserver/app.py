@@ -23,7 +23,7 @@ from mockserver.sandbox.errors import from_http_error, internal_error, store_una
 from mockserver.sandbox.representation import Representation
 from mockserver.store import open_store
 from mockserver.store.base import StoreUnavailable
-from mockserver.webhooks.sending import Webhooks
+from mockserver.webhooks.service import Webhooks
 
 DASHBOARD_RETRY_SECONDS = 5  # the outage page reloads itself this often
 

@@ -22,7 +22,7 @@ from mockserver.front import RsgiFront, deadline_bodies
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.clock import parse_duration, parse_instant
 from mockserver.store.base import StoreUnavailable
-from mockserver.webhooks.sending import Webhooks
+from mockserver.webhooks.service import Webhooks
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -20,7 +20,7 @@ from mockserver.api.validation import RequestValidator
 from mockserver.config import MockConfig
 from mockserver.sandbox.backend import ChannelManagerBackend
 from mockserver.sandbox.representation import Representation
-from mockserver.webhooks.sending import Webhooks
+from mockserver.webhooks.service import Webhooks
 
 
 @dataclass

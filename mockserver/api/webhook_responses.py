@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 from mockserver.api.http import Call, json_body
 from mockserver.api.state import state
 from mockserver.sandbox.clock import iso
-from mockserver.webhooks.sending import Webhooks
+from mockserver.webhooks.service import Webhooks
 from mockserver.webhooks.subscriptions import CHAOS_FIELD, Subscription
 
 Answer = tuple[int, Any]  # (status, JSON body or None)

@@ -1,7 +1,7 @@
 """The delivery of `ota_cm_order_processed` to subscribed endpoints.
 
 Business only, no Flask: `api/webhook_responses.py` turns requests into calls
-on `Webhooks` and results into JSON; what a delivery carries is deliveries.py.
+on `Webhooks` (service.py) and results into JSON; what a delivery carries is deliveries.py.
 
 Delivery never blocks an API request. The backend calls `on_settle` under its
 lock; that only stages the event and schedules a flush on the mock's clock.
@@ -21,10 +21,10 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import deque
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mockserver.sandbox.clock import iso
-from mockserver.sandbox.models import Order, Scope, StatusChange
+from mockserver.sandbox.models import Order, StatusChange
 from mockserver.store.base import StoreUnavailable
 from mockserver.webhooks.deliveries import (
     Attempt,
@@ -39,14 +39,10 @@ from mockserver.webhooks.lanes import Lanes
 from mockserver.webhooks.records import (
     DELIVERY,
     HELD_EVENT,
-    SUBSCRIPTION,
-    check_records,
     delivery_from,
     delivery_record,
     event_from,
     event_record,
-    subscription_from,
-    subscription_record,
 )
 from mockserver.webhooks.subscriptions import (
     EVENT_NAME,
@@ -353,60 +349,3 @@ class WebhookDispatcher:
     def stop(self) -> None:
         """Stop the workers; an in-flight POST ends within the configured timeout."""
         self._lanes.stop()
-
-
-# -- the facade the HTTP layer uses --------------------------------------------------------
-class Webhooks:
-    """Subscriptions and delivery for one mock; wired to the backend by `attach`."""
-
-    def __init__(self, backend: "ChannelManagerBackend", config: WebhookConfig, sender: Sender | None = None) -> None:
-        self.backend = backend
-        self.config = config
-        self.registry = SubscriptionRegistry(config)
-        self.dispatcher = WebhookDispatcher(backend, self.registry, config, sender)
-
-    def attach(self) -> "Webhooks":
-        """Listen to settles, drop pending deliveries when orders are reset, and stand on the store's
-        records now and whenever a snapshot is loaded (the same code for both)."""
-        self.backend.settle_listeners.append(self.dispatcher.on_settle)
-        self.backend.reset_listeners.append(self.dispatcher.reset)
-        self.backend.snapshot_checks.append(lambda snapshot: check_records(snapshot.records))
-        self.backend.load_listeners.append(self._restore)
-        with self.backend.atomic():
-            self._restore()
-        return self
-
-    def _restore(self) -> None:
-        """Know exactly the subscriptions, held events and deliveries the store holds (after a reset)."""
-        self.registry.clear()
-        for record in self.backend.store.records(SUBSCRIPTION).values():
-            self.registry.restore(subscription_from(record))
-        self.dispatcher.forget()
-        self.dispatcher.restore()
-
-    def subscribe(self, scope: Scope, body: Mapping[str, Any], partners: frozenset[str] | None = None) -> Subscription:
-        """`partners`: those the caller's API key holds (None: every partner)."""
-        with self.backend.atomic():
-            self.backend.catch_up()  # settles before this moment are not this subscription's
-            subscription = self.registry.create(scope, body, self.backend.clock.now(), partners)
-            self.backend.store.put_record(SUBSCRIPTION, subscription.id, subscription_record(subscription))
-            return subscription
-
-    def subscriptions(self, scope: Scope | None = None) -> list[Subscription]:
-        with self.backend.lock:
-            return self.registry.all(scope)
-
-    def subscription(self, scope: Scope, subscription_id: str) -> Subscription:
-        with self.backend.lock:
-            return self.registry.get(scope, subscription_id)
-
-    def unsubscribe(self, scope: Scope, subscription_id: str) -> None:
-        with self.backend.atomic():
-            deleted = self.registry.delete(scope, subscription_id)
-            self.backend.store.drop_record(SUBSCRIPTION, deleted.id)
-
-    def wait_idle(self, timeout: float) -> bool:
-        return self.dispatcher.wait_idle(timeout)
-
-    def stop(self) -> None:
-        self.dispatcher.stop()
