@@ -77,8 +77,12 @@ def _register_mock(subparsers: argparse._SubParsersAction) -> None:
                         "open /_mock/ui?token=TOKEN); off loopback one is generated and printed if unset "
                         "[config: controlToken]")
     parser.add_argument("--server", choices=["granian", "waitress"], default="granian",
-                        help="WSGI server, always one process (it owns the store): granian is the fastest "
-                        "measured (bench/README.md), waitress is pure Python; falls back to waitress without granian")
+                        help="WSGI server: granian is the fastest measured (bench/README.md), waitress is pure Python "
+                        "and one process; falls back to waitress without granian")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="granian worker processes serving one sandbox; more than 1 needs --store "
+                        "postgresql://... (each worker has its own memory: the memory store and an SQLite file "
+                        "are one process's)")
     parser.add_argument("--threads", type=int, metavar="N", help="threads running the app (default: granian 1, waitress 8). With granian "
                         "a second thread makes requests wait up to a second under load (the GIL); the control API "
                         "(/_mock/) has threads of its own")
@@ -143,9 +147,29 @@ def run_mock(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"otacm mock: --store {shown(config.store)}: {error}", file=sys.stderr)  # its password masked
         return 2
-    if getattr(args, "server", "granian") == "granian" and importlib.util.find_spec("granian") is not None:
+    granian = getattr(args, "server", "granian") == "granian" and importlib.util.find_spec("granian") is not None
+    refusal = _workers_refusal(getattr(args, "workers", 1), store, config.store, granian)
+    if refusal:
+        print(f"otacm mock: {refusal}", file=sys.stderr)
+        return 2
+    if granian:
         return _run_granian(config, args, store)
     return _run_waitress(config, args, store)
+
+
+def _workers_refusal(workers: int, store: StoreInfo, url: str, granian: bool) -> str:
+    """Why `--workers` cannot be served as asked ("" if it can)."""
+    if workers < 1:
+        return f"--workers {workers}: give 1 or more worker processes"
+    if workers == 1:
+        return ""
+    if not store.shared:
+        where = "the memory store lives in one process" if url == "memory" else "an SQLite file is one process's"
+        return (f"--workers {workers} needs a store every worker shares, and {where}: use --store "
+                "postgresql://USER@HOST:PORT/DATABASE, or --workers 1")
+    if not granian:
+        return f"--workers {workers} runs granian worker processes: drop --server waitress (or install granian)"
+    return ""
 
 
 def state_lines(store: StoreInfo) -> list[str]:
@@ -159,10 +183,11 @@ def state_lines(store: StoreInfo) -> list[str]:
     return lines
 
 
-def server_line(name: str, threads: int) -> str:
+def server_line(name: str, threads: int, workers: int = 1) -> str:
     """The banner's `server` line. (With granian, `/_mock/` runs beside the
     app's threads, so a request waiting for webhooks holds none of them.)"""
-    return f"{name}, one process, {threads} thread{'s' if threads != 1 else ''}"
+    processes = "one process" if workers == 1 else f"{workers} worker processes sharing the store"
+    return f"{name}, {processes}, {threads} thread{'s' if threads != 1 else ''}{' each' if workers != 1 else ''}"
 
 
 def _announce(config: MockConfig, url: str, store: StoreInfo, server: str = "") -> None:
@@ -198,7 +223,8 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo
 
     app = create_app(config)
     server = create_server(app, host=args.host, port=args.port, threads=args.threads or 8)
-    ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    ticker = Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds,
+                    app.extensions["otacm"].webhooks).start()
     _announce(config, f"http://{args.host}:{server.effective_port}", store,
               server_line("waitress", args.threads or 8))
     signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly under process managers too
@@ -214,15 +240,15 @@ def _run_waitress(config: MockConfig, args: argparse.Namespace, store: StoreInfo
 
 
 def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo) -> int:
-    """One granian worker process (more processes would each hold their own
-    store), the app on `--threads` threads behind mockserver/front.py, which
-    takes each body whole first. Granian handles SIGINT and SIGTERM itself;
-    the banner is printed once the worker accepts."""
+    """`--workers` granian worker processes (each its own app and store: one sandbox only on a shared store),
+    the app on `--threads` threads behind mockserver/front.py, which takes each body whole first. Granian
+    handles SIGINT and SIGTERM itself; the banner is printed once a worker accepts."""
     port = args.port or _free_port(args.host)
     url = f"http://{args.host}:{port}"
     threads = args.threads or GRANIAN_THREADS
-    server = granian_server(args.host, port)
-    announced = server_line("granian", threads)
+    workers = getattr(args, "workers", 1)
+    server = granian_server(args.host, port, workers)
+    announced = server_line("granian", threads, workers)
     server.on_startup(lambda: threading.Thread(target=_announce_when_up,
                                                args=(config, url, store, args.host, port, announced),
                                                daemon=True).start())
@@ -230,9 +256,9 @@ def _run_granian(config: MockConfig, args: argparse.Namespace, store: StoreInfo)
     return 0
 
 
-def granian_server(host: str, port: int) -> Any:
-    """The granian server `otacm mock` runs (the bench too): one worker
-    process on granian's RSGI interface, so granian's Rust side collects each
+def granian_server(host: str, port: int, workers: int = 1) -> Any:
+    """The granian server `otacm mock` runs (the bench too): `workers`
+    worker processes on granian's RSGI interface, so granian's Rust side collects each
     request body before the app's thread sees the request (a slow client
     held the WSGI interface's blocking thread while it read: issue 19). RSGI
     has one event-loop thread; `--threads` are the app's, in `for_granian`."""
@@ -240,7 +266,7 @@ def granian_server(host: str, port: int) -> Any:
     from granian.log import LogLevels
     from granian.server import Server
 
-    return Server("otacm-mock", address=host, port=port, interface=Interfaces.RSGI, workers=1,
+    return Server("otacm-mock", address=host, port=port, interface=Interfaces.RSGI, workers=workers,
                   blocking_threads=1, websockets=False, log_level=LogLevels.error)
 
 
@@ -252,7 +278,7 @@ def _granian_app(config: MockConfig, threads: int, parent: int) -> Any:
 
     die_with_parent(parent)  # a kill -9 of `otacm mock` must not leave the worker holding the file and port
     app = create_app(config)
-    Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds).start()
+    Ticker(app.extensions["otacm"].backend, config.ticker_interval_seconds, app.extensions["otacm"].webhooks).start()
     return for_granian(app, threads)
 
 

@@ -33,10 +33,12 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class Ticker:
-    """Calls `backend.catch_up()` every interval until stopped."""
+    """Calls `backend.catch_up()` every interval until stopped, and on a shared store takes over the webhook
+    deliveries of a process gone (leases on real time: also while the sandbox clock is frozen)."""
 
-    def __init__(self, backend: ChannelManagerBackend, interval: float) -> None:
+    def __init__(self, backend: ChannelManagerBackend, interval: float, webhooks: Webhooks | None = None) -> None:
         self._backend = backend
+        self._webhooks = webhooks
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="otacm-ticker", daemon=True)
@@ -53,11 +55,13 @@ class Ticker:
         """While the store's database is out of reach a tick does nothing (the steps wait in it), and the
         ticker goes on: the first tick after it is back runs what came due meanwhile."""
         while not self._stop.wait(self._interval):
-            if not self._backend.clock.frozen:
-                try:
+            try:
+                if not self._backend.clock.frozen:
                     self._backend.catch_up()
-                except StoreUnavailable:
-                    pass
+                if self._webhooks is not None:
+                    self._webhooks.adopt()
+            except StoreUnavailable:
+                pass
 
 
 # The GIL's switch interval in a granian worker (CPython's default is 5 ms).
@@ -170,7 +174,7 @@ class MockServer:
         served = deadline_bodies(self.app, self.config.body_timeout_seconds, self.config.max_body_bytes)
         self._server: BaseWSGIServer = make_server(host, port, served, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._serve, name="otacm-mock", daemon=True)
-        self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds)
+        self._ticker = Ticker(self.backend, self.config.ticker_interval_seconds, self.webhooks)
 
     @property
     def backend(self) -> ChannelManagerBackend:

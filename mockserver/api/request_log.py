@@ -251,15 +251,16 @@ class RequestLog:
             captured = [pending.popleft() for _ in range(len(pending))]
             dropped, self._captured = max(0, self._captured - len(captured)), 0
             if captured:
-                first = self._next_id + dropped
-                self._next_id = first + len(captured)
-                rows = [self._row(number, capture) for number, capture in enumerate(captured, first)]
+                next_id = self._next_id
                 try:
-                    with self._backend.atomic():
+                    first = self._first_id(dropped + len(captured)) + dropped
+                    self._next_id = first + len(captured)
+                    rows = [self._row(number, capture) for number, capture in enumerate(captured, first)]
+                    with self._backend.reading():  # the log's rows are not a unit's writes
                         self._backend.store.log_requests(rows, self.limit)
                 except StoreUnavailable:  # its database is away: moved by a later flush, the newest `limit` kept
                     pending.extendleft(reversed(captured))
-                    self._next_id = first - dropped
+                    self._next_id = next_id
                     self._captured += dropped + len(captured)  # still captured, not moved (ids skip the trimmed)
                     for _ in range(len(pending) - self.limit):
                         pending.popleft()
@@ -268,6 +269,12 @@ class RequestLog:
                     self._print(rows)
         if write:
             self._write()
+
+    def _first_id(self, count: int) -> int:
+        """The first of `count` ids: the next ones here, or, where other processes log into the same store, a
+        range of their own taken from it."""
+        first = self._backend.store.take_request_ids(count)
+        return self._next_id if first is None else first
 
     def _write(self) -> None:
         try:

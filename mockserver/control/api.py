@@ -45,14 +45,15 @@ def _body() -> dict[str, Any]:
 
 def clock_state() -> dict[str, Any]:
     be = backend()
-    next_due = be.schedule.next_due()
-    return {
-        "now": iso(be.clock.now()),
-        "nowEpoch": be.clock.now(),
-        "frozen": be.clock.frozen,
-        "nextDue": iso(next_due) if next_due is not None else None,
-        "pendingEvents": len(be.schedule.pending()),
-    }
+    with be.reading():  # shared: as the last warp, through any process, left it
+        now, next_due = be.clock.now(), be.schedule.next_due()
+        return {
+            "now": iso(now),
+            "nowEpoch": now,
+            "frozen": be.clock.frozen,
+            "nextDue": iso(next_due) if next_due is not None else None,
+            "pendingEvents": len(be.schedule.pending()),
+        }
 
 
 @control.get("/clock")

@@ -21,7 +21,6 @@ import math
 import secrets
 import threading
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Callable, Optional, TypeVar
 
 from contracts.lifecycle import Lifecycle, Transition, load_lifecycle
@@ -35,7 +34,8 @@ from mockserver.sandbox.issuance import Issuer
 from mockserver.sandbox.models import Directives, Order, OrderLine, Scope, StatusChange
 from mockserver.sandbox.order_input import order_lines
 from mockserver.sandbox.schedule import Schedule
-from mockserver.sandbox.snapshots import SOLD, LoadListener, SnapshotCheck, Snapshots
+from mockserver.sandbox.snapshots import SOLD, FollowListener, LoadListener, SnapshotCheck, Snapshots
+from mockserver.sandbox.units import Unit
 from mockserver.store.base import ClockState, ListQuery, Store
 from mockserver.store.memory import MemoryStore
 
@@ -66,7 +66,7 @@ class ChannelManagerBackend(Background, Snapshots):
         self.clock = clock
         self.lifecycle = lifecycle or load_lifecycle()
         self.lock = threading.RLock()
-        self._atomic = Atomic(self)
+        self._atomic, self._reading = Unit(self, writes=True), Unit(self, writes=False)
         self.store = store if store is not None else MemoryStore()  # (an empty store is falsy: it has __len__)
         self.schedule = Schedule()
         self.schedule.journal = self.store
@@ -79,6 +79,7 @@ class ChannelManagerBackend(Background, Snapshots):
         self.reset_listeners: list[ResetListener] = []
         self.snapshot_checks: list[SnapshotCheck] = []
         self.load_listeners: list[LoadListener] = []
+        self.follow_listeners: list[FollowListener] = []
         self.ids = RandomIds()  # order ids and reference suffixes
         self._pickup_due: Optional[float] = None
         #: whether the clock came from the store (a sandbox started again) rather than from the options
@@ -88,15 +89,22 @@ class ChannelManagerBackend(Background, Snapshots):
         """Stand where the store stood: the clock, the pending steps, the capacity sold. False for a new store."""
         saved = self.store.saved_clock()
         if saved is None:
-            with self.atomic():
-                self._save_clock()
-            return False
+            with self.atomic():  # shared: a process starting at the same moment may have saved its clock first
+                if self.store.saved_clock() is None:
+                    self._save_clock()
+                    return False
+            return True  # that process's clock and steps, replayed (follow)
         self._stand_where_stored(saved, self.store.saved_steps(), journal=False)
         return True
 
-    def atomic(self) -> "Atomic":
-        """One operation: under the lock, as one store transaction (webhook delivery records its attempts so)."""
+    def atomic(self) -> Unit:
+        """One operation that may write: under the lock, as one store transaction (webhook delivery records its
+        attempts so); on a shared store, holding the sandbox lock (units.py)."""
         return self._atomic
+
+    def reading(self) -> Unit:
+        """One operation that only reads, unless a step comes due (`catch_up` then holds the sandbox lock)."""
+        return self._reading
 
     def _save_clock(self) -> None:
         offset, frozen_at = self.clock.state()
@@ -104,9 +112,13 @@ class ChannelManagerBackend(Background, Snapshots):
 
     # -- time ---------------------------------------------------------------
     def catch_up(self) -> int:
-        """Run every background event that has come due on the clock."""
-        with self.atomic():
-            return self.schedule.run_until(self.clock.now())
+        """Run every background event that has come due on the clock (a read until one has)."""
+        with self.reading():
+            due = self.schedule.next_due()
+            if due is None or due > self.clock.now():
+                return 0
+            with self.atomic():  # shared: another process may have run them meanwhile (replayed, then not due)
+                return self.schedule.run_until(self.clock.now())
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward, running every due event in time order."""
@@ -148,8 +160,9 @@ class ChannelManagerBackend(Background, Snapshots):
     def answered(self, view: Callable[[R], T], operation: Callable[..., R], *args: Any) -> T:
         """One operation and the rendering of its result as one atomic unit, so
         the answer shows exactly what the operation left (the HTTP handlers'
-        entry: they never hold the lock themselves)."""
-        with self.atomic():
+        entry: they never hold the lock themselves). A read unit: an operation
+        that writes holds the sandbox lock from its own start."""
+        with self.reading():
             return view(operation(*args))
 
     def create_order(
@@ -187,7 +200,7 @@ class ChannelManagerBackend(Background, Snapshots):
             return order
 
     def get_order(self, caller: Caller, scope: Scope, order_id: str) -> Order:
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             return self._visible(caller, scope, order_id)
 
@@ -256,7 +269,7 @@ class ChannelManagerBackend(Background, Snapshots):
     def list_orders(
         self, caller: Caller, scope: Scope, partner_id: str, query: ListQuery
     ) -> tuple[list[Order], bool]:
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             partner_id = partner_id.lower()
             if not caller.holds(partner_id):
@@ -284,7 +297,7 @@ class ChannelManagerBackend(Background, Snapshots):
     def recent_orders(self, limit: int, partner_id: str = "", statuses: frozenset[str] = frozenset(),
                       reference: str = "", before_seq: int | None = None) -> tuple[list[Order], bool]:
         """A page of every order, newest first (the dashboard), and whether more follow."""
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             orders = self.store.newest_first(partner_id.lower(), statuses, reference.upper(), before_seq)
             page = list(itertools.islice(orders, limit + 1))
@@ -292,16 +305,16 @@ class ChannelManagerBackend(Background, Snapshots):
 
     def order(self, order_id: str) -> Order | None:
         """Any order by id, whoever owns it (the control side, not the API)."""
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             return self.store.get(order_id)
 
     def order_count(self) -> int:
-        with self.atomic():
+        with self.reading():
             return len(self.store)
 
     def orders(self) -> list[Order]:
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             return list(self.store.all())
 
@@ -372,32 +385,3 @@ def _apply_header(order: Order, body: dict[str, Any], lines: list[OrderLine]) ->
 def _buy_from_reference(now: float, random_hex: str) -> str:
     """`CM-<yyMMddHHmmss>-<4 upper-case hex>`, as the server builds it (the stamp formatted once per second)."""
     return f"CM-{compact_stamp(whole_second(now))}-{random_hex.upper()}"
-
-
-class Atomic:
-    """`atomic()`'s context manager: the lock, then a store unit; one per backend, reused (re-entrant, it
-    keeps no state of a call). A generator-based one cost ~2.3 µs per use on every request (issue 19)."""
-
-    __slots__ = ("_backend",)
-
-    def __init__(self, backend: ChannelManagerBackend) -> None:
-        self._backend = backend
-
-    def __enter__(self) -> None:
-        backend = self._backend
-        backend.lock.acquire()
-        try:
-            if backend.store.stale:  # an earlier unit could not reach the database
-                backend.recover()
-            backend.store.transaction().__enter__()
-        except BaseException:
-            backend.lock.release()
-            raise
-
-    def __exit__(self, kind: Optional[type[BaseException]], error: Optional[BaseException],
-                 trace: Optional[TracebackType]) -> None:
-        backend = self._backend
-        try:
-            backend.store.transaction().__exit__(kind, error, trace)
-        finally:
-            backend.lock.release()

@@ -22,6 +22,8 @@ from typing import Callable, Protocol
 Action = Callable[[float], None]
 # A step's handler: (subject, generation, due time).
 StepHandler = Callable[[str, int, float], None]
+# What names a data step, as a store keeps it: (due, kind, subject, generation).
+StepKey = tuple[float, str, str, int]
 
 
 @dataclass(order=True)
@@ -51,6 +53,7 @@ class Schedule:
         self._heap: list[Event] = []
         self._seq = itertools.count()
         self._handlers: dict[str, StepHandler] = {}
+        self._steps: dict[StepKey, Event] = {}  # the data steps queued, by what names them (`cancel`)
         self.journal: Journal | None = None
 
     def handle(self, kind: str, handler: StepHandler) -> None:
@@ -75,9 +78,19 @@ class Schedule:
                       lambda at: self._handlers[kind](subject, generation, at), kind=kind, subject=subject,
                       generation=generation)
         heapq.heappush(self._heap, event)
+        self._steps[(due, kind, subject, generation)] = event
         if journal and self.journal is not None:
             self.journal.step_queued(event)
         return event
+
+    def cancel(self, key: StepKey) -> bool:
+        """Drop a queued data step without running it: another process sharing the store ran it (issue 20).
+        False if it is not queued here."""
+        event = self._steps.pop(key, None)
+        if event is None:
+            return False
+        event.cancelled = True
+        return True
 
     def next_due(self) -> float | None:
         self._drop_cancelled()
@@ -92,6 +105,8 @@ class Schedule:
             if not self._heap or self._heap[0].due > now:
                 return ran
             event = heapq.heappop(self._heap)
+            if event.kind:
+                self._steps.pop((event.due, event.kind, event.subject, event.generation), None)
             event.action(event.due)
             if event.kind and self.journal is not None:
                 self.journal.step_done(event)
@@ -102,6 +117,7 @@ class Schedule:
 
     def clear(self) -> None:
         self._heap.clear()
+        self._steps.clear()
 
     def _drop_cancelled(self) -> None:
         while self._heap and self._heap[0].cancelled:

@@ -23,7 +23,7 @@ from contracts.lifecycle import Lifecycle
 from mockserver.sandbox.clock import WarpClock
 from mockserver.sandbox.issuance import Issuer, SlotKey
 from mockserver.sandbox.schedule import Schedule
-from mockserver.store.base import ClockState, SavedStep, Store
+from mockserver.store.base import ClockState, Replayed, SavedStep, Store
 from mockserver.store.snapshot import SandboxNotEmpty, Snapshot, SnapshotError, to_document, write
 
 SOLD = "sold"  # store records: the capacity issuance took per slot, so a restart need not read every order
@@ -31,6 +31,8 @@ SOLD = "sold"  # store records: the capacity issuance took per slot, so a restar
 SnapshotCheck = Callable[[Snapshot], None]
 # Called once a snapshot is in the store, in the same unit: rebuild what the listener derives from it.
 LoadListener = Callable[[], None]
+# Called once what other processes wrote is in the read side (a shared store, issue 20): follow it.
+FollowListener = Callable[[Replayed], None]
 
 
 class Snapshots:
@@ -42,9 +44,13 @@ class Snapshots:
     _pickup_due: Optional[float]
     snapshot_checks: list[SnapshotCheck]
     load_listeners: list[LoadListener]
+    follow_listeners: list[FollowListener]
 
     def atomic(self) -> AbstractContextManager[None]:
         raise NotImplementedError  # the backend's: one operation under its lock, as one store unit
+
+    def reading(self) -> AbstractContextManager[None]:
+        raise NotImplementedError  # the backend's: a unit that only reads
 
     def catch_up(self) -> int:
         raise NotImplementedError
@@ -60,6 +66,34 @@ class Snapshots:
         store's read side reloaded, then the clock, the capacity sold, the schedule and (load listeners) the
         webhook side rebuilt from it by a start's own code. A StoreUnavailable while the database is still away."""
         self.store.reload()
+        self._stand_again()
+
+    def follow(self, replayed: Replayed) -> None:
+        """At the start of a unit, what other processes sharing the store wrote is in its read side (units.py):
+        the clock, the steps they queued and ran, the capacity sold and (follow listeners) the webhook side follow
+        it. Nothing is run: their steps ran there, their webhooks go out from there."""
+        if replayed.reload:
+            self._stand_again()
+            return
+        if replayed.clock is not None:
+            self.clock.restore(replayed.clock.offset, replayed.clock.frozen_at)
+        for queued, step in replayed.steps:
+            if queued:
+                self.schedule.step(step.due, step.kind, step.subject, step.generation, journal=False)
+                if step.kind == "pickup":
+                    self._pickup_due = step.due if self._pickup_due is None else min(self._pickup_due, step.due)
+            else:
+                self.schedule.cancel((step.due, step.kind, step.subject, step.generation))
+                if step.kind == "pickup" and self._pickup_due == step.due:
+                    self._pickup_due = None
+        if SOLD in replayed.record_kinds:
+            self.issuer.restore_sold({tuple(json.loads(key)): record["sold"]
+                                      for key, record in self.store.records(SOLD).items()})
+        for listener in self.follow_listeners:
+            listener(replayed)
+
+    def _stand_again(self) -> None:
+        """What the process derives from the store, rebuilt from the store's read side as a start does."""
         self.schedule.clear()
         self.issuer.reset()
         self._pickup_due = None
@@ -101,7 +135,7 @@ class Snapshots:
 
     def export_snapshot(self) -> dict[str, Any]:
         """Everything the sandbox holds, once what came due has run, as a document (store/snapshot.py)."""
-        with self.atomic():
+        with self.reading():
             self.catch_up()
             steps = [SavedStep(e.due, e.kind, e.subject, e.generation) for e in self.schedule.pending() if e.kind]
             return to_document(self.store, steps, time.time(), derived=frozenset({SOLD}))
@@ -124,7 +158,7 @@ class Snapshots:
 
     def holds_state(self) -> bool:
         """Whether loading a snapshot would lose something: an order, a webhook record, a pending step."""
-        with self.atomic():
+        with self.reading():
             return bool(len(self.store) or self._record_count() or self.schedule.pending())
 
     def _record_count(self) -> int:

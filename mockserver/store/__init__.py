@@ -27,6 +27,7 @@ class StoreInfo:
     description: str
     orders: int = 0
     clock: Optional[ClockState] = None  # the saved clock of an existing store
+    shared: bool = False  # several processes may serve it as one sandbox (PostgreSQL: `otacm mock --workers N`)
 
 
 def inspect_store(url: str) -> StoreInfo:
@@ -40,7 +41,7 @@ def inspect_store(url: str) -> StoreInfo:
     if is_postgresql(url):
         postgresql = _postgresql()
         orders, clock = postgresql.inspect(url)
-        return StoreInfo(postgresql.describe(url), orders, clock)
+        return StoreInfo(postgresql.describe(url), orders, clock, shared=True)
     raise StoreError(f"unknown store {shown(url)!r}: use {STORE_URLS}")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional, Sequence
 
 from mockserver.sandbox.models import Order, Scope
@@ -52,6 +52,19 @@ class SavedStep:
     kind: str
     subject: str
     generation: int
+
+
+@dataclass
+class Replayed:
+    """What other processes sharing the store changed, now in this one's read side (a shared store's `hold` and
+    `refresh`): what the backend derives from the store must follow (the clock, the schedule, the capacity sold,
+    the webhook side). `reload`: too much to replay one by one (a reset, a snapshot loaded, units pruned before
+    this process read them): the read side was loaded again whole, and the backend stands on it as a start does."""
+
+    reload: bool = False
+    clock: Optional[ClockState] = None
+    steps: list[tuple[bool, SavedStep]] = field(default_factory=list)  # (queued, else done), in the order they happened
+    record_kinds: set[str] = field(default_factory=set)  # the kinds of records changed
 
 
 class LoggedRequest(NamedTuple):
@@ -94,6 +107,11 @@ class Store(ABC):
     #: a unit could not reach the database (StoreUnavailable): the read side holds what the database may not,
     #: so the backend has the store `reload` before its next unit
     stale: bool = False
+    #: other processes may change the state too (PostgreSQL, issue 20): a unit first takes the sandbox's lock
+    #: (`hold`), a read first catches up (`refresh`)
+    shared: bool = False
+    #: this process among those sharing the store (a worker number, unique while it lives); 0 when not shared
+    worker: int = 0
 
     # -- units of work --------------------------------------------------------------
     @abstractmethod
@@ -201,6 +219,11 @@ class Store(ABC):
         backend's lock (the log's writer, after the unit that logged them): no request waits for the log's
         writes. A StoreError if they could not be written (they stay in the read side)."""
 
+    def take_request_ids(self, count: int) -> Optional[int]:
+        """The first of `count` consecutive request ids for the log, where other processes log into the same store
+        (each then has ids of its own); None: the log numbers its requests itself."""
+        return None
+
     @abstractmethod
     def logged_requests(self) -> Sequence[RequestRow]:
         """The requests kept, oldest first: a live view, read under the backend's lock."""
@@ -236,6 +259,22 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store's resources (a file, a connection)."""
+
+    def hold(self) -> Optional[Replayed]:
+        """At the start of a unit that may write (the backend's `atomic`): take the lock every process sharing the
+        store takes, held until the unit is written, and catch up on what the others wrote. None: nothing changed
+        (and, for a store no other process writes, nothing to hold)."""
+        return None
+
+    def refresh(self) -> Optional[Replayed]:
+        """At the start of a read (the backend's `reading`): catch up on what other processes wrote, without the
+        lock. None: nothing changed."""
+        return None
+
+    def worker_alive(self, worker: int) -> bool:
+        """Whether the process with this worker number still runs (a shared store: its session is open); what it
+        had queued to send is taken over once it is not."""
+        return worker == self.worker
 
     def reload(self) -> None:
         """The read side again from where the state lives, once `stale` (a StoreUnavailable while it is still

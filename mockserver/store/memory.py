@@ -171,6 +171,14 @@ class MemoryStore(Store):
         order.changed()
         self._by_status[status][order.order_id] = order
 
+    def replace(self, old: Order, new: Order) -> None:
+        """`new` in place of `old`, the same order as another process wrote it (store/replay.py): in its status's
+        place if that did not change, else last in its new status, as `set_status` puts it."""
+        self._orders[new.order_id] = new
+        if old.status != new.status:
+            self._by_status[old.status].pop(old.order_id, None)
+        self._by_status[new.status][new.order_id] = new
+
     def in_status(self, status: str) -> list[Order]:
         """A snapshot, oldest first in that status, safe to change while iterating."""
         return list(self._by_status[status].values())

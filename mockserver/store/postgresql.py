@@ -1,54 +1,77 @@
-"""The PostgreSQL store (`--store postgresql://USER@HOST:PORT/DATABASE`): a sandbox in a database.
+"""The PostgreSQL store (`--store postgresql://USER@HOST:PORT/DATABASE`): one sandbox, as many processes as you like.
 
-The SQLite store's shape (writethrough.py): the read side is the memory
-store's indexes, loaded from the database when the store opens, and each unit
-of work is written at its end as one PostgreSQL transaction, its statements
-pipelined (sent without waiting for each one's answer), through a small
-psycopg_pool pool. Its tables live in the schema
-`otacm` (sql/0001_postgresql_initial.sql) and are made ready for several
-processes (issue 20): order rows carry a version, steps are rows a worker can
-claim with `FOR UPDATE SKIP LOCKED`. The numbered migrations run at start in
-one transaction under `pg_advisory_xact_lock`, so concurrent starts are safe.
+The SQLite store's shape (writethrough.py) for each process: the read side is
+the memory store's indexes, loaded from the database when the store opens, and
+each unit of work is written at its end as one PostgreSQL transaction, its
+statements pipelined, through a small psycopg_pool pool. Tables live in the
+schema `otacm`; the numbered migrations run at start in one transaction under
+`pg_advisory_xact_lock`, so concurrent starts are safe.
 
-For now one process owns a sandbox database, as one owns an SQLite file: the
-read side is that process's memory, so a second sandbox would serve stale
-orders. The owner holds a session-level advisory lock on a connection of its
-own for the store's life (it goes with the session, also on `kill -9`), and a
-second `otacm mock` is refused at start.
+Several processes (`otacm mock --workers N`, or several hosts on one
+database) are one sandbox (issue 20):
+
+- A unit that may write (`hold`, the backend's `atomic`) first takes the
+  sandbox's lock, a transaction-scoped advisory lock every process takes, on
+  the connection that then writes the unit; the commit releases it (so does
+  the end of the session: a `kill -9` mid-unit leaves nothing half-written and
+  nothing locked). Units therefore happen one at a time, across processes.
+- Each unit is numbered (`otacm.epoch`) and written down whole once more in
+  `otacm.units`. Holding the lock, a process first replays the units it has not
+  seen (store/replay.py), so it decides on what the database holds: a
+  duplicate create is found, a step another process ran is not run again,
+  two warps run each due step once, in time order.
+- A read (`refresh`, the backend's `reading`) takes no lock: it reads the
+  epoch (one round trip) and replays what it missed, so a request answered by
+  one process is seen by the next request to any other.
+- Each process holds a session-level advisory lock on its worker number, so
+  the others can tell when it died (`worker_alive`).
 """
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from mockserver.store.base import ClockState, SavedStep, StoreError, StoreUnavailable
+from mockserver.store.base import ClockState, Replayed, SavedStep, StoreError, StoreUnavailable
 from mockserver.store.pg_connect import connect, one_line, open_pool, unavailable
 from mockserver.store.queries import migrations, queries
+from mockserver.store.replay import order_rows, replay, unit_body
 from mockserver.store.urls import shown
-from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, order_row, request_ops
+from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, request_ops
 
 APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
 MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
-OWNER_LOCK = (APPLICATION_ID, 1)  # held by the owning process's session
+UNIT_LOCK = (APPLICATION_ID, 2)  # the sandbox lock: held by the transaction of the unit being carried out
+WORKER_KEY = APPLICATION_ID + 1  # (WORKER_KEY, worker number): held by each process's session while it lives
+PRUNE_EVERY, KEEP_UNITS = 1000, 10_000  # units kept for replay; a process further behind loads again whole
 Q = queries("postgresql")
 
 
 class PostgreSQLStore(WriteThroughStore):
+    shared = True
+
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
         self.description = describe(url)
-        self._owner = connect(url)  # holds OWNER_LOCK while it is open
+        self._session = connect(url)  # autocommit: the worker lock, the epoch a read checks, liveness checks
+        self._session_lock = threading.Lock()  # the session's one conversation at a time (reads, the log's ids)
+        self._held: Optional[psycopg.Connection[Any]] = None  # the unit's connection, holding the sandbox lock
+        self._epoch = 0  # the last unit this read side holds
+        self._loaded_steps: Optional[list[SavedStep]] = None  # the steps as the last load found them (saved_steps)
+        self._loaded_epoch = 0
         try:
-            _take_ownership(self._owner, url)
-            _migrate(self._owner, url)
+            _migrate(self._session, url)
+            self.worker = int(_value(self._session, "take_worker"))
+            _value(self._session, "hold_worker_lock", (WORKER_KEY, self.worker))
             self._pool = open_pool(url)
         except BaseException:
-            self._owner.close()
+            self._session.close()
             raise
         try:
             self._load()
@@ -56,30 +79,150 @@ class PostgreSQLStore(WriteThroughStore):
             self.close()
             raise
 
+    # -- units of work: the sandbox lock, then what the other processes wrote --------
+    def hold(self) -> Optional[Replayed]:
+        """Take the sandbox lock for this unit (kept until `commit`) and replay the units other processes wrote."""
+        if self._held is not None:
+            return None
+        try:
+            connection = self._pool.getconn()
+        except (PoolTimeout, PoolClosed, psycopg.OperationalError) as error:
+            raise StoreUnavailable(unavailable(self.url, error)) from error
+        try:
+            with connection.pipeline():
+                connection.execute(Q["lock_units"], UNIT_LOCK)
+                cursor = connection.execute(Q["epoch"])
+            epoch = _one(cursor)
+            rows = connection.execute(Q["units_after"], (self._epoch,)).fetchall() if epoch != self._epoch else []
+        except psycopg.Error as error:
+            self._give_back(connection)
+            raise self._failure(error, "read") from error
+        self._held = connection
+        return self._caught_up(rows, epoch)
+
+    def refresh(self) -> Optional[Replayed]:
+        """Replay what other processes wrote since this read side's last unit (no lock: a read). Once per outermost
+        unit: a read nested in another (getOrder's catch-up) stands on what its outer unit caught up on."""
+        if self._held is not None or self._depth > 1:
+            return None
+        with self._session_lock:
+            try:
+                epoch = _value(self._session, "epoch")
+                rows = self._session.execute(Q["units_after"], (self._epoch,)).fetchall() if epoch != self._epoch else []
+            except psycopg.Error as error:
+                self.stale = True  # the session is gone: `reload` connects again
+                raise self._failure(error, "read") from error
+        return self._caught_up(rows, epoch)
+
+    def commit(self) -> None:
+        """Write the unit, numbered, with its copy for the other processes, and release the sandbox lock."""
+        if self._held is None:
+            if not self._unit:
+                return
+            if self.hold() is not None:  # a unit used without `hold` (the store alone): others wrote meanwhile
+                self.stale = True
+                self._give_back(self._held)  # type: ignore[arg-type]
+                self._held, self._unit = None, Unit()
+                raise StoreError("another process wrote to the sandbox while this unit was made; nothing was "
+                                 "written (a unit that may write takes the sandbox lock first: Store.hold)")
+        unit, self._unit = self._unit, Unit()
+        held, self._held = self._held, None
+        assert held is not None
+        try:
+            with self._writing:
+                if not unit:
+                    held.rollback()  # nothing to write: the lock goes with the transaction
+                    return
+                rows = order_rows(unit)
+                epoch = self._epoch + 1
+                with held.pipeline(), held.cursor() as cursor:
+                    _write_unit(cursor, unit, rows)
+                    cursor.execute(Q["insert_unit"], (epoch, unit_body(unit, rows)))
+                    cursor.execute(Q["set_epoch"], (epoch,))
+                    if epoch % PRUNE_EVERY == 0:
+                        cursor.execute(Q["prune_units"], (epoch - KEEP_UNITS,))
+                held.commit()
+                self._epoch = epoch
+        except psycopg.Error as error:
+            self.stale = True  # the read side holds what the database does not
+            raise self._failure(error, "write") from error
+        finally:
+            self._give_back(held)
+
+    def _caught_up(self, rows: list[tuple[int, bytes]], epoch: int) -> Optional[Replayed]:
+        """The other processes' units replayed into the read side; loaded again whole when they cannot be one by one
+        (a reset, a snapshot loaded, units pruned before this process read them)."""
+        if not rows and epoch == self._epoch:
+            return None
+        replayed = Replayed()
+        if rows and rows[0][0] == self._epoch + 1 and replay(self, [bytes(body) for _, body in rows], replayed):
+            self._epoch = rows[-1][0]
+            return replayed
+        self._empty()
+        self._load()
+        return Replayed(reload=True)
+
+    def _give_back(self, connection: psycopg.Connection[Any]) -> None:
+        try:
+            if not connection.closed and connection.info.transaction_status != TransactionStatus.IDLE:
+                connection.rollback()
+        except psycopg.Error:
+            pass  # a broken connection: the pool checks it before handing it out again
+        self._pool.putconn(connection)
+
+    def _failure(self, error: psycopg.Error, doing: str) -> StoreError:
+        if isinstance(error, (psycopg.OperationalError, PoolTimeout, PoolClosed)):
+            return StoreUnavailable(unavailable(self.url, error))
+        return StoreError(f"could not {doing} the sandbox {'to' if doing == 'write' else 'from'} {shown(self.url)}: "
+                          f"{one_line(error)}")
+
+    # -- the request log and the other processes ---------------------------------------------------
+    def take_request_ids(self, count: int) -> Optional[int]:
+        """The first of `count` request ids no other process sharing the sandbox is given."""
+        with self._session_lock:
+            try:
+                return int(_value(self._session, "take_request_ids", (count,))) - count + 1
+            except psycopg.Error as error:
+                raise self._failure(error, "write") from error
+
+    def worker_alive(self, worker: int) -> bool:
+        """Whether that process still holds its worker lock (its session lives); True when it cannot be told."""
+        if worker == self.worker:
+            return True
+        with self._session_lock:
+            try:
+                if not _value(self._session, "try_worker_lock", (WORKER_KEY, worker)):
+                    return True
+                _value(self._session, "release_worker_lock", (WORKER_KEY, worker))
+                return False
+            except psycopg.Error:
+                return True
+
     def _write(self, unit: Unit) -> None:
-        """One unit as one PostgreSQL transaction (the pool's connection commits on leaving, or rolls back).
-        A pooled connection the server dropped while idle (a restart of it, an idle timeout) fails the unit's
-        first try: it is written once more on a new connection. Every write of a unit sets a value or inserts
-        what is not there yet, so even a retry of a unit whose commit went through but whose answer was lost
-        leaves the same rows (only the order rows' version grows twice)."""
+        """The request log's rows (write_requests) as one transaction; units go through `commit`. A pooled
+        connection the server dropped while idle fails the first try: written once more on a new connection
+        (chunks already there are not inserted twice)."""
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as connection, connection.pipeline(), connection.cursor() as cursor:
-                    _write_unit(cursor, unit)
+                    _write_unit(cursor, unit, [])
                 return
             except psycopg.OperationalError as error:
                 if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
                     raise StoreUnavailable(unavailable(self.url, error)) from error
             except psycopg.Error as error:
-                raise StoreError(f"could not write the sandbox to {shown(self.url)}: {one_line(error)}") from error
+                raise self._failure(error, "write") from error
 
     def saved_steps(self) -> list[SavedStep]:
+        """The pending steps: as the last load found them, in its snapshot with the orders, until the epoch moves
+        (the start stands on them: the units after it are replayed); then as the database holds them."""
+        if self._loaded_steps is not None and self._epoch == self._loaded_epoch:
+            return list(self._loaded_steps)
         with self._reading() as connection:
-            return [SavedStep(due, kind, subject, generation)
-                    for due, kind, subject, generation in connection.execute(Q["pending_steps"])]
+            return [SavedStep(*row) for row in connection.execute(Q["pending_steps"])]
 
     def close(self) -> None:
-        """Write what is pending, then end the sessions (the owner lock goes with the owner's)."""
+        """Write what is pending, then end the sessions (the worker lock goes with the session)."""
         try:
             self.commit()
             self.write_requests()
@@ -87,41 +230,42 @@ class PostgreSQLStore(WriteThroughStore):
             with self._writing:  # a write of the log's writer thread ends first
                 self._closed = True
                 self._pool.close()
-                self._owner.close()
+                self._session.close()
 
     # -- opening ------------------------------------------------------------------
     def _load(self) -> None:
-        """The read side from the database: every order in arrival order, the counters, the records, the clock,
-        the request log."""
-        with self._reading() as connection:
+        """The read side from one snapshot of the database (REPEATABLE READ): the epoch it stands at, every order in
+        arrival order, the counters, the records, the clock, the steps, the request log."""
+        with self._reading() as connection, connection.transaction():
+            connection.execute(Q["repeatable_read"])
+            epoch = int(_value(connection, "epoch"))
             counters = {name: int(value) for name, value in connection.execute(Q["all_counters"])}
             records: dict[str, dict[str, dict[str, Any]]] = {}
             for kind, key, value in connection.execute(Q["all_records"]):
                 records.setdefault(kind, {})[key] = value
             clock = _saved_clock(connection)
+            steps = [SavedStep(*row) for row in connection.execute(Q["pending_steps"])]
             requests = list(decode_requests((chunk for (chunk,) in connection.execute(Q["all_requests"])),
                                             shown(self.url)))
             self._restore(connection.execute(Q["all_orders"]), counters, records, clock, requests)
+        self._epoch, self._loaded_epoch, self._loaded_steps = epoch, epoch, steps
 
     def _reconnect(self) -> None:
-        """The owner's session again if the database dropped it (a restart ends every session, and the owner
-        lock with it); a StoreUnavailable while it cannot be had."""
-        if not (self._owner.closed or self._owner.broken):
+        """The session again if the database dropped it (a restart ends every session, and the worker lock with
+        it); a StoreUnavailable while it cannot be had."""
+        with self._session_lock:
+            if not (self._session.closed or self._session.broken):
+                try:
+                    self._session.execute("SELECT 1")
+                    return
+                except psycopg.Error:
+                    self._session.close()
             try:
-                self._owner.execute("SELECT 1")
-                return
-            except psycopg.Error:
-                self._owner.close()
-        try:
-            owner = connect(self.url)
-        except StoreError as error:
-            raise StoreUnavailable(str(error)) from None
-        try:
-            _take_ownership(owner, self.url)
-        except (StoreError, psycopg.Error) as error:
-            owner.close()
-            raise StoreUnavailable(str(error)) from None
-        self._owner = owner
+                session = connect(self.url)
+                _value(session, "hold_worker_lock", (WORKER_KEY, self.worker))
+            except (StoreError, psycopg.Error) as error:
+                raise StoreUnavailable(str(error)) from None
+            self._session = session
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Connection[Any]]:
@@ -130,18 +274,15 @@ class PostgreSQLStore(WriteThroughStore):
         try:
             with self._pool.connection() as connection:
                 yield connection
-        except psycopg.OperationalError as error:
-            raise StoreUnavailable(unavailable(self.url, error)) from error
         except psycopg.Error as error:
-            raise StoreError(f"could not read the sandbox from {shown(self.url)}: {one_line(error)}") from error
+            raise self._failure(error, "read") from error
 
 
 def inspect(url: str) -> tuple[int, Optional[ClockState]]:
     """(orders held, saved clock or None) of a sandbox database, migrated if new, without loading it; a
-    StoreError for one that cannot be opened or is owned by another sandbox (`otacm mock` checks before it serves)."""
+    StoreError for one that cannot be opened (`otacm mock` checks before it serves)."""
     connection = connect(url)
     try:
-        _take_ownership(connection, url)  # released with the session, before the server's worker opens the store
         _migrate(connection, url)
         return _value(connection, "count_orders"), _saved_clock(connection)
     except psycopg.Error as error:
@@ -156,15 +297,15 @@ def describe(url: str) -> str:
 
 
 # -- writing ------------------------------------------------------------------------
-def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit) -> None:
-    """The SQLite store's order of writes: orders, then steps and records as they happened, then the request log,
-    then counters, clock."""
+def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit, rows: list[tuple[Any, ...]]) -> None:
+    """The SQLite store's order of writes: orders (`rows`, as replay.order_rows made them), then steps and records as
+    they happened, then the request log, then counters, clock."""
     if unit.cleared:
         cursor.execute(Q["delete_all_orders"])
     if unit.removed:
         cursor.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
     if unit.orders:
-        cursor.executemany(Q["upsert_order"], [order_row(order) for order in unit.orders.values()])
+        cursor.executemany(Q["upsert_order"], rows)
     for name, parameters in unit.ops:
         cursor.execute(Q[name], parameters)
     for name, parameters in request_ops(unit):
@@ -182,15 +323,6 @@ def _saved_clock(connection: psycopg.Connection[Any]) -> Optional[ClockState]:
 
 
 # -- opening ------------------------------------------------------------------------
-def _take_ownership(connection: psycopg.Connection[Any], url: str) -> None:
-    """Hold OWNER_LOCK for this session's life, or refuse: the read side is one process's memory, so two
-    sandboxes on one database would each serve what the other no longer holds."""
-    if not _value(connection, "take_owner_lock", OWNER_LOCK):
-        raise StoreError(f"{shown(url)} is in use by another otacm mock: one process owns a sandbox database "
-                         "for now (sharing one across workers is coming, issue 20); stop the other one, or give "
-                         "this one another database")
-
-
 def _migrate(connection: psycopg.Connection[Any], url: str) -> None:
     """Apply the numbered migrations the database does not have yet, in one transaction under the migration lock
     (a concurrent start waits, then finds them applied); refuse a schema from a newer otacm or not ours."""
@@ -221,7 +353,11 @@ def _schema_version(connection: psycopg.Connection[Any], url: str) -> int:
 
 def _value(connection: psycopg.Connection[Any], name: str, parameters: tuple[Any, ...] = ()) -> Any:
     """The one value a named query answers."""
-    row = connection.execute(Q[name], parameters).fetchone()
+    return _one(connection.execute(Q[name], parameters))
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> Any:
+    row = cursor.fetchone()
     return None if row is None else row[0]
 
 

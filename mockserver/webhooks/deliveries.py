@@ -72,6 +72,7 @@ class Delivery:
     duplicate: bool = False
     cancelled: bool = False
     waiting: int | None = None  # the attempt number booked on the clock, if a retry waits
+    owner: int = 0  # the worker number of the process that sends its queued attempt (a shared store; else 0)
 
     def body(self) -> bytes:
         return json.dumps({"values": [event.data for event in self.events]}, ensure_ascii=False).encode("utf-8")

@@ -14,7 +14,7 @@ import dataclasses
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from mockserver.store.shapes import ShapeError, check, check_dataclass
+from mockserver.store.shapes import ShapeError, check, check_dataclass, check_fields
 from mockserver.store.snapshot import SnapshotError
 from mockserver.webhooks.deliveries import Delivery, PendingEvent
 from mockserver.webhooks.subscriptions import ChaosOptions, Subscription
@@ -53,20 +53,24 @@ def event_from(record: dict[str, Any]) -> tuple[str, PendingEvent]:
 
 
 def delivery_record(delivery: Delivery, attempt: int, due: float, waiting: bool) -> dict[str, Any]:
-    """`attempt` due at `due`: waiting on the clock (a retry step will send it) or queued to send now."""
+    """`attempt` due at `due`: waiting on the clock (a retry step will send it) or queued to send now, by the
+    process `owner` (its worker number on a shared store; taken over once that process is gone)."""
     return {"subscriptionId": delivery.subscription.id, "events": [_event_fields(e) for e in delivery.events],
-            "duplicate": delivery.duplicate, "attempt": attempt, "due": due, "waiting": waiting}
+            "duplicate": delivery.duplicate, "attempt": attempt, "due": due, "waiting": waiting,
+            "owner": delivery.owner}
 
 
 def delivery_from(delivery_id: str, record: dict[str, Any], subscription: Subscription) -> Delivery:
     delivery = Delivery(subscription, [PendingEvent(**e) for e in record["events"]], delivery_id,
                         duplicate=record["duplicate"])
     delivery.waiting = record["attempt"] if record["waiting"] else None
+    delivery.owner = record.get("owner", 0)  # a record written before issue 20 has none
     return delivery
 
 
 _DELIVERY_SHAPE = MappingProxyType({"subscriptionId": str, "events": list[PendingEvent], "duplicate": bool,
-                                    "attempt": int, "due": float, "waiting": bool})
+                                    "attempt": int, "due": float, "waiting": bool, "owner": int})
+_DELIVERY_REQUIRED = frozenset(_DELIVERY_SHAPE) - {"owner"}
 
 
 def check_records(records: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
@@ -78,7 +82,8 @@ def check_records(records: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
         for key, record in records.get(HELD_EVENT, {}).items():
             _check_event(record, f"records.{HELD_EVENT}.{key}")
         for key, record in records.get(DELIVERY, {}).items():
-            check(record, _DELIVERY_SHAPE, f"records.{DELIVERY}.{key}")
+            check(record, dict[str, Any], f"records.{DELIVERY}.{key}")
+            check_fields(record, _DELIVERY_SHAPE, _DELIVERY_REQUIRED, f"records.{DELIVERY}.{key}")
     except ShapeError as error:
         raise SnapshotError(str(error)) from None
 

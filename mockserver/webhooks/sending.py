@@ -19,6 +19,7 @@ reverse.
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,8 @@ from mockserver.webhooks.subscriptions import (
 if TYPE_CHECKING:
     from mockserver.sandbox.backend import ChannelManagerBackend
 
+IDLE_POLL_SECONDS = 0.05  # how often wait_idle looks at the other processes' queued deliveries (a shared store)
+
 # -- the dispatcher --------------------------------------------------------------------
 class WebhookDispatcher:
     """Turns settles into POSTs with retries on the mock's clock; keeps the delivery log."""
@@ -83,8 +86,25 @@ class WebhookDispatcher:
 
     def restore(self) -> None:
         """Continue from the store's records (a sandbox started again): held events wait for their flush
-        steps, deliveries waiting on the clock for their retry steps, and queued ones go out again now."""
+        steps, deliveries waiting on the clock for their retry steps, and queued ones go out again now. On a
+        shared store the queued ones are their process's: those of a process gone are taken over (`adopt`)."""
         store = self.backend.store
+        self._rebuild()
+        if store.shared:
+            return
+        for delivery_id, record in store.records(DELIVERY).items():
+            delivery = self._pending.get(delivery_id)
+            if delivery is None:  # its subscription was deleted
+                store.drop_record(DELIVERY, delivery_id)
+            elif delivery.waiting is None:
+                self._queue(Attempt(delivery, record["attempt"], record["due"], self._generation))
+
+    def _rebuild(self) -> None:
+        """The held events and the deliveries not yet done, as the store's records (and the schedule's flush
+        steps) have them; nothing queued or voided."""
+        store = self.backend.store
+        self._outboxes.clear()
+        self._pending.clear()
         for record in store.records(HELD_EVENT).values():
             subscription_id, event = event_from(record)
             self._outboxes.setdefault(subscription_id, Outbox()).events.append(event)
@@ -93,12 +113,33 @@ class WebhookDispatcher:
                 self._outboxes.setdefault(step.subject, Outbox()).flushes.add(step.due)
         for delivery_id, record in store.records(DELIVERY).items():
             subscription = self.registry.find(record["subscriptionId"])
-            if subscription is None:
-                store.drop_record(DELIVERY, delivery_id)
-                continue
-            delivery = self._pending[delivery_id] = delivery_from(delivery_id, record, subscription)
-            if delivery.waiting is None:
-                self._queue(Attempt(delivery, record["attempt"], record["due"], self._generation))
+            if subscription is not None:
+                self._pending[delivery_id] = delivery_from(delivery_id, record, subscription)
+
+    def follow(self) -> None:
+        """Another process sharing the store changed the webhook side (its records, its flush or retry steps):
+        stand on the records again. Attempts in flight here go on, and are recorded against them."""
+        self._rebuild()
+
+    def adopt(self) -> int:
+        """Send what a process sharing the store had queued and can no longer send (it is gone: killed, or its
+        database session lost), with the same delivery ids. How many were taken over."""
+        store = self.backend.store
+        if not store.shared:
+            return 0
+        with self.backend.reading():
+            owners = {d.owner for d in self._pending.values() if d.waiting is None and d.owner != store.worker}
+            gone = {owner for owner in owners if not store.worker_alive(owner)}
+            if not gone:
+                return 0
+            with self.backend.atomic():  # the sandbox lock: one process takes each over, on the records as they are
+                taken = [d for d in self._pending.values() if d.waiting is None and d.owner in gone]
+                for delivery in taken:
+                    record = store.records(DELIVERY)[delivery.delivery_id]
+                    delivery.owner = store.worker
+                    self._keep(delivery, record["attempt"], record["due"], waiting=False)
+                    self._queue(Attempt(delivery, record["attempt"], record["due"], self._generation))
+                return len(taken)
 
     # -- from the backend (under its lock) -------------------------------------------
     def on_settle(self, order: Order, change: StatusChange) -> None:
@@ -170,6 +211,7 @@ class WebhookDispatcher:
         return f"d{self.backend.store.take_number('delivery')}"
 
     def _start(self, delivery: Delivery, due: float) -> None:
+        delivery.owner = self.backend.store.worker  # this process sends it
         self._pending[delivery.delivery_id] = delivery
         self._keep(delivery, 1, due, waiting=False)
         self._queue(Attempt(delivery, 1, due, self._generation))
@@ -206,6 +248,7 @@ class WebhookDispatcher:
             self._log_dropped(delivery, delivery.subscription.id, delivery.events, due,
                               "subscription deleted before the retry")
             return
+        delivery.owner = self.backend.store.worker
         self._keep(delivery, number, due, waiting=False)
         self._queue(Attempt(delivery, number, due, generation))
 
@@ -231,9 +274,11 @@ class WebhookDispatcher:
             pass
 
     def _record(self, attempt: Attempt, status: int | None, error: str | None) -> None:
-        """Log the attempt; book the retry at (due + backoff) or give up."""
-        delivery = attempt.delivery
-        if delivery.cancelled or attempt.generation != self._generation:
+        """Log the attempt; book the retry at (due + backoff) or give up. Against the delivery as it is pending
+        now (another process sharing the store may have made it again from its record); not at all once it is
+        no longer pending (reset, or done)."""
+        delivery = self._pending.get(attempt.delivery.delivery_id)
+        if delivery is None or delivery.cancelled or attempt.generation != self._generation:
             return
         accepted = status is not None and 200 <= status < 300
         if status is not None and not accepted:
@@ -283,12 +328,12 @@ class WebhookDispatcher:
 
     def deliveries(self, order_id: str | None = None) -> list[dict[str, Any]]:
         """Every attempt so far, oldest first (optionally only those carrying `order_id`)."""
-        with self.backend.lock:
+        with self.backend.reading():
             return [dict(e) for e in self._log if order_id is None or order_id in e["orderIds"]]
 
     def latest(self, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` attempts, newest first (the dashboard's log)."""
-        with self.backend.lock:
+        with self.backend.reading():
             return [dict(e) for e in itertools.islice(reversed(self._log), limit)]
 
     def retry_now(self, delivery_id: str) -> bool:
@@ -300,24 +345,38 @@ class WebhookDispatcher:
                 return False
             number, delivery.waiting = delivery.waiting, None
             now = self.backend.clock.now()
+            delivery.owner = self.backend.store.worker
             self._keep(delivery, number, now, waiting=False)
             self._queue(Attempt(delivery, number, now, self._generation))
             return True
 
     def pending_count(self) -> int:
         """Deliveries not yet delivered, given up or dropped (held events not counted)."""
-        with self.backend.lock:
+        with self.backend.reading():
             return len(self._pending)
 
     def held_count(self) -> int:
         """Events staged but not yet flushed (delay, batch, out-of-order)."""
-        with self.backend.lock:
+        with self.backend.reading():
             return sum(len(outbox.events) for outbox in self._outboxes.values())
 
     # -- waiting, reset, stop -----------------------------------------------------------------
     def wait_idle(self, timeout: float) -> bool:
-        """True once no attempt is queued or in flight (retries waiting on the clock don't count)."""
-        return self._lanes.wait_idle(timeout)
+        """True once no attempt is queued or in flight (retries waiting on the clock don't count); on a shared
+        store, in any process (their queued deliveries are records here: polled, on real time)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._lanes.wait_idle(max(0.0, deadline - time.monotonic())) and not self._queued_elsewhere():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(IDLE_POLL_SECONDS)
+
+    def _queued_elsewhere(self) -> bool:
+        if not self.backend.store.shared:
+            return False
+        with self.backend.reading():
+            return any(d.waiting is None for d in self._pending.values())
 
     def reset(self, partner_id: str | None = None) -> None:
         """Forget pending work with the orders (called with backend.reset, under its lock).

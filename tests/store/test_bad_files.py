@@ -1,7 +1,7 @@
 """`otacm mock --store URL` on a store that cannot be a sandbox: exit 2 with what is wrong, on one line, before serving.
 
 SQLite: a file that is not a sandbox. PostgreSQL: a server not there, a bad
-URL or password, a database from a newer otacm, one another sandbox owns.
+URL or password, a database from a newer otacm; --workers on a store one process holds.
 """
 
 from __future__ import annotations
@@ -126,17 +126,15 @@ def test_a_postgresql_sandbox_from_a_newer_otacm(capsys: pytest.CaptureFixture[s
     assert "written by a newer otacm (schema 999" in err and "upgrade otacm" in err
 
 
-def test_a_postgresql_database_another_sandbox_owns(capsys: pytest.CaptureFixture[str]) -> None:
-    url = POSTGRESQL.database()
-    held = open_store(url)
-    try:
-        code, err = run(url, capsys)
-    finally:
-        held.close()
-    assert code == 2 and one_line_naming(err, url) and "in use by another otacm mock" in err
-    assert "sharing one across workers is coming, issue 20" in err
-    again = open_store(url)  # its owner gone, the database is free again
-    again.close()
+def test_workers_need_a_store_every_worker_shares(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Several processes are one sandbox only on PostgreSQL: the others are refused before anything is served."""
+    for url, why in (("memory", "the memory store lives in one process"),
+                     (f"sqlite:{tmp_path / 'sandbox.db'}", "an SQLite file is one process's")):
+        code = main(["mock", "--port", "0", "--store", url, "--workers", "2"])
+        err = capsys.readouterr().err
+        assert code == 2 and why in err and "--store postgresql://USER@HOST:PORT/DATABASE, or --workers 1" in err
+    code = main(["mock", "--port", "0", "--workers", "0"])
+    assert code == 2 and "--workers 0: give 1 or more worker processes" in capsys.readouterr().err
 
 
 def test_a_postgresql_schema_otacm_that_is_not_ours(capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,27 +70,31 @@ class Http:
 
 
 class SandboxProcess:
-    """One `otacm mock` on a sandbox file and a fixed port; start it again after a kill."""
+    """One `otacm mock` on a sandbox file (or a store URL: PostgreSQL, where `workers` may be more than one) and a
+    fixed port; start it again after a kill."""
 
-    def __init__(self, store: Path, port: int, log: Path) -> None:
-        self.store, self.port, self.log = store, port, log
+    def __init__(self, store: Path | str, port: int, log: Path, workers: int = 1) -> None:
+        self.store, self.port, self.log, self.workers = store, port, log, workers
+        self.store_url = store if isinstance(store, str) else f"sqlite:{store}"
         self.process: subprocess.Popen[bytes] | None = None
         self.worker = 0
+        self.worker_pids: list[int] = []
         self.base_path = ""
         self.api_key = ""
         self._strays: list[int] = []  # pids to kill at teardown if still alive
 
     def start(self, timeout: float = 60) -> "SandboxProcess":
         argv = [sys.executable, "-c", "from contracts.cli import main; main()", "mock", "--port", str(self.port),
-                "--store", f"sqlite:{self.store}", "--clock", "frozen", "--clock-start", START]
+                "--store", self.store_url, "--clock", "frozen", "--clock-start", START, "--workers", str(self.workers)]
         with self.log.open("ab") as out:
             offset = out.tell()
             self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         fields = self._banner(offset, timeout)
         self.base_path = urlsplit(fields["base URL"]).path
         self.api_key = fields["API key"]
-        self.worker = _only_child(self.process.pid)
-        self._strays += [self.process.pid, self.worker]
+        self.worker_pids = _children(self.process.pid, self.workers, timeout)
+        self.worker = self.worker_pids[0]
+        self._strays += [self.process.pid, *self.worker_pids]
         return self
 
     def http(self, timeout: float = 30) -> Http:
@@ -154,9 +158,9 @@ class SandboxProcess:
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout)
         deadline = time.monotonic() + timeout
-        while _alive(self.worker):
+        while any(map(_alive, self.worker_pids)):
             assert time.monotonic() < deadline, (
-                f"kill -9 of otacm mock (pid {self.process.pid}) left its worker (pid {self.worker}) running: "
+                f"kill -9 of otacm mock (pid {self.process.pid}) left a worker ({self.worker_pids}) running: "
                 "it still holds the sandbox file and the port")
             time.sleep(0.01)
 
@@ -202,15 +206,21 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _only_child(parent: int) -> int:
-    """The one process `parent` forked: granian's worker (the banner is printed once it accepts)."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_stat(int(entry.name))[1]) == parent:
-                    children.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    assert len(children) == 1, f"otacm mock (pid {parent}) has {len(children)} child processes, not one worker"
-    return children[0]
+def _children(parent: int, count: int, timeout: float) -> list[int]:
+    """The `count` processes `parent` forked: granian's workers (the banner is printed once one accepts; the
+    others may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if int(_stat(int(entry.name))[1]) == parent:
+                        children.append(int(entry.name))
+                except (OSError, IndexError, ValueError):
+                    continue
+        if len(children) == count or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert len(children) == count, f"otacm mock (pid {parent}) has {len(children)} child processes, not {count}"
+    return sorted(children)

@@ -36,8 +36,10 @@ DELETE FROM otacm.steps;
 SELECT due, kind, subject, generation FROM otacm.steps ORDER BY due, id;
 
 -- name: upsert_counter
+-- Never lowered: the request log's ids are taken by several processes (take_request_ids), and a counter's
+-- numbers are never reused anyway.
 INSERT INTO otacm.counters (name, value) VALUES (%s, %s)
-ON CONFLICT (name) DO UPDATE SET value = excluded.value;
+ON CONFLICT (name) DO UPDATE SET value = greatest(otacm.counters.value, excluded.value);
 
 -- name: all_counters
 SELECT name, value FROM otacm.counters;
@@ -75,11 +77,43 @@ DELETE FROM otacm.request_log;
 -- name: all_requests
 SELECT requests FROM otacm.request_log ORDER BY last_id;
 
--- name: take_owner_lock
+-- name: lock_units
+SELECT pg_advisory_xact_lock(%s, %s);
+
+-- name: epoch
+SELECT value FROM otacm.epoch;
+
+-- name: units_after
+SELECT epoch, body FROM otacm.units WHERE epoch > %s ORDER BY epoch;
+
+-- name: insert_unit
+INSERT INTO otacm.units (epoch, body) VALUES (%s, %s);
+
+-- name: set_epoch
+UPDATE otacm.epoch SET value = %s;
+
+-- name: prune_units
+DELETE FROM otacm.units WHERE epoch <= %s;
+
+-- name: repeatable_read
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+
+-- name: take_worker
+SELECT nextval('otacm.workers');
+
+-- name: hold_worker_lock
+SELECT pg_advisory_lock(%s, %s);
+
+-- name: try_worker_lock
 SELECT pg_try_advisory_lock(%s, %s);
 
--- name: release_owner_lock
+-- name: release_worker_lock
 SELECT pg_advisory_unlock(%s, %s);
+
+-- name: take_request_ids
+INSERT INTO otacm.counters (name, value) VALUES ('request-log', %s)
+ON CONFLICT (name) DO UPDATE SET value = otacm.counters.value + excluded.value
+RETURNING value;
 
 -- name: lock_migrations
 SELECT pg_advisory_xact_lock(%s, %s);
