@@ -313,21 +313,21 @@ class RequestLog:
         the last id shown); at most `limit`. A BadFilter for a status or operation that cannot match."""
         wanted = matcher(status, operation, partner, order, self.operations)
         self.flush(write=False)
-        with self._backend.atomic():  # a read: the unit writes nothing
+        with self._backend.reading():
             rows = newest(self._backend.store.logged_requests(), wanted, before, limit)
         return [entry_of(LoggedRequest._make(row)) for row in rows]
 
     def entry(self, entry_id: int) -> Optional[dict[str, Any]]:
         """One logged request by id, or None (never logged, or no longer kept)."""
         self.flush(write=False)
-        with self._backend.atomic():  # a read: the unit writes nothing
+        with self._backend.reading():
             row = found_by_id(self._backend.store.logged_requests(), entry_id)
         return None if row is None else entry_of(LoggedRequest._make(row))
 
     def kept(self) -> int:
         """How many requests the log holds now (at most `limit`)."""
         self.flush(write=False)
-        with self._backend.atomic():  # a read: the unit writes nothing
+        with self._backend.reading():
             return len(self._backend.store.logged_requests())
 
     def clear(self) -> None:

@@ -120,6 +120,9 @@ class Snapshots:
             return
         for order in self.store.all():
             self.issuer.restore(order)
+        counted = {json.dumps(slot): {"sold": count} for slot, count in self.issuer.sold().items() if count}
+        if counted == kept:
+            return  # nothing to write (a new sandbox: none sold; processes sharing a store start without a unit)
         with self.atomic():
             self.store.clear_records(SOLD)
             for slot, count in self.issuer.sold().items():

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from mockserver.store.base import ClockState, Replayed, SavedStep, StoreError, StoreUnavailable
+from mockserver.store.base import ClockState, Replayed, RequestRow, SavedStep, StoreError, StoreUnavailable
 from mockserver.store.pg_connect import connect, one_line, open_pool, unavailable
 from mockserver.store.queries import migrations, queries
 from mockserver.store.replay import order_rows, replay, unit_body
@@ -65,6 +65,7 @@ class PostgreSQLStore(WriteThroughStore):
         self._epoch = 0  # the last unit this read side holds
         self._loaded_steps: Optional[list[SavedStep]] = None  # the steps as the last load found them (saved_steps)
         self._loaded_epoch = 0
+        self._ids_taken = 0  # the highest request id this process took (take_request_ids)
         try:
             _migrate(self._session, url)
             self.worker = int(_value(self._session, "take_worker"))
@@ -181,9 +182,29 @@ class PostgreSQLStore(WriteThroughStore):
         """The first of `count` request ids no other process sharing the sandbox is given."""
         with self._session_lock:
             try:
-                return int(_value(self._session, "take_request_ids", (count,))) - count + 1
+                self._ids_taken = int(_value(self._session, "take_request_ids", (count,)))
             except psycopg.Error as error:
                 raise self._failure(error, "write") from error
+        return self._ids_taken - count + 1
+
+    def log_requests(self, requests: Sequence[RequestRow], keep: int) -> None:
+        """As the write-through store logs them, but the stored log is trimmed by every process's ids: what is
+        stored below the newest `keep` ids taken (by this process's last take: a bound no lower than the
+        sandbox's) goes; trimmed by this process's own rows only, each would keep `keep` of its own."""
+        super().log_requests(requests, keep)
+        if self._ids_taken:
+            with self._unwritten_lock:
+                self._unwritten.requests_from = max(1, self._ids_taken - keep + 1)
+
+    def logged_requests(self) -> Sequence[RequestRow]:
+        """Every process's requests: those stored (each process writes its own every few seconds) with this one's,
+        the newest `limit` (this read side's bound) by id. A read of the whole stored log: the Requests view's."""
+        with self._reading() as connection:
+            chunks = [chunk for (chunk,) in connection.execute(Q["all_requests"])]
+        merged = {row[0]: row for row in decode_requests(chunks, shown(self.url))}
+        merged.update((row[0], row) for row in self._requests)
+        keep = self._requests.maxlen if self._requests.maxlen is not None else len(merged)
+        return [merged[key] for key in sorted(merged)[-keep:]] if keep else []
 
     def worker_alive(self, worker: int) -> bool:
         """Whether that process still holds its worker lock (its session lives); True when it cannot be told."""

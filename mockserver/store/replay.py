@@ -22,30 +22,35 @@ from typing import Any
 
 from mockserver.store.base import ClockState, Replayed, SavedStep
 from mockserver.store.memory import MemoryStore
-from mockserver.store.writethrough import MARSHAL_VERSION, Unit, order_row, stored_from_row
+from mockserver.store.writethrough import MARSHAL_VERSION, Unit, WriteThroughStore, order_row, stored_from_row
 
-BODY_VERSION = 1  # the first item of every body: a process that meets another one refuses to guess
+BODY_VERSION = 2  # the first item of every body: a process that meets another one loads again whole
 
 
 def unit_body(unit: Unit, rows: list[tuple[Any, ...]]) -> bytes:
     """The unit as one value: `rows` are its orders as `order_row` made them (written already, not made twice)."""
     clock = None if unit.clock is None else (unit.clock.offset, unit.clock.frozen_at)
     return marshal.dumps((BODY_VERSION, rows, sorted(unit.removed), unit.cleared, unit.ops,
-                          list(unit.counters.items()), clock), MARSHAL_VERSION)
+                          list(unit.counters.items()), clock, unit.requests_cleared), MARSHAL_VERSION)
 
 
 def order_rows(unit: Unit) -> list[tuple[Any, ...]]:
     return [order_row(order) for order in unit.orders.values()]
 
 
-def replay(store: MemoryStore, bodies: list[bytes], replayed: Replayed) -> bool:
+def replay(store: WriteThroughStore, bodies: list[bytes], replayed: Replayed) -> bool:
     """Apply other processes' units to `store`'s read side (as the memory store it is: nothing is marked for
     writing), noting in `replayed` what the backend must follow. False if a unit is one to load again whole
     from (a reset, a snapshot: every order or step cleared), left unapplied."""
     for body in bodies:
-        version, rows, removed, cleared, ops, counters, clock = marshal.loads(body)
-        if version != BODY_VERSION or cleared or any(name in _WHOLE for name, _ in ops):
+        version, *fields = marshal.loads(body)
+        if version != BODY_VERSION:
             return False
+        rows, removed, cleared, ops, counters, clock, requests_cleared = fields
+        if cleared or any(name in _WHOLE for name, _ in ops):
+            return False
+        if requests_cleared:  # DELETE /_mock/requests through another process: its rows here go too
+            store.forget_requests()
         for order_id in removed:
             order = store.get(order_id)
             if order is not None:
@@ -62,7 +67,7 @@ def replay(store: MemoryStore, bodies: list[bytes], replayed: Replayed) -> bool:
     return True
 
 
-_WHOLE = frozenset({"delete_all_steps", "delete_records_of_kind"})  # only a reset or a snapshot does these
+_WHOLE = frozenset({"delete_all_steps"})  # only a reset or a snapshot does this
 
 
 def _put_order(store: MemoryStore, row: tuple[Any, ...]) -> None:
@@ -85,6 +90,10 @@ def _apply_op(store: MemoryStore, name: str, parameters: tuple[Any, ...], replay
     elif name == "delete_record":
         kind, key = parameters
         MemoryStore.drop_record(store, kind, key)
+        replayed.record_kinds.add(kind)
+    elif name == "delete_records_of_kind":
+        (kind,) = parameters
+        MemoryStore.clear_records(store, kind)
         replayed.record_kinds.add(kind)
     elif name in ("insert_step", "delete_step"):
         due, kind, subject, generation = parameters

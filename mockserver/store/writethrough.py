@@ -184,10 +184,15 @@ class WriteThroughStore(MemoryStore):
 
     def clear_requests(self) -> None:
         """With this unit: rows logged and not yet written are dropped, every row deleted."""
-        super().clear_requests()
+        self.forget_requests()
+        self._unit.requests_cleared = True
+
+    def forget_requests(self) -> None:
+        """The read side's logged rows and those not yet written dropped (what `clear_requests` does here, and
+        what another process's clear replayed does: store/replay.py)."""
+        MemoryStore.clear_requests(self)
         with self._unwritten_lock:
             self._unwritten.requests, self._unwritten.requests_from = [], 0
-        self._unit.requests_cleared = True
 
     def step_queued(self, event: Event) -> None:
         self._unit.ops.append(("insert_step", (event.due, event.kind, event.subject, event.generation)))

@@ -69,6 +69,26 @@ def test_an_order_made_through_one_process_is_read_warped_and_deleted_through_th
     assert status == 200 and [s["id"] for s in body["value"]] == [subscription], body
 
 
+@pytest.mark.timeout(120)
+def test_the_request_log_of_either_process_shows_both_and_a_clear_through_one_clears_both(
+        pair: tuple[SandboxProcess, SandboxProcess]) -> None:
+    one, other = pair
+    (order_id,) = one.create_orders(1, "LOGGED").values()
+    status, _ = other.http().call("GET", f"{other.orders_path}/{order_id}")
+    assert status == 200
+
+    def operations(box: SandboxProcess) -> list[str]:
+        status, body = box.http().call("GET", f"/_mock/requests?order={order_id}")
+        assert status == 200, body
+        return sorted(entry["operation"] for entry in body["requests"])
+
+    for box in pair:  # each process writes its rows every few seconds (WRITE_SECONDS): bounded, on real time
+        _until(lambda box=box: operations(box) == ["createOrder", "getOrder"], TAKEOVER_SECONDS)  # type: ignore[misc]
+    status, body = one.http().call("DELETE", "/_mock/requests")
+    assert status == 200, body
+    assert operations(other) == [] and operations(one) == []
+
+
 @pytest.mark.timeout(180)
 def test_duplicate_creates_raced_from_both_processes_give_one_201_per_reference(
         pair: tuple[SandboxProcess, SandboxProcess]) -> None:
@@ -183,6 +203,13 @@ def _advance_until_cut(box: SandboxProcess, by: str) -> None:
         box.advance(by)
     except (*CUT, AssertionError):
         pass
+
+
+def _until(condition, seconds: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the bound"
+        time.sleep(0.1)
 
 
 def _wait_until_delivered(receiver: ScriptedReceiver, settles: set[tuple[str, str, str]]) -> list[str]:
