@@ -1,5 +1,6 @@
 """Connections to a sandbox database: the URL with otacm's defaults, a connection of the store's own, the pool,
-and what went wrong said in one line with what to do (store/postgresql.py uses them)."""
+the schema's numbered migrations, and what went wrong said in one line with what to do (store/postgresql.py
+uses them)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,24 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from mockserver.store.base import StoreError
+from mockserver.store.queries import migrations, queries
 from mockserver.store.urls import shown
 
 CONNECT_TIMEOUT = 5  # seconds; a URL's own connect_timeout wins
-POOL_SIZE = (1, 4)  # (min, max) connections per process, besides the owner's
+POOL_SIZE = (1, 4)  # (min, max) connections per process (loads, the request log), besides the session and units ones
 POOL_TIMEOUT = 3.0  # seconds a unit waits for a pooled connection before it fails (units take turns: longer is an outage)
-OWNER_NAME, POOL_NAME = "otacm mock (owner)", "otacm mock"  # application_name: who is who in pg_stat_activity
+# application_name: who is who in pg_stat_activity
+APPLICATION_ID = 0x6F74636D  # "otcm", as the SQLite store's application_id: the advisory locks' first key
+MIGRATION_LOCK = (APPLICATION_ID, 0)  # held by the transaction that migrates
+Q = queries("postgresql")
+OWNER_NAME, UNITS_NAME, POOL_NAME = "otacm mock (session)", "otacm mock (units)", "otacm mock"
 
 
-def connect(url: str) -> psycopg.Connection[Any]:
-    """A connection of its own (autocommit): what holds the owner lock and runs the migrations."""
+def connect(url: str, autocommit: bool = True, name: str = "") -> psycopg.Connection[Any]:
+    """A connection of its own: the session (autocommit: the worker lock, the migrations, the epoch reads) or the
+    one a process's units are written on."""
     try:
-        return psycopg.connect(_conninfo(url, OWNER_NAME), autocommit=True)
+        return psycopg.connect(_conninfo(url, name or OWNER_NAME), autocommit=autocommit)
     except psycopg.Error as error:
         raise StoreError(cannot_connect(url, error)) from None
 
@@ -89,3 +96,34 @@ def _without_noise(lines: list[str]) -> Iterator[str]:
     for line in lines:
         if not line.startswith(("Is the server running", "HINT:", "DETAIL:")):
             yield line
+
+
+def migrate(connection: psycopg.Connection[Any], url: str) -> None:
+    """Apply the numbered migrations the database does not have yet, in one transaction under the migration lock
+    (a concurrent start waits, then finds them applied); refuse a schema from a newer otacm or not ours."""
+    known = migrations("postgresql")
+    try:
+        with connection.transaction():
+            connection.execute(Q["lock_migrations"], MIGRATION_LOCK)
+            version = _schema_version(connection, url)
+            if version > known[-1][0]:
+                raise StoreError(f"{shown(url)} was written by a newer otacm (schema {version}, this one knows up "
+                                 f"to {known[-1][0]}); upgrade otacm or name another database")
+            for number, sql in known:
+                if number > version:
+                    connection.execute(sql)  # several statements: without parameters psycopg sends them as one query
+                    connection.execute(Q["record_migration"], (number,))
+    except psycopg.Error as error:
+        raise StoreError(f"could not set up the sandbox's tables in {shown(url)} ({one_line(error)}); the user "
+                         "needs the right to create a schema there, or name another database") from None
+
+
+def _schema_version(connection: psycopg.Connection[Any], url: str) -> int:
+    row = connection.execute(Q["schema_state"]).fetchone()
+    has_schema, has_versions = row if row is not None else (False, False)
+    if has_schema and not has_versions:
+        raise StoreError(f"{shown(url)} has a schema `otacm` that is not an otacm sandbox's; name another database")
+    if not has_versions:
+        return 0
+    row = connection.execute(Q["schema_version"]).fetchone()
+    return int(row[0]) if row is not None else 0

@@ -43,7 +43,7 @@ def test_concurrent_starts_migrate_once() -> None:
     def start(connection: Any) -> None:
         gate.wait()
         try:
-            postgresql._migrate(connection, url)
+            pg_connect.migrate(connection, url)
         except Exception as error:  # reported below
             failures.append(error)
 

@@ -2,12 +2,8 @@
 -- Every unit of work runs under one transaction-scoped advisory lock, so units
 -- happen one at a time; each is numbered (the epoch) and written down once more,
 -- whole, in otacm.units, which the other processes replay before their next unit.
-CREATE TABLE otacm.epoch (
-    id    boolean PRIMARY KEY DEFAULT true CHECK (id),
-    value bigint NOT NULL
-);
-INSERT INTO otacm.epoch (value) VALUES (0);
-
+-- The sandbox's epoch is the highest number there (old units are pruned, never
+-- the newest).
 CREATE TABLE otacm.units (
     epoch bigint PRIMARY KEY,
     body  bytea NOT NULL

@@ -81,16 +81,13 @@ SELECT requests FROM otacm.request_log ORDER BY last_id;
 SELECT pg_advisory_xact_lock(%s, %s);
 
 -- name: epoch
-SELECT value FROM otacm.epoch;
+SELECT coalesce(max(epoch), 0) FROM otacm.units;
 
 -- name: units_after
 SELECT epoch, body FROM otacm.units WHERE epoch > %s ORDER BY epoch;
 
 -- name: insert_unit
 INSERT INTO otacm.units (epoch, body) VALUES (%s, %s);
-
--- name: set_epoch
-UPDATE otacm.epoch SET value = %s;
 
 -- name: prune_units
 DELETE FROM otacm.units WHERE epoch <= %s;
