@@ -18,6 +18,8 @@
    and on SQLite, with the ratios; `otacm mock` starting on 100,000 orders in SQLite.
 9. The request log (bench/request_log.py): getOrder with the log off and on, after
    100,000 requests logged, on memory and on SQLite; the log's size against its bound.
+10. Worker processes (bench/workers.py): getOrder and createOrder on memory and on PostgreSQL with
+   `otacm mock --workers 1/2/4`, the ratios to memory; one advance settling 10,000 orders on each.
 
 Every measurement uses one load generator (bench/wrk.py: wrk, else
 bench/loadgen.py). Figures are noisy on a shared 2-core machine; ratios measured in the same
@@ -37,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from bench import request_log, stores
+from bench import request_log, stores, workers
 from bench.latency import bench_latency
 from bench.processes import PYTHON, ROOT, Zygote, check_state, loadgen, log, otacm_command
 from bench.warp import REAL_TIME_LIFECYCLE, bench_warp
@@ -203,7 +205,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--verify-pickup", type=float, default=60.0,
                         help="pickup cadence of the real-time mock verify runs against (default the documented 60 s; "
                              "0 skips that run)")
-    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,stores,requestlog",
+    parser.add_argument("--sections", default="latency,servers,warp,memory,verify,dashboard,stores,requestlog,workers",
                         help="which parts to run (comma list; also: slow, the slow-client section 7)")
     parser.add_argument("--latency-seconds", type=float, default=3, help="measured seconds per latency figure")
     parser.add_argument("--latency-orders", type=int, default=10_000,
@@ -214,12 +216,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     stores.add_arguments(parser)
     request_log.add_arguments(parser)
+    workers.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.servers, args.orders, args.seconds, args.memory, args.warp_orders = f"granian@{GRANIAN_THREADS},gunicorn@2", 10_000, 1, "10000", 2000
         args.stores_orders, args.stores_seconds, args.stores_rounds = 2000, 1, 2
         args.stores_start_orders, args.stores_starts = 10_000, 1
         args.requestlog_orders, args.requestlog_requests, args.requestlog_rounds = 2000, 20_000, 2
+        args.workers_orders, args.workers_seconds, args.workers_rounds = 500, 1, 2
 
     began = time.monotonic()
     figures: dict[str, Any] = {}
@@ -270,6 +274,9 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     if "requestlog" in sections:
         request_log.bench_request_log_section(args, figures)
+
+    if "workers" in sections:
+        workers.bench_workers_section(args, figures)
 
     total = time.monotonic() - began
     figures["total_seconds"] = total

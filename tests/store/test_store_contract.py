@@ -249,3 +249,23 @@ def test_rows_written_at_once_are_stored_in_chunks_and_read_back_in_order(
         assert list(again.logged_requests()) == logged(51, 650)
     finally:
         again.close()
+
+
+def test_a_unit_of_megabytes_is_written_and_read_back(durable_url: str) -> None:
+    """A warp settling thousands of orders is one unit of several megabytes (on PostgreSQL, twice: the rows and the
+    unit's copy for other processes), written and read back whole."""
+    store = open_store(durable_url)
+    with store.transaction():
+        for n in range(4000):
+            made = Order(order_id=f"id-big-{n}", scope=SCOPE, partner_id="p1", sell_to_order_reference=f"BIG-{n}",
+                         buy_from_order_reference=f"CM-BIG-{n}", received_at=100.0 + n, seq=store.take_seq(),
+                         sell_to_name="x" * 1000)
+            store.add(made)
+    store.close()
+    again = open_store(durable_url)
+    try:
+        assert len(again) == 4000
+        found = again.get("id-big-3999")
+        assert found is not None and found.sell_to_name == "x" * 1000
+    finally:
+        again.close()
