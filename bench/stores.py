@@ -220,18 +220,22 @@ def settled_in_file(path: Path) -> int:
         db.close()
 
 
-def print_warps(result: dict[str, Any]) -> None:
+def print_warps(result: dict[str, Any], durable: str = "sqlite", label: str = "SQLite",
+                kept: tuple[str, str] = ("settled_in_file", "the file"), how: str = "alternating rounds") -> None:
+    """One advance on memory and on the `durable` engine (section 8's; section 10's on PostgreSQL): each round's
+    time, what settled, what `kept[0]` found stored in `kept[1]` afterwards, and the time ratio to memory."""
     log(f"\n  one advance settling {result['orders']:,} orders (section 3's method: the in-process mock, "
-        f"POST /_mock/clock/advance), alternating rounds")
+        f"POST /_mock/clock/advance), {how}")
+    width = max(map(len, result["runs"]))
     for name, runs in result["runs"].items():
         walls = ", ".join(f"{run['wall_seconds']:.2f} s" for run in runs)
         settled = min(run["settled"] for run in runs)
         once = min(run["settled_once"] for run in runs)
-        kept = f"; in the file afterwards: {min(run['settled_in_file'] for run in runs):,}" if name == "sqlite" else ""
-        log(f"    {name:<7} {walls}; mean {result['mean_seconds'][name]:.2f} s; settled (least of the rounds) "
-            f"{settled:,}, each once: {once:,}{kept}")
+        stored = f"; in {kept[1]} afterwards: {min(run[kept[0]] for run in runs):,}" if name == durable else ""
+        log(f"    {name:<{width}} {walls}; mean {result['mean_seconds'][name]:.2f} s; settled (least of the rounds) "
+            f"{settled:,}, each once: {once:,}{stored}")
     ratio = result["ratio"]
-    log(f"    SQLite/memory time x{ratio:.1f} (<= {WARP_TARGET:g}x: {verdict(ratio <= WARP_TARGET)})")
+    log(f"    {label}/memory time x{ratio:.1f} (<= {WARP_TARGET:g}x: {verdict(ratio <= WARP_TARGET)})")
 
 
 # -- start-up over a large file -----------------------------------------------------------

@@ -61,7 +61,7 @@ from typing import Any
 from bench.apps import CLOCK_START, order_body
 from bench.latency import HEADLINE_CONNECTIONS
 from bench.processes import ROOT, check_state, free_port, otacm_command, request
-from bench.stores import StoreServer, _cells, combine
+from bench.stores import StoreServer, _cells, combine, print_warps
 from bench.stores_serve import write_json
 from bench.warp import bench_warp
 from bench.wrk import generator, measure
@@ -71,7 +71,6 @@ WORKERS = (1, 2, 4)  # `--workers N` on PostgreSQL
 TARGET_WORKERS = 2  # the configuration the targets are read on
 SCENARIOS = (("get", "getOrder"), ("create", "createOrder"))
 RATIO_TARGETS = MappingProxyType({"get": 0.5, "create": 0.4})  # PostgreSQL req/s ÷ memory req/s with 2 workers
-WARP_TARGET = 10.0  # PostgreSQL advance time ÷ memory's, at most
 SETTLE = "120s"  # the fill's advance: every order past pickup and settling (bench/apps.py fill)
 FILL_THREADS = 8  # concurrent createOrders while filling
 WARMUP_SECONDS = 2.0  # getOrder load before the rounds, not measured
@@ -134,7 +133,8 @@ def bench_workers_section(args: argparse.Namespace, figures: dict[str, Any]) -> 
                                                     args.workers_rounds, Path(tmp))
             print_throughput(result["throughput"])
             result["warp"] = bench_warps(server, args.warp_orders, max(1, args.workers_rounds // 2))
-            print_warps(result["warp"])
+            print_warps(result["warp"], "postgresql", "PostgreSQL", ("settled_in_database", "the database"),
+                        "one process, a fresh database each round")
     finally:
         try:
             server.stop()  # its folder is removed even when pg_ctl fails (a server that never started)
@@ -326,18 +326,3 @@ def bench_warps(pg: Any, count: int, rounds: int) -> dict[str, Any]:
             runs[name].append(run)
     mean = {name: statistics.fmean(run["wall_seconds"] for run in by) for name, by in runs.items()}
     return {"orders": count, "runs": runs, "mean_seconds": mean, "ratio": mean["postgresql"] / mean["memory"]}
-
-
-def print_warps(result: dict[str, Any]) -> None:
-    log(f"\n  one advance settling {result['orders']:,} orders (section 3's method: the in-process mock, one "
-        f"process, POST /_mock/clock/advance; a fresh database each round)")
-    for name, runs in result["runs"].items():
-        walls = ", ".join(f"{run['wall_seconds']:.2f} s" for run in runs)
-        settled = min(run["settled"] for run in runs)
-        once = min(run["settled_once"] for run in runs)
-        kept = (f"; in the database afterwards: {min(run['settled_in_database'] for run in runs):,}"
-                if name == "postgresql" else "")
-        log(f"    {name:<10} {walls}; mean {result['mean_seconds'][name]:.2f} s; settled (least of the rounds) "
-            f"{settled:,}, each once: {once:,}{kept}")
-    ratio = result["ratio"]
-    log(f"    PostgreSQL/memory time x{ratio:.1f} (<= {WARP_TARGET:g}x: {verdict(ratio <= WARP_TARGET)})")
