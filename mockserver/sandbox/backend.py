@@ -158,11 +158,14 @@ class ChannelManagerBackend(Background, Snapshots):
 
     # -- operations ---------------------------------------------------------
     def answered(self, view: Callable[[R], T], operation: Callable[..., R], *args: Any) -> T:
-        """One operation and the rendering of its result as one atomic unit, so
-        the answer shows exactly what the operation left (the HTTP handlers'
-        entry: they never hold the lock themselves). A read unit: an operation
-        that writes holds the sandbox lock from its own start."""
-        with self.reading():
+        """One operation, then the rendering of its result, under the backend's
+        lock: no other unit (no other request, no replay of another process's
+        units) comes in between, so the answer shows exactly what the operation
+        left (the HTTP handlers' entry: they never hold the lock themselves).
+        The operation is its own unit: a write neither catches up twice (a read
+        unit around it would read the epoch first, one more round trip to a
+        shared store) nor keeps the sandbox lock while its answer is rendered."""
+        with self.lock:
             return view(operation(*args))
 
     def create_order(
