@@ -23,11 +23,12 @@ from mockserver.sandbox.models import Asset, ComponentVisit, Directives, Order, 
 NOT_WRITTEN = frozenset({"rendered", "summary", "stored"})  # caches: neither a store nor a snapshot holds them
 #: what a store's indexes read of every order (memory.MemoryStore.add), set at once by `stored_order`
 INDEXED = ("order_id", "scope", "partner_id", "sell_to_order_reference", "received_at", "seq", "status")
+_WRITTEN = tuple(field.name for field in dataclasses.fields(Order) if field.name not in NOT_WRITTEN)
 
 
 def order_to_dict(order: Order) -> dict[str, Any]:
     """Every field of the order but its cached renderings, as JSON-ready values."""
-    return {f.name: _plain(getattr(order, f.name)) for f in dataclasses.fields(order) if f.name not in NOT_WRITTEN}
+    return {name: _plain(getattr(order, name)) for name in _WRITTEN}
 
 
 def order_from_dict(data: dict[str, Any]) -> Order:
@@ -53,11 +54,25 @@ def _wallet(data: dict[str, Any]) -> Wallet:
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """A dataclass as a dict of its fields, a list or tuple as a list, each item made plain; anything else as it is.
+    Every order written goes through here (a durable store's every unit): the models' field names are worked out
+    once (`_FIELDS`), not asked of `dataclasses` at every value, which took ~60 µs of a createOrder's CPU."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind in _AS_IS:
+        return value
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # not one of the models: the slow way
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
     return value
+
+
+_FIELDS = MappingProxyType({kind: tuple(field.name for field in dataclasses.fields(kind))
+                            for kind in (OrderLine, ComponentVisit, Wallet, Asset, Directives, StatusChange)})
+_AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
 # -- orders decoded on first read ---------------------------------------------------
