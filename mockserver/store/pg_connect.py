@@ -24,11 +24,11 @@ Q = queries("postgresql")
 OWNER_NAME, UNITS_NAME, POOL_NAME = "otacm mock (session)", "otacm mock (units)", "otacm mock"
 
 
-def connect(url: str, autocommit: bool = True, name: str = "") -> psycopg.Connection[Any]:
-    """A connection of its own: the session (autocommit: the worker lock, the migrations, the epoch reads) or the
-    one a process's units are written on."""
+def connect(url: str, name: str = "") -> psycopg.Connection[Any]:
+    """A connection of its own, in autocommit: the session (the worker lock, the migrations, the epoch reads) or the
+    one a process's units are written on (which sends its own BEGIN and COMMIT)."""
     try:
-        return psycopg.connect(_conninfo(url, name or OWNER_NAME), autocommit=autocommit)
+        return psycopg.connect(_conninfo(url, name or OWNER_NAME), autocommit=True)
     except psycopg.Error as error:
         raise StoreError(cannot_connect(url, error)) from None
 

@@ -39,10 +39,11 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from mockserver.store.base import ClockState, Replayed, RequestRow, SavedStep, StoreError, StoreUnavailable
 from mockserver.store.pg_connect import APPLICATION_ID, UNITS_NAME, connect, migrate, one_line, open_pool, unavailable
+from mockserver.store.pg_units import hold_units, numbered, prepare, simple, unit_statements, write_unit
 from mockserver.store.queries import queries
 from mockserver.store.replay import order_rows, replay, unit_body
 from mockserver.store.urls import shown
-from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests, request_ops
+from mockserver.store.writethrough import Unit, WriteThroughStore, decode_requests
 
 UNIT_LOCK = (APPLICATION_ID, 2)  # the sandbox lock: held by the transaction of the unit being carried out
 WORKER_KEY = APPLICATION_ID + 1  # (WORKER_KEY, worker number): held by each process's session while it lives
@@ -83,21 +84,19 @@ class PostgreSQLStore(WriteThroughStore):
     # -- units of work: the sandbox lock, then what the other processes wrote --------
     def hold(self) -> Optional[Replayed]:
         """Take the sandbox lock for this unit (kept until `commit`) and replay the units other processes wrote, in
-        one round trip. Units take turns in a process (the backend's lock), so they have one connection of their
-        own: a pooled one would be checked, one more round trip, at every unit."""
+        one round trip (pg_units.py). Units take turns in a process (the backend's lock), so they have one connection
+        of their own: a pooled one would be checked, one more round trip, at every unit."""
         if self._held is not None:
             return None
         for attempt in (1, 2):  # a connection the server dropped while idle (its restart): once more on a new one
             connection = self._units_connection()
             try:
-                with connection.pipeline():
-                    connection.execute(Q["lock_units"], UNIT_LOCK)
-                    cursor = connection.execute(Q["units_after"], (self._epoch,))
-                rows = cursor.fetchall()
+                rows = hold_units(connection, UNIT_LOCK, self._epoch)
                 break
             except psycopg.Error as error:
+                dropped = connection.closed
                 self._give_back(connection)
-                if attempt == 2 or not connection.closed:
+                if attempt == 2 or not dropped:
                     raise self._failure(error, "read") from error
         self._held = connection
         return self._caught_up(rows)
@@ -138,9 +137,16 @@ class PostgreSQLStore(WriteThroughStore):
             raise StoreUnavailable(f"the sandbox's store {shown(self.url)} is closed (the sandbox is stopping)")
         if connection is None or connection.closed or connection.broken:
             try:
-                connection = self._units = connect(self.url, autocommit=False, name=UNITS_NAME)
-            except StoreError as error:
-                raise StoreUnavailable(str(error)) from None
+                connection = connect(self.url, name=UNITS_NAME)  # autocommit: a unit sends its BEGIN and COMMIT
+            except StoreError as error:  # said as a request is told it: what failed, nothing changed, retry
+                cause = error.__context__ if isinstance(error.__context__, psycopg.Error) else error
+                raise StoreUnavailable(unavailable(self.url, cause)) from None
+            try:
+                prepare(connection)
+            except psycopg.Error as error:
+                connection.close()
+                raise StoreUnavailable(unavailable(self.url, error)) from None
+            self._units = connection
         return connection
 
     def commit(self) -> None:
@@ -160,19 +166,12 @@ class PostgreSQLStore(WriteThroughStore):
         try:
             with self._writing:
                 if not unit:
-                    held.rollback()  # nothing to write: the lock goes with the transaction
+                    simple(held, Q["rollback_unit"].encode())  # nothing to write: the lock goes with the transaction
                     return
                 rows = order_rows(unit)
                 epoch = self._epoch + 1
-                # The writes pipelined, then the commit. A commit inside the pipeline saved a round trip, but
-                # with a unit of megabytes (a warp settling 10,000 orders) client and server both waited to
-                # read: the commit never came back.
-                with held.pipeline(), held.cursor() as cursor:
-                    _write_unit(cursor, unit, rows)
-                    cursor.execute(Q["insert_unit"], (epoch, unit_body(unit, rows)))
-                    if epoch % PRUNE_EVERY == 0:
-                        cursor.execute(Q["prune_units"], (epoch - KEEP_UNITS,))
-                held.commit()
+                prune_to = epoch - KEEP_UNITS if epoch % PRUNE_EVERY == 0 else None
+                write_unit(held, numbered(unit_statements(unit, rows), epoch, unit_body(unit, rows), prune_to), True)
                 self._epoch = epoch
         except psycopg.Error as error:
             self.stale = True  # the read side holds what the database does not
@@ -194,13 +193,10 @@ class PostgreSQLStore(WriteThroughStore):
         return Replayed(reload=True)
 
     def _give_back(self, connection: psycopg.Connection[Any]) -> None:
-        """The units' connection out of its failed transaction (or closed: made again at the next unit)."""
-        try:
-            if not connection.closed and connection.info.transaction_status != TransactionStatus.IDLE:
-                connection.rollback()
-        except psycopg.Error:
-            connection.close()
-        if connection.broken:
+        """The units' connection after a unit: kept if its transaction ended, else closed (the next unit connects
+        again). Not rolled back through psycopg: once psycopg has prepared statements of its own (a large unit's
+        pipeline), its rollback deallocates every prepared statement, `prepare`'s too."""
+        if not connection.closed and connection.info.transaction_status != TransactionStatus.IDLE:
             connection.close()
 
     def _failure(self, error: psycopg.Error, doing: str) -> StoreError:
@@ -257,8 +253,8 @@ class PostgreSQLStore(WriteThroughStore):
         (chunks already there are not inserted twice)."""
         for attempt in (1, 2):
             try:
-                with self._pool.connection() as connection, connection.pipeline(), connection.cursor() as cursor:
-                    _write_unit(cursor, unit, [])
+                with self._pool.connection() as connection:
+                    write_unit(connection, unit_statements(unit, []))
                 return
             except psycopg.OperationalError as error:
                 if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
@@ -349,26 +345,6 @@ def inspect(url: str) -> tuple[int, Optional[ClockState]]:
 def describe(url: str) -> str:
     """What the banner says of a sandbox database (its password masked)."""
     return f"in PostgreSQL {shown(url)} (kept across restarts)"
-
-
-# -- writing ------------------------------------------------------------------------
-def _write_unit(cursor: psycopg.Cursor[Any], unit: Unit, rows: list[tuple[Any, ...]]) -> None:
-    """The SQLite store's order of writes: orders (`rows`, as replay.order_rows made them), then steps and records as
-    they happened, then the request log, then counters, clock."""
-    if unit.cleared:
-        cursor.execute(Q["delete_all_orders"])
-    if unit.removed:
-        cursor.executemany(Q["delete_order"], [(order_id,) for order_id in unit.removed])
-    if unit.orders:
-        cursor.executemany(Q["upsert_order"], rows)
-    for name, parameters in unit.ops:
-        cursor.execute(Q[name], parameters)
-    for name, parameters in request_ops(unit):
-        cursor.execute(Q[name], parameters)
-    if unit.counters:
-        cursor.executemany(Q["upsert_counter"], list(unit.counters.items()))
-    if unit.clock is not None:
-        cursor.execute(Q["upsert_clock"], (unit.clock.offset, unit.clock.frozen_at))
 
 
 def _saved_clock(connection: psycopg.Connection[Any]) -> Optional[ClockState]:

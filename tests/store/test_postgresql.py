@@ -119,3 +119,23 @@ def test_a_unit_is_written_after_the_server_dropped_the_pooled_connection() -> N
     held = sql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
     assert held == [(1,)]  # the owner's session, untouched, still holds the sandbox
     store.close()
+
+
+def test_a_large_unit_then_an_empty_one_leave_the_small_ones_their_prepared_statements() -> None:
+    """A large unit goes through psycopg's pipeline, where psycopg prepares statements of its own; a rollback
+    through psycopg would then deallocate every prepared statement, those the small units run (pg_units.py
+    `prepare`) too, and every later unit would fail (the bench's createOrders after its fill's advance did)."""
+    url = POSTGRESQL.database()
+    store = open_store(url)
+    with store.transaction():
+        store.hold()
+        for index in range(100):  # more statements than a small unit's: pipelined
+            store.add(made(store.take_seq(), reference=f"BIG-{index}"))
+    with store.transaction():
+        store.hold()  # nothing written: the transaction rolled back, the lock let go
+    with store.transaction():
+        store.hold()
+        store.add(made(store.take_seq(), reference="SMALL-1"))
+    store.close()
+    assert sql(url, "SELECT count(*) FROM otacm.orders") == [(101,)]
+    assert sql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]

@@ -77,8 +77,15 @@ DELETE FROM otacm.request_log;
 -- name: all_requests
 SELECT requests FROM otacm.request_log ORDER BY last_id;
 
--- name: lock_units
-SELECT pg_advisory_xact_lock(%s, %s);
+-- name: begin_locked
+-- a unit's start (store/pg_units.py hold_units): its transaction begun, the sandbox lock taken
+BEGIN; SELECT pg_advisory_xact_lock(%s, %s);
+
+-- name: commit_unit
+COMMIT;
+
+-- name: rollback_unit
+ROLLBACK;
 
 -- name: epoch
 SELECT coalesce(max(epoch), 0) FROM otacm.units;
