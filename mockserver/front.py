@@ -48,9 +48,12 @@ from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping, Optional
 
+from mockserver.sandbox.units import ARRIVED
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
 
+ARRIVED_KEY = "otacm.arrived"  # the environ key of the request's arrival (time.monotonic()), for `call`
 CONTROL_PREFIX = "/_mock/"  # the control API: served beside the API's thread (see the module doc)
 CONTROL_THREADS = 32  # idle threads cost nothing; each wait ends by its own timeout (30 s at most)
 REQUEST_TIMEOUT = 408
@@ -110,8 +113,9 @@ class RsgiFront:
 
     def __init__(self, app: WsgiApp, body_timeout: float, max_body_bytes: int, threads: int = 1,
                  on_stop: Optional[Callable[[], None]] = None,
-                 after_answer: Optional[Callable[[], None]] = None) -> None:
+                 after_answer: Optional[Callable[[], None]] = None, gather: bool = False) -> None:
         self.app = app
+        self.gather = gather  # a shared store: let queued requests arrive before each runs (see __rsgi__)
         self.on_stop = on_stop
         self.after_answer = after_answer
         self.body_timeout = body_timeout
@@ -133,7 +137,11 @@ class RsgiFront:
             self.on_stop()
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
-        """One HTTP request: its body whole (or a 408), then the app, then one response."""
+        """One HTTP request: its body whole (or a 408), then the app, then one response. The app is told when the
+        request arrived (`ARRIVED`): on a shared store, a read that arrived before the last epoch read was sent
+        needs none of its own. With `gather`, a request without a body first lets the others granian has queued
+        meanwhile arrive (one turn of the loop): the first of them to run then reads the epoch for all."""
+        arrived = time.monotonic()
         environ = self.environ(scope)
         close = False
         if environ.get("CONTENT_LENGTH", "0") not in ("0", "") or "HTTP_TRANSFER_ENCODING" in environ:
@@ -147,6 +155,9 @@ class RsgiFront:
             environ["wsgi.input"] = io.BytesIO(body)
         else:
             environ["wsgi.input"] = io.BytesIO()
+            if self.gather:
+                await asyncio.sleep(0)
+        environ[ARRIVED_KEY] = arrived
         pool = self._control_pool if environ["PATH_INFO"].startswith(CONTROL_PREFIX) else self._pool
         if pool is None:
             status, headers, payload = self.call(environ)
@@ -179,6 +190,7 @@ class RsgiFront:
         """The WSGI app, its answer gathered into one piece; a bug past the
         app's own handlers is a flat 500, never a stack trace."""
         started = _Started()
+        arrived = ARRIVED.set(environ.get(ARRIVED_KEY))  # on this thread, for this request only
         try:
             body = self.app(environ, started)
             try:
@@ -191,6 +203,8 @@ class RsgiFront:
             message = f"otacm mock: internal error {type(error).__name__}: {error}"
             return 500, [("content-type", "application/json")], json.dumps(
                 {"code": "generic_error", "message": message}).encode()
+        finally:
+            ARRIVED.reset(arrived)
         return started.status, started.headers, payload
 
     def environ(self, scope: Any) -> dict[str, Any]:

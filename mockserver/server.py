@@ -89,7 +89,8 @@ def for_granian(app: Any, threads: int = 1, body_timeout: float | None = None) -
     timeout = config.body_timeout_seconds if body_timeout is None else body_timeout
     on_stop = state.request_log.stop if state is not None else None  # what is still pending, written
     after_answer = state.request_log.after_answer if state is not None and state.request_log.capturing else None
-    return RsgiFront(whole_bodies(app), timeout, config.max_body_bytes, threads, on_stop, after_answer)
+    gather = state is not None and state.backend.store.shared  # reads share epoch reads (RsgiFront.__rsgi__)
+    return RsgiFront(whole_bodies(app), timeout, config.max_body_bytes, threads, on_stop, after_answer, gather)
 
 
 def whole_bodies(app: Any) -> Any:

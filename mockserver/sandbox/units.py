@@ -14,10 +14,16 @@ came due) takes the sandbox lock at that point, before it changed anything:
 from __future__ import annotations
 
 import threading
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Optional, Protocol
 
 from mockserver.store.base import Replayed, Store
+
+#: When the request a unit serves reached this process (`time.monotonic()`): set around the app's call by the HTTP
+#: front that knows it (front.py, granian's), None elsewhere (the ticker's units, the in-process servers). A read
+#: may then stand on a look at the shared store taken after it, without one of its own (`Store.refresh`).
+ARRIVED: ContextVar[Optional[float]] = ContextVar("otacm_arrived", default=None)
 
 
 class Owner(Protocol):
@@ -51,7 +57,7 @@ class Unit:
             unit = store.transaction()
             unit.__enter__()
             try:
-                replayed = store.hold() if self._writes else store.refresh()
+                replayed = store.hold() if self._writes else store.refresh(ARRIVED.get())
                 if replayed is not None:
                     backend.follow(replayed)
             except BaseException:

@@ -266,9 +266,10 @@ class Store(ABC):
         (and, for a store no other process writes, nothing to hold)."""
         return None
 
-    def refresh(self) -> Optional[Replayed]:
+    def refresh(self, arrived: Optional[float] = None) -> Optional[Replayed]:
         """At the start of a read (the backend's `reading`): catch up on what other processes wrote, without the
-        lock. None: nothing changed."""
+        lock. None: nothing changed. `arrived`: when the request the read serves reached this process
+        (`time.monotonic()`), if known: what was committed before then is what it must see."""
         return None
 
     def worker_alive(self, worker: int) -> bool:

@@ -22,14 +22,18 @@ database) are one sandbox (issue 20):
   two warps run each due step once, in time order.
 - A read (`refresh`, the backend's `reading`) takes no lock: it reads the
   epoch (one round trip) and replays what it missed, so a request answered by
-  one process is seen by the next request to any other.
+  one process is seen by the next request to any other. A request that
+  arrived before the last epoch read was sent skips its own: that read saw
+  all it must (a busy worker's queued reads share one, front.py).
 - Each process holds a session-level advisory lock on its worker number, so
   the others can tell when it died (`worker_alive`).
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional, Sequence
 
@@ -62,6 +66,7 @@ class PostgreSQLStore(WriteThroughStore):
         self._session_lock = threading.Lock()  # the session's one conversation at a time (reads, the log's ids)
         self._held: Optional[psycopg.Connection[Any]] = None  # the unit's connection, holding the sandbox lock
         self._epoch = 0  # the last unit this read side holds
+        self._current_since = -math.inf  # it holds every unit committed before then (time.monotonic(); refresh)
         self._loaded_steps: Optional[list[SavedStep]] = None  # the steps as the last load found them (saved_steps)
         self._loaded_epoch = 0
         self._units: Optional[psycopg.Connection[Any]] = None  # units are written on it (_units_connection)
@@ -90,6 +95,7 @@ class PostgreSQLStore(WriteThroughStore):
             return None
         for attempt in (1, 2):  # a connection the server dropped while idle (its restart): once more on a new one
             connection = self._units_connection()
+            sent = time.monotonic()
             try:
                 rows = hold_units(connection, UNIT_LOCK, self._epoch)
                 break
@@ -99,23 +105,35 @@ class PostgreSQLStore(WriteThroughStore):
                 if attempt == 2 or not dropped:
                     raise self._failure(error, "read") from error
         self._held = connection
-        return self._caught_up(rows)
+        replayed = self._caught_up(rows)
+        self._current_since = sent
+        return replayed
 
-    def refresh(self) -> Optional[Replayed]:
+    def refresh(self, arrived: Optional[float] = None) -> Optional[Replayed]:
         """Replay what other processes wrote since this read side's last unit (no lock: a read). Once per outermost
         unit: a read nested in another (getOrder's catch-up) stands on what its outer unit caught up on. The epoch
-        is read through libpq itself: psycopg's cursor took 58 µs of CPU a read, this 23 µs (on every getOrder)."""
+        is read through libpq itself: psycopg's cursor took 58 µs of CPU a read, this 23 µs (on every getOrder).
+
+        No round trip for a request that `arrived` before the last epoch read (or lock) was sent: that read saw
+        every unit committed before the request reached this process, and this read side has replayed them. A
+        busy worker's queued requests so share one read (front.py lets them all arrive before the first runs)."""
         if self._held is not None or self._depth > 1:
             return None
+        if arrived is not None and arrived < self._current_since:
+            return None
         with self._session_lock:
+            sent = time.monotonic()
             try:
                 if self._read_epoch() == self._epoch:
+                    self._current_since = sent
                     return None
                 rows = self._session.execute(Q["units_after"], (self._epoch,)).fetchall()
             except psycopg.Error as error:
                 self.stale = True  # the session is gone: `reload` connects again
                 raise self._failure(error, "read") from error
-        return self._caught_up(rows)
+        replayed = self._caught_up(rows)
+        self._current_since = sent
+        return replayed
 
     def _read_epoch(self) -> int:
         """The epoch (the newest unit's number) by a statement prepared on the session (under the session lock)."""

@@ -8,15 +8,15 @@ each write; steps are rows that workers can claim with SKIP LOCKED.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 
 from mockserver.sandbox.models import Order
 from mockserver.sandbox.schedule import Event
-from mockserver.store import StoreError, open_store
+from mockserver.store import StoreError, open_store, pg_connect
 from mockserver.store.base import ClockState
-from mockserver.store import pg_connect
 from mockserver.store.queries import migrations
 from store_engines import POSTGRESQL
 
@@ -139,3 +139,23 @@ def test_a_large_unit_then_an_empty_one_leave_the_small_ones_their_prepared_stat
     store.close()
     assert sql(url, "SELECT count(*) FROM otacm.orders") == [(101,)]
     assert sql(url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+
+
+def test_a_read_that_arrived_before_the_last_epoch_read_stands_on_it() -> None:
+    """`refresh(arrived)`: an epoch read sent after the request arrived saw every unit committed before it, so a
+    read that arrived earlier needs no round trip of its own; one that arrived later reads and replays."""
+    url = POSTGRESQL.database()
+    writer, reader = open_store(url), open_store(url)
+    try:
+        arrived = time.monotonic()
+        assert reader.refresh(arrived) is None  # reads the epoch: nothing new
+        with writer.transaction():
+            writer.hold()
+            writer.add(made(writer.take_seq(), reference="AFTER"))
+        assert reader.refresh(arrived) is None and reader.get("id-1") is None  # committed after that request came
+        replayed = reader.refresh(time.monotonic())
+        assert replayed is not None and reader.get("id-1") is not None
+        assert reader.refresh() is None and reader.get("id-1") is not None  # no arrival known: reads, nothing new
+    finally:
+        writer.close()
+        reader.close()

@@ -70,6 +70,42 @@ def test_an_order_made_through_one_process_is_read_warped_and_deleted_through_th
 
 
 @pytest.mark.timeout(120)
+def test_an_order_created_through_one_is_found_at_once_through_the_other_while_it_is_busy_reading(
+        pair: tuple[SandboxProcess, SandboxProcess]) -> None:
+    """A busy process's queued reads share one epoch read (front.py gathers them; store/postgresql.py `refresh`
+    skips the round trip for a request that arrived before the last epoch read was sent). None of them may miss
+    what another process answered before the request was sent: each create through `one` is read at once through
+    `other`, while 8 threads keep `other` busy reading."""
+    one, other = pair
+    (seen,) = other.create_orders(1, "BUSY").values()
+    stop = threading.Event()
+    misses: list[int] = []
+
+    def read() -> None:
+        http = other.http()
+        while not stop.is_set():
+            status, _ = http.call("GET", f"{other.orders_path}/{seen}")
+            if status != 200:
+                misses.append(status)
+
+    readers = [threading.Thread(target=read) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    try:
+        creating, reading = one.http(), other.http()
+        for index in range(60):
+            status, made = creating.call("POST", one.orders_path, order_body(f"FRESH-{index}"))
+            assert status == 201, made
+            status, found = reading.call("GET", f"{other.orders_path}/{made['orderId']}")
+            assert status == 200 and found["sellToOrderReference"] == f"FRESH-{index}", (index, status, found)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(30)
+    assert misses == []
+
+
+@pytest.mark.timeout(120)
 def test_the_request_log_of_either_process_shows_both_and_a_clear_through_one_clears_both(
         pair: tuple[SandboxProcess, SandboxProcess]) -> None:
     one, other = pair
