@@ -68,21 +68,27 @@ def hold_units(connection: psycopg.Connection[Any], lock: tuple[int, int], after
 def prepare(connection: psycopg.Connection[Any]) -> None:
     """The statements units run most, prepared on the units' connection once (`PREPARE`): a simple query is
     otherwise planned statement by statement, ~100 µs of the server's time a createOrder, most of it while the
-    sandbox lock is held. `hold_units` and `write_unit(..., prepared=True)` then call them (`EXECUTE`)."""
+    sandbox lock is held. `hold_units` and `write_unit` then call them (`EXECUTE`)."""
     text = "".join(f"PREPARE otacm_{name} AS {_numbered(Q[name])};" for name in PREPARED)
     simple(connection, text.encode())
 
 
-def write_unit(connection: psycopg.Connection[Any], statements: Statements, prepared: bool = False) -> None:
-    """A unit's statements: one simple query when small, pipelined when large. Either way one transaction: the
-    held unit's own (`numbered`: it ends with COMMIT), or the one a simple query is, or the pooled connection's.
-    `prepared`: the connection has been through `prepare`."""
-    if sum(len(runs) for _, runs in statements) <= SMALL_UNIT:
-        binding, calls = psycopg.ClientCursor(connection), _CALLS if prepared else Q
-        text = "\n".join(binding.mogrify(calls.get(name) or Q[name], parameters)
-                         for name, runs in statements for parameters in runs)
-        simple(connection, text.encode())
+def write_unit(connection: psycopg.Connection[Any], statements: Statements) -> None:
+    """A held unit's statements (`numbered`: they end with COMMIT), on a connection `prepare` prepared: one simple
+    query when small, pipelined when large."""
+    if sum(len(runs) for _, runs in statements) > SMALL_UNIT:
+        write_pipelined(connection, statements)
         return
+    binding = psycopg.ClientCursor(connection)
+    text = "\n".join(binding.mogrify(_CALLS.get(name) or Q[name], parameters)
+                     for name, runs in statements for parameters in runs)
+    simple(connection, text.encode())
+
+
+def write_pipelined(connection: psycopg.Connection[Any], statements: Statements) -> None:
+    """Statements through psycopg's pipeline: parameters sent as they are (binary), results read while sending. A
+    large unit's way, and the request log's (its chunks of rows are written by a thread of their own, under no
+    lock; as a simple query's text they would only double in size)."""
     with connection.pipeline(), connection.cursor() as cursor:
         for name, runs in statements:
             if len(runs) == 1:

@@ -43,7 +43,15 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from mockserver.store.base import ClockState, Replayed, RequestRow, SavedStep, StoreError, StoreUnavailable
 from mockserver.store.pg_connect import APPLICATION_ID, UNITS_NAME, connect, migrate, one_line, open_pool, unavailable
-from mockserver.store.pg_units import hold_units, numbered, prepare, simple, unit_statements, write_unit
+from mockserver.store.pg_units import (
+    hold_units,
+    numbered,
+    prepare,
+    simple,
+    unit_statements,
+    write_pipelined,
+    write_unit,
+)
 from mockserver.store.queries import queries
 from mockserver.store.replay import order_rows, replay, unit_body
 from mockserver.store.urls import shown
@@ -189,7 +197,7 @@ class PostgreSQLStore(WriteThroughStore):
                 rows = order_rows(unit)
                 epoch = self._epoch + 1
                 prune_to = epoch - KEEP_UNITS if epoch % PRUNE_EVERY == 0 else None
-                write_unit(held, numbered(unit_statements(unit, rows), epoch, unit_body(unit, rows), prune_to), True)
+                write_unit(held, numbered(unit_statements(unit, rows), epoch, unit_body(unit, rows), prune_to))
                 self._epoch = epoch
         except psycopg.Error as error:
             self.stale = True  # the read side holds what the database does not
@@ -272,7 +280,7 @@ class PostgreSQLStore(WriteThroughStore):
         for attempt in (1, 2):
             try:
                 with self._pool.connection() as connection:
-                    write_unit(connection, unit_statements(unit, []))
+                    write_pipelined(connection, unit_statements(unit, []))
                 return
             except psycopg.OperationalError as error:
                 if attempt == 2 or isinstance(error, (PoolTimeout, PoolClosed)):
