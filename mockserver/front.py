@@ -190,7 +190,7 @@ class RsgiFront:
         """The WSGI app, its answer gathered into one piece; a bug past the
         app's own handlers is a flat 500, never a stack trace."""
         started = _Started()
-        arrived = ARRIVED.set(environ.get(ARRIVED_KEY))  # on this thread, for this request only
+        arrival = ARRIVED.set(environ.get(ARRIVED_KEY))  # on this thread, for this request only
         try:
             body = self.app(environ, started)
             try:
@@ -204,7 +204,7 @@ class RsgiFront:
             return 500, [("content-type", "application/json")], json.dumps(
                 {"code": "generic_error", "message": message}).encode()
         finally:
-            ARRIVED.reset(arrived)
+            ARRIVED.reset(arrival)
         return started.status, started.headers, payload
 
     def environ(self, scope: Any) -> dict[str, Any]:

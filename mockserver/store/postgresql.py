@@ -113,9 +113,7 @@ class PostgreSQLStore(WriteThroughStore):
                 if attempt == 2 or not dropped:
                     raise self._failure(error, "read") from error
         self._held = connection
-        replayed = self._caught_up(rows)
-        self._current_since = sent
-        return replayed
+        return self._caught_up(rows, sent)
 
     def refresh(self, arrived: Optional[float] = None) -> Optional[Replayed]:
         """Replay what other processes wrote since this read side's last unit (no lock: a read). Once per outermost
@@ -132,16 +130,12 @@ class PostgreSQLStore(WriteThroughStore):
         with self._session_lock:
             sent = time.monotonic()
             try:
-                if self._read_epoch() == self._epoch:
-                    self._current_since = sent
-                    return None
-                rows = self._session.execute(Q["units_after"], (self._epoch,)).fetchall()
+                same = self._read_epoch() == self._epoch
+                rows = [] if same else self._session.execute(Q["units_after"], (self._epoch,)).fetchall()
             except psycopg.Error as error:
                 self.stale = True  # the session is gone: `reload` connects again
                 raise self._failure(error, "read") from error
-        replayed = self._caught_up(rows)
-        self._current_since = sent
-        return replayed
+        return self._caught_up(rows, sent)
 
     def _read_epoch(self) -> int:
         """The epoch (the newest unit's number) by a statement prepared on the session (under the session lock)."""
@@ -205,18 +199,21 @@ class PostgreSQLStore(WriteThroughStore):
         finally:
             self._give_back(held)
 
-    def _caught_up(self, rows: list[tuple[int, bytes]]) -> Optional[Replayed]:
+    def _caught_up(self, rows: list[tuple[int, bytes]], sent: float) -> Optional[Replayed]:
         """The other processes' units replayed into the read side; loaded again whole when they cannot be one by one
-        (a reset, a snapshot loaded, units pruned before this process read them)."""
-        if not rows:
-            return None
-        replayed = Replayed()
-        if rows and rows[0][0] == self._epoch + 1 and replay(self, [bytes(body) for _, body in rows], replayed):
-            self._epoch = rows[-1][0]
-            return replayed
-        self._empty()
-        self._load()
-        return Replayed(reload=True)
+        (a reset, a snapshot loaded, units pruned before this process read them). `rows` are what a look at the
+        database sent at `sent` found: the read side then holds every unit committed before then."""
+        replayed: Optional[Replayed] = None
+        if rows:
+            replayed = Replayed()
+            if rows[0][0] == self._epoch + 1 and replay(self, [bytes(body) for _, body in rows], replayed):
+                self._epoch = rows[-1][0]
+            else:
+                self._empty()
+                self._load()
+                replayed = Replayed(reload=True)
+        self._current_since = sent
+        return replayed
 
     def _give_back(self, connection: psycopg.Connection[Any]) -> None:
         """The units' connection after a unit: kept if its transaction ended, else closed (the next unit connects
