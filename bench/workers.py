@@ -61,7 +61,7 @@ from typing import Any
 from bench.apps import CLOCK_START, order_body
 from bench.latency import HEADLINE_CONNECTIONS
 from bench.processes import ROOT, check_state, free_port, otacm_command, request
-from bench.stores import StoreServer, _cells, combine, print_warps
+from bench.stores import StoreServer, _cells, combine, log, print_warps, verdict
 from bench.stores_serve import write_json
 from bench.warp import bench_warp
 from bench.wrk import generator, measure
@@ -74,14 +74,6 @@ RATIO_TARGETS = MappingProxyType({"get": 0.5, "create": 0.4})  # PostgreSQL req/
 SETTLE = "120s"  # the fill's advance: every order past pickup and settling (bench/apps.py fill)
 FILL_THREADS = 8  # concurrent createOrders while filling
 WARMUP_SECONDS = 2.0  # getOrder load before the rounds, not measured
-
-
-def log(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "not met"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
