@@ -42,7 +42,7 @@ class _Watch:
     deadline: float
     done: threading.Event = field(default_factory=threading.Event)
     settled: str | None = None
-    looked: float = 0.0  # the target's time of the last look at the order (at first: the flow's last call)
+    looked: float = 0.0  # the target's time the last look was sent (at first: when the flow's last call was answered)
 
 
 class Poller:
@@ -56,6 +56,7 @@ class Poller:
         self._cond = threading.Condition()
         self._watches: list[_Watch] = []
         self._active = flows  # flows running (not waiting, not finished)
+        self._answered = 0.0  # the target's time of the latest answer to a look
 
     # -- called by flow threads -------------------------------------------------------------
     def settle(self, history: OrderHistory, now: float, close: bool = False) -> str | None:
@@ -103,9 +104,19 @@ class Poller:
                     continue
                 watches = list(self._watches)
             now = self.client.now()
-            woke = sum(self._poll(w, now) for w in watches if w.due <= now + 1e-6)
-            if not woke:
-                self._pass_time(min(w.due for w in watches) - now)
+            woke = sum(self._poll(w, now) for w in self._looks_due(watches, now))
+            if not woke:  # the looks themselves may have taken the target's time
+                self._pass_time(min(w.due for w in watches) - max(now, self._answered))
+
+    def _looks_due(self, watches: list[_Watch], now: float) -> list[_Watch]:
+        """The watches to look at now: close ones first, then by due time.
+
+        Warped, the clock stands still between looks, so every due watch is
+        looked at in one round. On the real clock only the first is, and the
+        time is read again before the next: a close watch never waits behind
+        a round of other orders' looks, and each look's send time is `now`."""
+        due = sorted((w for w in watches if w.due <= now + 1e-6), key=lambda w: (not w.close, w.due))
+        return due if self.warp else due[:1]
 
     def _pass_time(self, seconds: float) -> None:
         if seconds <= 0:
@@ -119,9 +130,12 @@ class Poller:
     def _poll(self, watch: _Watch, now: float) -> bool:
         exchange = self.client.call("getOrder", {"orderId": watch.history.order_id})
         observe(watch.history, exchange)
-        if watch.close and now - watch.looked > max(CLOSE_SLACK * self.close_poll, CLOSE_FLOOR):
-            # a busy target or a long round of polls stretched the cadence: a short state may fall between
-            # two looks, so this order is no evidence of what states the target shows (shows_every_state)
+        self._answered = max(self._answered, exchange.at)
+        # the target read the order at most this long after the previous look was sent (`now`: this one's)
+        gap = max(exchange.at, now) - watch.looked
+        if watch.close and gap > max(CLOSE_SLACK * self.close_poll, CLOSE_FLOOR):
+            # a busy target or runner stretched the cadence: a short state may fall between two looks,
+            # so this order is no evidence of what states the target shows (shows_every_state)
             watch.history.polled_closely = False
         watch.looked = now
         status = exchange.response.get("status") if isinstance(exchange.response, dict) else None
