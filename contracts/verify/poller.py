@@ -111,8 +111,9 @@ class Poller:
     def _looks_due(self, watches: list[_Watch], now: float) -> list[_Watch]:
         """The watches to look at now: close ones first, then by due time.
 
-        Warped, the clock stands still between looks, so every due watch is
-        looked at in one round. On the real clock only the first is, and the
+        Warped, only the poller's warps move the clock far (a look takes at
+        most its own round trip), so every due watch is looked at in one
+        round. On the real clock only the first is, and the
         time is read again before the next: a close watch never waits behind
         a round of other orders' looks, and each look's send time is `now`."""
         due = sorted((w for w in watches if w.due <= now + 1e-6), key=lambda w: (not w.close, w.due))
